@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+import { ConfigError } from "../core/config.js";
+import { VERSION } from "../core/version.js";
+import { UsageError } from "./args.js";
+import { send } from "./send.js";
+import { serve } from "./serve.js";
+
+const HELP = `Usage: gitlab-webhooks [COMMAND] [options]
+
+Routes GitLab webhooks to Phabricator, GitLab mentions, a Server-Sent Events feed, an event log
+and a project inventory.
+
+Commands:
+  serve     run the daemon (the default)
+  send      post GitLab-shaped JSON files to a running daemon
+
+Run "gitlab-webhooks COMMAND --help" for a command's options.
+`;
+
+type Command = (argv: string[]) => Promise<number | void>;
+
+const COMMANDS: Record<string, Command> = { serve, send };
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === "--help" || first === "-h" || first === "help") {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (first === "--version") {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const named = first !== undefined && !first.startsWith("-");
+  const name = named ? first : "serve";
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command "${name}"`);
+  return (await command(named ? rest : argv)) ?? 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // serve keeps running on its server; every other command ends here.
+    if (code !== 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`gitlab-webhooks: ${error.message} (see --help)\n`);
+      process.exit(2);
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`gitlab-webhooks: configuration error: ${error.message}\n`);
+      process.exit(78);
+    }
+    process.stderr.write(`gitlab-webhooks: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,48 @@
+import { loadConfig, loadDotEnv, secretValues } from "../core/config.js";
+import { startDaemon } from "../core/daemon.js";
+import { createLogger } from "../core/logger.js";
+import { builtinSinks } from "../sinks/index.js";
+import { parseCommandArgs } from "./args.js";
+
+export const SERVE_HELP = `Usage: gitlab-webhooks serve [--env-file FILE]
+
+Runs the daemon: POST /hooks ingest, GET /sse/ feed, GET /healthz, and the enabled sinks.
+Configuration comes from the environment and from .env when present (see README.md).
+
+Options:
+  --env-file FILE   read this file instead of .env
+  -h, --help        show this help
+`;
+
+export async function serve(argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs({
+    args: argv,
+    options: { "env-file": { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return;
+  }
+  loadDotEnv(values["env-file"] ?? ".env");
+  const config = loadConfig();
+  const logger = createLogger({
+    debug: config.DEBUG,
+    json: config.NODE_ENV === "production",
+    secrets: secretValues(config),
+  });
+  const daemon = await startDaemon({ config, logger, builtins: builtinSinks });
+
+  const stop = (signal: string) => {
+    logger.info(`${signal} received; stopping`);
+    daemon.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error("shutdown failed", { error: String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.on("SIGHUP", () => void daemon.reopen().catch((error: unknown) => logger.error("reopen failed", { error: String(error) })));
+}

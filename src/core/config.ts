@@ -1,0 +1,128 @@
+import { existsSync } from "node:fs";
+import { z } from "zod";
+
+/** A configuration problem, told in one line that names the variable and what it accepts. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const list = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== ""),
+  );
+
+const flag = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""], { message: "accepts true or false" })
+  .default("false")
+  .transform((value) => value === "true" || value === "1" || value === "yes");
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((value) => (value.trim() === "" ? fallback : Number(value)))
+    .pipe(
+      z
+        .number({ message: "accepts a whole number" })
+        .int({ message: "accepts a whole number" })
+        .min(min, { message: `accepts a whole number from ${min} to ${max}` })
+        .max(max, { message: `accepts a whole number from ${min} to ${max}` }),
+    );
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
+
+const optionalUrl = optionalText.pipe(
+  z.url({ message: "accepts an http(s) URL", protocol: /^https?$/ }).optional(),
+);
+
+/** The configuration table of DESIGN.md, plus the settings the sinks' issues add. */
+const schema = z.object({
+  PORT: integer(8000, 0, 65535),
+  HOST: z.string().default("0.0.0.0"),
+  SINKS_ENABLED: z.string().default("sse,log").transform((value) => list.parse(value)),
+  SOURCE_TOKEN: list,
+  SOURCE_SIGNING_TOKEN: list.pipe(
+    z.array(
+      z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, {
+        message: "accepts whsec_<base64> secrets, comma-separated",
+      }),
+    ),
+  ),
+  PROJECT_TOKENS: list,
+  PROJECT_TOKENS_FILE: optionalText,
+  DATABASE_PATH: z.string().default("data/gitlab-webhooks.sqlite"),
+  LOG_EVENTS_TO: optionalText,
+  DEBUG: flag,
+  NODE_ENV: z.string().default("development"),
+  GITLAB_URL: optionalUrl.transform((value) => value ?? "https://gitlab.com"),
+  GITLAB_TOKEN: optionalText,
+  PHABRICATOR_URL: optionalUrl,
+  PHABRICATOR_TOKEN: optionalText,
+  PHABRICATOR_PATCH_FOR_REVIEW: optionalText,
+  PHABRICATOR_DRY_RUN: flag,
+  PHABRICATOR_PRIVATE: flag,
+  REVIEWERS_URL: optionalUrl,
+  REVIEWERS_FILE: optionalText,
+  REVIEWERS_TTL: integer(600, 1, 604800),
+  SSE_TOKEN: list,
+  SSE_MAX_CLIENTS: integer(1000, 1, 1_000_000),
+  SSE_KEEPALIVE_SECONDS: integer(15, 1, 3600),
+  SSE_MAX_BACKLOG_BYTES: integer(4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  ADMIN_TOKEN: list,
+  MAX_BODY_BYTES: integer(26214400, 1, 1024 * 1024 * 1024),
+  RETENTION_DAYS: integer(30, 1, 36500),
+  MAX_ATTEMPTS: integer(10, 1, 1000),
+  RETRY_MIN_MS: integer(1000, 1, 86_400_000),
+  RETRY_MAX_MS: integer(3_600_000, 1, 604_800_000),
+  SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
+});
+
+export type Config = z.infer<typeof schema>;
+
+/** Variables whose values are secrets: never echoed in an error, a log line or a page. */
+export const SECRET_VARIABLES = [
+  "SOURCE_TOKEN",
+  "SOURCE_SIGNING_TOKEN",
+  "PROJECT_TOKENS",
+  "GITLAB_TOKEN",
+  "PHABRICATOR_TOKEN",
+  "SSE_TOKEN",
+  "ADMIN_TOKEN",
+] as const;
+
+/** Reads `.env` (when present) into the environment without overriding what is already set. */
+export function loadDotEnv(path = ".env"): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const variable = String(issue?.path[0] ?? "configuration");
+    const secret = (SECRET_VARIABLES as readonly string[]).includes(variable);
+    const got = env[variable];
+    const shown = secret || got === undefined ? "" : ` (got ${JSON.stringify(got)})`;
+    throw new ConfigError(`${variable} ${issue?.message ?? "is invalid"}${shown}`);
+  }
+  return result.data;
+}
+
+/** Every secret value in the configuration, for redaction in logs. */
+export function secretValues(config: Config): string[] {
+  const values: string[] = [];
+  for (const name of SECRET_VARIABLES) {
+    const value = config[name];
+    if (Array.isArray(value)) values.push(...value);
+    else if (typeof value === "string") values.push(value);
+  }
+  return values.filter((value) => value.length >= 4);
+}

@@ -1,0 +1,53 @@
+import type { Logger } from "winston";
+import type { Bus } from "./bus.js";
+import { DeliveryQueue, type DeliveryOutcome, type DeliveryQueueOptions } from "./delivery-queue.js";
+import type { GitLabEvent } from "./event.js";
+import type { Sink, SinkContext } from "./sink.js";
+import type { Store } from "./store.js";
+
+/** Owns one delivery queue per enabled sink and wakes them as events are committed. */
+export class Dispatcher {
+  readonly queues: ReadonlyMap<string, DeliveryQueue>;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    readonly sinks: readonly Sink[],
+    ctx: SinkContext,
+    private readonly store: Store,
+    private readonly bus: Bus,
+    logger: Logger,
+    options: DeliveryQueueOptions,
+    onOutcome?: (outcome: DeliveryOutcome) => void,
+  ) {
+    this.queues = new Map(
+      sinks.map((sink) => [sink.name, new DeliveryQueue(sink, ctx, store, logger, options, onOutcome)]),
+    );
+  }
+
+  /** Names of the sinks that want this event: each gets a durable delivery, stored with the event. */
+  sinksFor(event: GitLabEvent): string[] {
+    return this.sinks.filter((sink) => sink.accepts(event)).map((sink) => sink.name);
+  }
+
+  /** Resumes every sink's undelivered events, then follows new ones. */
+  start(): void {
+    this.unsubscribe = this.bus.subscribe(() => this.wakeAll());
+    this.wakeAll();
+  }
+
+  wakeAll(): void {
+    for (const queue of this.queues.values()) queue.wake();
+  }
+
+  async requeue(eventIds: readonly number[], sinks?: readonly string[]): Promise<number> {
+    const names = sinks ?? [...this.queues.keys()];
+    const count = await this.store.requeue(eventIds, names, Date.now());
+    for (const name of names) this.queues.get(name)?.wake();
+    return count;
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    this.unsubscribe?.();
+    await Promise.all([...this.queues.values()].map((queue) => queue.stop(timeoutMs)));
+  }
+}

@@ -1,0 +1,71 @@
+/** The normalized event every sink and subscriber sees (DESIGN.md, "The event"). */
+
+export type HookKind = "system" | "project" | "group" | "unknown";
+export type Visibility = "public" | "internal" | "private";
+
+export interface EventProject {
+  id: number | null;
+  path: string | null;
+  url: string | null;
+  visibility: Visibility | null;
+}
+
+export interface EventActor {
+  username: string | null;
+  name: string | null;
+}
+
+export interface GitLabEvent {
+  id: number;
+  deliveryId: string;
+  receivedAt: string;
+  instance: string | null;
+  hook: HookKind;
+  type: string;
+  action: string | null;
+  project: EventProject | null;
+  actor: EventActor | null;
+  payload: unknown;
+}
+
+/** What a source hands to the store: everything but the id the store assigns. */
+export type NewEvent = Omit<GitLabEvent, "id">;
+
+/** An event's fields without the payload: enough to filter on without parsing the body. */
+export type EventMeta = Omit<GitLabEvent, "payload">;
+
+/**
+ * A stored event as the store and bus carry it: the payload stays the compact JSON text it was
+ * stored as, so that a feed with a thousand subscribers serializes each event once, not per subscriber.
+ */
+export class StoredEvent {
+  private cachedJson: string | undefined;
+  private cachedPayload: { value: unknown } | undefined;
+
+  constructor(
+    readonly meta: EventMeta,
+    readonly payloadJson: string,
+  ) {}
+
+  get id(): number {
+    return this.meta.id;
+  }
+
+  /** The whole event as one line of JSON, payload last. */
+  get json(): string {
+    if (this.cachedJson === undefined) {
+      const head = JSON.stringify(this.meta);
+      this.cachedJson = `${head.slice(0, -1)},"payload":${this.payloadJson}}`;
+    }
+    return this.cachedJson;
+  }
+
+  get payload(): unknown {
+    this.cachedPayload ??= { value: JSON.parse(this.payloadJson) as unknown };
+    return this.cachedPayload.value;
+  }
+
+  toEvent(): GitLabEvent {
+    return { ...this.meta, payload: this.payload };
+  }
+}

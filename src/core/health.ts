@@ -1,0 +1,30 @@
+import express, { type Router } from "express";
+import type { Dispatcher } from "./dispatcher.js";
+import type { Store } from "./store.js";
+import { VERSION } from "./version.js";
+
+/** `GET /healthz`: liveness, the store, and each sink's queue. Never a secret. */
+export function createHealthRouter(store: Store, dispatcher: Dispatcher): Router {
+  const router = express.Router();
+  router.get("/healthz", async (_req, res) => {
+    try {
+      await store.ping();
+    } catch (error) {
+      res.status(503).json({ status: "error", version: VERSION, store: `unusable: ${String(error)}` });
+      return;
+    }
+    const counts = await store.deliveryCounts();
+    const sinks: Record<string, unknown> = {};
+    for (const sink of dispatcher.sinks) {
+      const count = counts.get(sink.name);
+      sinks[sink.name] = {
+        pending: count?.pending ?? 0,
+        failed: count?.failed ?? 0,
+        inFlight: dispatcher.queues.get(sink.name)?.inFlight ?? 0,
+        ...sink.health?.(),
+      };
+    }
+    res.json({ status: "ok", version: VERSION, store: "ok", sinks });
+  });
+  return router;
+}

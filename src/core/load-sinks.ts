@@ -1,0 +1,61 @@
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ConfigError } from "./config.js";
+import type { Sink, SinkContext, SinkFactory } from "./sink.js";
+
+/** A name that is a path (./my-sink.js, /opt/sinks/x.js) names a user's plugin module. */
+function isModulePath(name: string): boolean {
+  return name.startsWith(".") || isAbsolute(name) || name.includes("/");
+}
+
+function isSink(value: unknown): value is Sink {
+  if (typeof value !== "object" || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return (
+    typeof candidate.name === "string" &&
+    typeof candidate.accepts === "function" &&
+    typeof candidate.handle === "function"
+  );
+}
+
+async function importFactory(name: string): Promise<SinkFactory> {
+  const url = pathToFileURL(resolve(name)).href;
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`SINKS_ENABLED names the module ${name}, which could not be loaded: ${String(error)}`);
+  }
+  const factory = module.default ?? module.createSink;
+  if (typeof factory !== "function") {
+    throw new ConfigError(`SINKS_ENABLED names the module ${name}, which exports no sink factory (default or createSink)`);
+  }
+  return factory as SinkFactory;
+}
+
+/**
+ * Builds the sinks named in SINKS_ENABLED: built-in names from `builtins`, paths as plugin modules.
+ * Each factory checks its own settings and throws a ConfigError naming what is missing.
+ */
+export async function loadSinks(
+  names: readonly string[],
+  builtins: Readonly<Record<string, SinkFactory>>,
+  ctx: SinkContext,
+): Promise<Sink[]> {
+  const sinks: Sink[] = [];
+  for (const name of new Set(names)) {
+    const builtin = Object.hasOwn(builtins, name) ? builtins[name] : undefined;
+    if (!builtin && !isModulePath(name)) {
+      const known = Object.keys(builtins).join(", ");
+      throw new ConfigError(`SINKS_ENABLED names an unknown sink "${name}" (built-in: ${known}; or a path like ./my-sink.js)`);
+    }
+    const factory = builtin ?? (await importFactory(name));
+    const sink = await factory(ctx);
+    if (!isSink(sink)) throw new ConfigError(`SINKS_ENABLED: the factory for "${name}" did not return a sink (name, accepts, handle)`);
+    if (sinks.some((other) => other.name === sink.name)) {
+      throw new ConfigError(`SINKS_ENABLED: two sinks are named "${sink.name}"`);
+    }
+    sinks.push(sink);
+  }
+  return sinks;
+}

@@ -1,0 +1,42 @@
+import type { Router } from "express";
+import type { Logger } from "winston";
+import type { Bus } from "./bus.js";
+import type { Config } from "./config.js";
+import type { GitLabEvent } from "./event.js";
+import type { Store } from "./store.js";
+
+/** What a sink is given: a sink is a function of its context (the Probot way). */
+export interface SinkContext {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  /** Stored events, in id order, as they are committed: for sinks that serve live subscribers. */
+  bus: Bus;
+  /** Routes a sink serves (the SSE feed, a read API), mounted on the daemon's HTTP app. */
+  router: Router;
+  /** A signal that aborts when the daemon shuts down: pass it to long waits and requests. */
+  signal: AbortSignal;
+}
+
+export interface Sink {
+  name: string;
+  /** Cheap filter, no I/O: run at ingest, inside the transaction that stores the event. */
+  accepts(event: GitLabEvent): boolean;
+  /** Throw to retry with backoff; throw PermanentError to dead-letter at once. */
+  handle(event: GitLabEvent, ctx: SinkContext): Promise<void>;
+  /** Deliveries run at once for this sink (events of one project always run one after another). */
+  concurrency?: number;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+  /** Reopen files after log rotation (SIGHUP). */
+  reopen?(): Promise<void>;
+  /** Facts for /healthz (no secrets). */
+  health?(): Record<string, unknown>;
+}
+
+export type SinkFactory = (ctx: SinkContext) => Sink | Promise<Sink>;
+
+/** A failure that retrying cannot fix (a task that does not exist, a payload the sink cannot use). */
+export class PermanentError extends Error {
+  override name = "PermanentError";
+}

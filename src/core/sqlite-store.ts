@@ -1,0 +1,429 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { StoredEvent, type EventMeta, type HookKind, type NewEvent, type Visibility } from "./event.js";
+import type {
+  AppendResult,
+  DeliveryCounts,
+  DeliveryQuery,
+  DeliveryState,
+  DeliveryStatus,
+  DueDelivery,
+  EventQuery,
+  Store,
+} from "./store.js";
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     delivery_id TEXT NOT NULL UNIQUE,
+     received_at TEXT NOT NULL,
+     instance TEXT,
+     hook TEXT NOT NULL,
+     type TEXT NOT NULL,
+     action TEXT,
+     project_id INTEGER,
+     project_path TEXT,
+     project_url TEXT,
+     visibility TEXT,
+     actor_username TEXT,
+     actor_name TEXT,
+     payload TEXT NOT NULL
+   );
+   CREATE INDEX events_received_at ON events (received_at);
+   CREATE TABLE deliveries (
+     sink TEXT NOT NULL,
+     event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+     ordering_key TEXT,
+     status TEXT NOT NULL DEFAULT 'pending',
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER NOT NULL,
+     last_error TEXT,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (sink, event_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX deliveries_pending ON deliveries (sink, event_id) WHERE status = 'pending';
+   CREATE INDEX deliveries_event ON deliveries (event_id);
+   CREATE TABLE ledger (
+     sink TEXT NOT NULL,
+     key TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (sink, key)
+   ) WITHOUT ROWID;`,
+];
+
+interface EventRow {
+  id: number;
+  delivery_id: string;
+  received_at: string;
+  instance: string | null;
+  hook: string;
+  type: string;
+  action: string | null;
+  project_id: number | null;
+  project_path: string | null;
+  project_url: string | null;
+  visibility: string | null;
+  actor_username: string | null;
+  actor_name: string | null;
+  payload: string;
+}
+
+interface DeliveryRow {
+  sink: string;
+  event_id: number;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  updated_at: number;
+}
+
+interface PendingAppend {
+  event: NewEvent;
+  sinks: readonly string[];
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+function toStoredEvent(row: EventRow): StoredEvent {
+  const hasProject = row.project_id !== null || row.project_path !== null || row.project_url !== null;
+  const hasActor = row.actor_username !== null || row.actor_name !== null;
+  const meta: EventMeta = {
+    id: row.id,
+    deliveryId: row.delivery_id,
+    receivedAt: row.received_at,
+    instance: row.instance,
+    hook: row.hook as HookKind,
+    type: row.type,
+    action: row.action,
+    project: hasProject
+      ? {
+          id: row.project_id,
+          path: row.project_path,
+          url: row.project_url,
+          visibility: row.visibility as Visibility | null,
+        }
+      : null,
+    actor: hasActor ? { username: row.actor_username, name: row.actor_name } : null,
+  };
+  return new StoredEvent(meta, row.payload);
+}
+
+function toDeliveryState(row: DeliveryRow): DeliveryState {
+  return {
+    sink: row.sink,
+    eventId: row.event_id,
+    status: row.status as DeliveryStatus,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    nextAttemptAt: row.status === "pending" ? new Date(row.next_attempt_at).toISOString() : null,
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+/** Events of one project are delivered in order; events without a project are not ordered. */
+export function orderingKeyOf(event: Pick<NewEvent, "project">): string | null {
+  if (event.project?.id != null) return `id:${event.project.id}`;
+  if (event.project?.path != null) return `path:${event.project.path}`;
+  return null;
+}
+
+export interface SqliteStoreOptions {
+  /** "FULL" (default) syncs the WAL on every commit: an acknowledged event survives power loss too. */
+  synchronous?: "FULL" | "NORMAL";
+}
+
+/**
+ * The store on one SQLite file in WAL mode. Appends that arrive in the same turn of the event
+ * loop are committed together in one transaction (group commit), and each caller is answered
+ * only once that transaction is on disk.
+ */
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  private pending: PendingAppend[] = [];
+  private flushScheduled = false;
+  private readonly statements;
+
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+    this.db.pragma("foreign_keys = ON");
+    this.db.pragma("busy_timeout = 5000");
+    this.migrate();
+    const db = this.db;
+    this.statements = {
+      findByDeliveryId: db.prepare<[string], { id: number }>("SELECT id FROM events WHERE delivery_id = ?"),
+      insertEvent: db.prepare(
+        `INSERT INTO events (delivery_id, received_at, instance, hook, type, action, project_id,
+           project_path, project_url, visibility, actor_username, actor_name, payload)
+         VALUES (@deliveryId, @receivedAt, @instance, @hook, @type, @action, @projectId,
+           @projectPath, @projectUrl, @visibility, @actorUsername, @actorName, @payload)`,
+      ),
+      insertDelivery: db.prepare(
+        `INSERT OR IGNORE INTO deliveries (sink, event_id, ordering_key, status, attempts, next_attempt_at, updated_at)
+         VALUES (?, ?, ?, 'pending', 0, ?, ?)`,
+      ),
+      getEvent: db.prepare<[number], EventRow>("SELECT * FROM events WHERE id = ?"),
+      eventsAfter: db.prepare<[number, number], EventRow>("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?"),
+      oldest: db.prepare<[], { id: number | null }>("SELECT MIN(id) AS id FROM events"),
+      newest: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'"),
+      due: db.prepare<[string, number, string, number], EventRow & { attempts: number; ordering_key: string | null }>(
+        `SELECT e.*, d.attempts, d.ordering_key FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE d.sink = ? AND d.status = 'pending' AND d.next_attempt_at <= ?
+           AND d.event_id NOT IN (SELECT value FROM json_each(?))
+         ORDER BY d.event_id LIMIT ?`,
+      ),
+      waiting: db.prepare<[string, number], { ordering_key: string; first: number }>(
+        `SELECT ordering_key, MIN(event_id) AS first FROM deliveries
+         WHERE sink = ? AND status = 'pending' AND next_attempt_at > ? AND ordering_key IS NOT NULL
+         GROUP BY ordering_key`,
+      ),
+      nextDue: db.prepare<[string], { at: number | null }>(
+        "SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE sink = ? AND status = 'pending'",
+      ),
+      delivered: db.prepare(
+        `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_error = NULL, updated_at = ?
+         WHERE sink = ? AND event_id = ?`,
+      ),
+      failed: db.prepare(
+        `UPDATE deliveries SET status = CASE WHEN @retryAt IS NULL THEN 'failed' ELSE 'pending' END,
+           attempts = attempts + 1, last_error = @error, next_attempt_at = COALESCE(@retryAt, next_attempt_at),
+           updated_at = @now
+         WHERE sink = @sink AND event_id = @eventId`,
+      ),
+      requeue: db.prepare(
+        `INSERT INTO deliveries (sink, event_id, ordering_key, status, attempts, next_attempt_at, updated_at)
+         VALUES (@sink, @eventId, @orderingKey, 'pending', 0, @now, @now)
+         ON CONFLICT (sink, event_id) DO UPDATE SET status = 'pending', attempts = 0, last_error = NULL,
+           next_attempt_at = @now, updated_at = @now`,
+      ),
+      retryFailed: db.prepare(
+        `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = @now, updated_at = @now
+         WHERE status = 'failed' AND (@sink IS NULL OR sink = @sink)`,
+      ),
+      deliveriesOf: db.prepare<[number], DeliveryRow>("SELECT * FROM deliveries WHERE event_id = ? ORDER BY sink"),
+      counts: db.prepare<[], { sink: string; status: string; n: number; oldest: number | null }>(
+        `SELECT sink, status, COUNT(*) AS n, MIN(updated_at) AS oldest FROM deliveries GROUP BY sink, status`,
+      ),
+      recordOnce: db.prepare("INSERT OR IGNORE INTO ledger (sink, key, created_at) VALUES (?, ?, ?)"),
+      hasRecord: db.prepare<[string, string], { one: number }>("SELECT 1 AS one FROM ledger WHERE sink = ? AND key = ?"),
+      forgetRecord: db.prepare("DELETE FROM ledger WHERE sink = ? AND key = ?"),
+      prune: db.prepare(
+        `DELETE FROM events WHERE received_at < ?
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status <> 'delivered')`,
+      ),
+    };
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    for (let next = version; next < MIGRATIONS.length; next++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[next] ?? "");
+        this.db.pragma(`user_version = ${next + 1}`);
+      })();
+    }
+  }
+
+  append(event: NewEvent, sinks: readonly string[]): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ event, sinks, resolve, reject });
+      if (this.flushScheduled) return;
+      this.flushScheduled = true;
+      setImmediate(() => this.flushAppends());
+    });
+  }
+
+  private flushAppends(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    let results: AppendResult[];
+    try {
+      results = this.db.transaction(() => batch.map((item) => this.appendOne(item.event, item.sinks)))();
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, index) => item.resolve(results[index] as AppendResult));
+  }
+
+  private appendOne(event: NewEvent, sinks: readonly string[]): AppendResult {
+    const existing = this.statements.findByDeliveryId.get(event.deliveryId);
+    if (existing) return { id: existing.id, duplicate: true, stored: null };
+    const payload = JSON.stringify(event.payload);
+    const info = this.statements.insertEvent.run({
+      deliveryId: event.deliveryId,
+      receivedAt: event.receivedAt,
+      instance: event.instance,
+      hook: event.hook,
+      type: event.type,
+      action: event.action,
+      projectId: event.project?.id ?? null,
+      projectPath: event.project?.path ?? null,
+      projectUrl: event.project?.url ?? null,
+      visibility: event.project?.visibility ?? null,
+      actorUsername: event.actor?.username ?? null,
+      actorName: event.actor?.name ?? null,
+      payload,
+    });
+    const id = Number(info.lastInsertRowid);
+    const now = Date.now();
+    const key = orderingKeyOf(event);
+    for (const sink of sinks) this.statements.insertDelivery.run(sink, id, key, now, now);
+    const { payload: _payload, ...rest } = event;
+    return { id, duplicate: false, stored: new StoredEvent({ id, ...rest }, payload) };
+  }
+
+  async getEvent(id: number): Promise<StoredEvent | null> {
+    const row = this.statements.getEvent.get(id);
+    return row ? toStoredEvent(row) : null;
+  }
+
+  async eventsAfter(afterId: number, limit: number): Promise<StoredEvent[]> {
+    return this.statements.eventsAfter.all(afterId, limit).map(toStoredEvent);
+  }
+
+  async listEvents(query: EventQuery): Promise<StoredEvent[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.type?.length) {
+      where.push(`type IN (${query.type.map(() => "?").join(",")})`);
+      params.push(...query.type);
+    }
+    if (query.hook?.length) {
+      where.push(`hook IN (${query.hook.map(() => "?").join(",")})`);
+      params.push(...query.hook);
+    }
+    if (query.project !== undefined) {
+      where.push("(project_path = ? OR CAST(project_id AS TEXT) = ?)");
+      params.push(query.project, query.project);
+    }
+    if (query.before !== undefined) {
+      where.push("id < ?");
+      params.push(query.before);
+    }
+    const sql = `SELECT * FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
+    return this.db
+      .prepare<(string | number)[], EventRow>(sql)
+      .all(...params, query.limit)
+      .map(toStoredEvent);
+  }
+
+  async idRange(): Promise<{ oldest: number | null; newest: number }> {
+    return {
+      oldest: this.statements.oldest.get()?.id ?? null,
+      newest: this.statements.newest.get()?.seq ?? 0,
+    };
+  }
+
+  async dueDeliveries(sink: string, now: number, limit: number, skip: readonly number[]): Promise<DueDelivery[]> {
+    return this.statements.due.all(sink, now, JSON.stringify(skip), limit).map((row) => ({
+      event: toStoredEvent(row),
+      attempts: row.attempts,
+      orderingKey: row.ordering_key,
+    }));
+  }
+
+  async waitingKeys(sink: string, now: number): Promise<Map<string, number>> {
+    return new Map(this.statements.waiting.all(sink, now).map((row) => [row.ordering_key, row.first]));
+  }
+
+  async nextDueAt(sink: string): Promise<number | null> {
+    return this.statements.nextDue.get(sink)?.at ?? null;
+  }
+
+  async markDelivered(sink: string, eventId: number, now: number): Promise<void> {
+    this.statements.delivered.run(now, sink, eventId);
+  }
+
+  async markFailed(sink: string, eventId: number, error: string, retryAt: number | null, now: number): Promise<void> {
+    this.statements.failed.run({ sink, eventId, error: error.slice(0, 2000), retryAt, now });
+  }
+
+  async requeue(eventIds: readonly number[], sinks: readonly string[], now: number): Promise<number> {
+    return this.db.transaction(() => {
+      let count = 0;
+      for (const eventId of eventIds) {
+        const row = this.statements.getEvent.get(eventId);
+        if (!row) continue;
+        const orderingKey = orderingKeyOf(toStoredEvent(row).meta);
+        for (const sink of sinks) count += this.statements.requeue.run({ sink, eventId, orderingKey, now }).changes;
+      }
+      return count;
+    })();
+  }
+
+  async retryFailed(sink: string | null, now: number): Promise<number> {
+    return this.statements.retryFailed.run({ sink, now }).changes;
+  }
+
+  async deliveriesOf(eventId: number): Promise<DeliveryState[]> {
+    return this.statements.deliveriesOf.all(eventId).map(toDeliveryState);
+  }
+
+  async listDeliveries(query: DeliveryQuery): Promise<DeliveryState[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.status) {
+      where.push("status = ?");
+      params.push(query.status);
+    }
+    if (query.sink) {
+      where.push("sink = ?");
+      params.push(query.sink);
+    }
+    if (query.before !== undefined) {
+      where.push("event_id < ?");
+      params.push(query.before);
+    }
+    const sql = `SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+                 ORDER BY event_id DESC, sink LIMIT ?`;
+    return this.db
+      .prepare<(string | number)[], DeliveryRow>(sql)
+      .all(...params, query.limit)
+      .map(toDeliveryState);
+  }
+
+  async deliveryCounts(): Promise<Map<string, DeliveryCounts>> {
+    const counts = new Map<string, DeliveryCounts>();
+    for (const row of this.statements.counts.all()) {
+      const entry = counts.get(row.sink) ?? { pending: 0, failed: 0, delivered: 0, oldestPendingAt: null };
+      if (row.status === "pending") {
+        entry.pending = row.n;
+        entry.oldestPendingAt = row.oldest;
+      } else if (row.status === "failed") entry.failed = row.n;
+      else if (row.status === "delivered") entry.delivered = row.n;
+      counts.set(row.sink, entry);
+    }
+    return counts;
+  }
+
+  async recordOnce(sink: string, key: string, now: number): Promise<boolean> {
+    return this.statements.recordOnce.run(sink, key, now).changes === 1;
+  }
+
+  async hasRecord(sink: string, key: string): Promise<boolean> {
+    return this.statements.hasRecord.get(sink, key) !== undefined;
+  }
+
+  async forgetRecord(sink: string, key: string): Promise<void> {
+    this.statements.forgetRecord.run(sink, key);
+  }
+
+  async prune(before: Date): Promise<number> {
+    return this.statements.prune.run(before.toISOString()).changes;
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare("SELECT 1").get();
+  }
+
+  async close(): Promise<void> {
+    if (this.pending.length > 0) this.flushAppends();
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,91 @@
+import type { EventActor, EventProject, HookKind, NewEvent, Visibility } from "../../core/event.js";
+import { typeFromHeader } from "./event-header.js";
+
+type Json = Record<string, unknown>;
+
+function asRecord(value: unknown): Json | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+function text(value: unknown): string | null {
+  return typeof value === "string" && value !== "" ? value : null;
+}
+
+function integer(value: unknown): number | null {
+  if (typeof value === "number" && Number.isSafeInteger(value)) return value;
+  if (typeof value === "string" && /^\d{1,15}$/.test(value)) return Number(value);
+  return null;
+}
+
+const VISIBILITY_LEVELS: Record<number, Visibility> = { 0: "private", 10: "internal", 20: "public" };
+
+function visibility(level: unknown, name: unknown): Visibility | null {
+  const byLevel = typeof level === "number" ? VISIBILITY_LEVELS[level] : undefined;
+  if (byLevel) return byLevel;
+  return name === "public" || name === "internal" || name === "private" ? name : null;
+}
+
+/**
+ * The project an event is about: the `project` object of project and group hooks, or the flat
+ * project_id / path_with_namespace / project_visibility fields of system events.
+ */
+export function projectOf(body: unknown): EventProject | null {
+  return projectOfRecord(asRecord(body) ?? {});
+}
+
+function projectOfRecord(body: Json): EventProject | null {
+  const nested = asRecord(body.project);
+  const id = integer(nested?.id) ?? integer(body.project_id);
+  const path = text(nested?.path_with_namespace) ?? (body.project_id !== undefined ? text(body.path_with_namespace) : null);
+  const url = text(nested?.web_url) ?? text(nested?.homepage);
+  const vis =
+    visibility(nested?.visibility_level, nested?.visibility) ??
+    visibility(body.visibility_level, body.project_visibility);
+  if (id === null && path === null && url === null) return null;
+  return { id, path, url, visibility: vis };
+}
+
+/** Who did it: the `user` object, else the flat user_* fields of push events. */
+function actorOf(body: Json): EventActor | null {
+  const user = asRecord(body.user);
+  const username = text(user?.username) ?? text(body.user_username);
+  const name = text(user?.name) ?? text(body.user_name);
+  if (username === null && name === null) return null;
+  return { username, name };
+}
+
+function actionOf(body: Json): string | null {
+  const attributes = asRecord(body.object_attributes);
+  return (
+    text(attributes?.action) ??
+    text(body.action) ??
+    // Pipelines and jobs have no action; their status is what people filter on.
+    (body.object_kind === "pipeline" ? text(attributes?.status) : null) ??
+    (body.object_kind === "build" ? text(body.build_status) : null)
+  );
+}
+
+export interface HookRequest {
+  eventHeader: string | undefined;
+  instance: string | undefined;
+  deliveryId: string;
+  receivedAt: Date;
+}
+
+/** Turns a GitLab request into the event every sink sees (DESIGN.md, "The event"). */
+export function normalize(request: HookRequest, hook: HookKind, body: unknown): NewEvent {
+  const record = asRecord(body) ?? {};
+  const type =
+    text(record.object_kind) ?? text(record.event_name) ?? typeFromHeader(request.eventHeader) ?? "unknown";
+  return {
+    deliveryId: request.deliveryId,
+    receivedAt: request.receivedAt.toISOString(),
+    instance: text(request.instance),
+    hook,
+    type,
+    action: actionOf(record),
+    project: projectOfRecord(record),
+    actor: actorOf(record),
+    payload: body,
+  };
+}
