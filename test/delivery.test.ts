@@ -1,0 +1,147 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { PermanentError } from "../src/core/sink.js";
+import { postHook, startTestDaemon, waitFor, type TestDaemon } from "./helpers/daemon.js";
+import { recordingSink, sleep } from "./helpers/recording-sink.js";
+
+let t: TestDaemon | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+const pushTo = (projectId: number, n: number) => ({ object_kind: "push", n, project: { id: projectId, path_with_namespace: `g/p${projectId}`, visibility_level: 20 } });
+
+async function deliveryTo(sink: string, id: number) {
+  return (await (t as TestDaemon).daemon.store.deliveriesOf(id)).find((d) => d.sink === sink);
+}
+
+async function post(body: object): Promise<number> {
+  const response = await postHook((t as TestDaemon).url, body);
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { id: number }).id;
+}
+
+describe("delivery", () => {
+  it("retries a failing delivery with backoff until it succeeds", async () => {
+    const { factory, recording } = recordingSink("flaky", (_event, attempt) => {
+      if (attempt < 3) throw new Error(`downstream said no (${attempt})`);
+    });
+    t = await startTestDaemon({ SINKS_ENABLED: "flaky" }, { flaky: factory });
+    const id = await post(pushTo(1, 1));
+    await waitFor(() => (recording.delivered.includes(id) ? true : undefined));
+    const times = recording.calls.map((call) => call.at);
+    expect(times).toHaveLength(3);
+    // RETRY_MIN_MS=20 doubling with jitter: the second wait is at least the first minimum doubled.
+    expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(15);
+    expect((times[2] as number) - (times[1] as number)).toBeGreaterThanOrEqual(35);
+    const state = await deliveryTo("flaky", id);
+    expect(state).toMatchObject({ sink: "flaky", status: "delivered", attempts: 3, lastError: null });
+  });
+
+  it("dead-letters after MAX_ATTEMPTS, keeping the last error", async () => {
+    const { factory, recording } = recordingSink("broken", () => {
+      throw new Error("always down");
+    });
+    t = await startTestDaemon({ SINKS_ENABLED: "broken", MAX_ATTEMPTS: "3" }, { broken: factory });
+    const id = await post(pushTo(1, 1));
+    const state = await waitFor(async () => {
+      const s = await deliveryTo("broken", id);
+      return s?.status === "failed" ? s : undefined;
+    });
+    expect(state).toMatchObject({ attempts: 3, lastError: "always down" });
+    await sleep(300);
+    expect(recording.calls).toHaveLength(3);
+  });
+
+  it("does not retry a PermanentError", async () => {
+    const { factory, recording } = recordingSink("picky", () => {
+      throw new PermanentError("task T1 does not exist");
+    });
+    t = await startTestDaemon({ SINKS_ENABLED: "picky" }, { picky: factory });
+    const id = await post(pushTo(1, 1));
+    await waitFor(async () => ((await deliveryTo("picky", id))?.status === "failed" ? true : undefined));
+    await sleep(200);
+    expect(recording.calls).toHaveLength(1);
+  });
+
+  it("delivers events of one project in order, even across a retry, while other projects go on", async () => {
+    const { factory, recording } = recordingSink(
+      "ordered",
+      (event, attempt) => {
+        const payload = event.payload as { n: number; project: { id: number } };
+        if (payload.project.id === 1 && payload.n === 1 && attempt === 1) throw new Error("first try fails");
+      },
+      { concurrency: 4 },
+    );
+    t = await startTestDaemon({ SINKS_ENABLED: "ordered", RETRY_MIN_MS: "150" }, { ordered: factory });
+    const a1 = await post(pushTo(1, 1));
+    const a2 = await post(pushTo(1, 2));
+    const b1 = await post(pushTo(2, 1));
+    const a3 = await post(pushTo(1, 3));
+    await waitFor(() => (recording.delivered.length === 4 ? true : undefined));
+    const order = recording.delivered;
+    expect(order.filter((id) => id !== b1)).toEqual([a1, a2, a3]);
+    // Project 2 did not wait for project 1's retry.
+    expect(order.indexOf(b1)).toBe(0);
+  });
+
+  it("keeps a failing or slow sink from delaying another", async () => {
+    const slow = recordingSink("slow", () => sleep(2000));
+    const failing = recordingSink("failing", () => {
+      throw new Error("down");
+    });
+    const fast = recordingSink("fast");
+    t = await startTestDaemon(
+      { SINKS_ENABLED: "slow,failing,fast" },
+      { slow: slow.factory, failing: failing.factory, fast: fast.factory },
+    );
+    const started = Date.now();
+    const ids = [await post(pushTo(1, 1)), await post(pushTo(1, 2)), await post(pushTo(1, 3))];
+    await waitFor(() => (fast.recording.delivered.length === 3 ? true : undefined), 1500);
+    expect(fast.recording.delivered).toEqual(ids);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it("queues an event only for the sinks that accept it", async () => {
+    const merges = recordingSink("merges", undefined, { accepts: (event) => event.type === "merge_request" });
+    t = await startTestDaemon({ SINKS_ENABLED: "merges" }, { merges: merges.factory });
+    const push = await post(pushTo(1, 1));
+    const mr = await post({ object_kind: "merge_request", object_attributes: { action: "open" } });
+    await waitFor(() => (merges.recording.delivered.length === 1 ? true : undefined));
+    expect(merges.recording.delivered).toEqual([mr]);
+    expect((await t.daemon.store.deliveriesOf(push)).filter((d) => d.sink === "merges")).toEqual([]);
+  });
+
+  it("resumes undelivered events after a restart, without redelivering delivered ones", async () => {
+    const first = recordingSink("resumable", (event) => {
+      if ((event.payload as { n: number }).n === 2) return sleep(60_000);
+    });
+    t = await startTestDaemon({ SINKS_ENABLED: "resumable", SHUTDOWN_TIMEOUT_MS: "100" }, { resumable: first.factory });
+    const dir = t.dir;
+    const one = await post(pushTo(1, 1));
+    const two = await post(pushTo(1, 2));
+    const three = await post(pushTo(1, 3));
+    await waitFor(() => (first.recording.calls.length === 2 ? true : undefined));
+    await t.daemon.close();
+
+    const second = recordingSink("resumable");
+    t = await startTestDaemon({ SINKS_ENABLED: "resumable" }, { resumable: second.factory }, dir);
+    await waitFor(() => (second.recording.delivered.length === 2 ? true : undefined));
+    expect(first.recording.delivered).toEqual([one]);
+    expect(second.recording.delivered).toEqual([two, three]);
+  });
+});
+
+describe("retention", () => {
+  it("prunes delivered events older than RETENTION_DAYS and keeps undelivered ones", async () => {
+    const never = recordingSink("never", () => sleep(60_000), { accepts: (event) => (event.payload as { keep?: boolean }).keep === true });
+    t = await startTestDaemon({ SINKS_ENABLED: "log,never", SHUTDOWN_TIMEOUT_MS: "50" }, { never: never.factory });
+    const delivered = await post({ object_kind: "push" });
+    const kept = await post({ object_kind: "push", keep: true });
+    await waitFor(async () => ((await deliveryTo("log", delivered))?.status === "delivered" ? true : undefined));
+    expect(await t.daemon.store.prune(new Date(Date.now() - 60_000))).toBe(0);
+    expect(await t.daemon.store.prune(new Date(Date.now() + 60_000))).toBe(1);
+    expect(await t.daemon.store.getEvent(delivered)).toBeNull();
+    expect(await t.daemon.store.getEvent(kept)).not.toBeNull();
+  });
+});

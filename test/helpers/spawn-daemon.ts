@@ -1,0 +1,43 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const CLI = fileURLToPath(new URL("../../dist/cli/index.js", import.meta.url));
+
+export interface SpawnedDaemon {
+  child: ChildProcess;
+  url: string;
+  /** Everything the process printed so far, stdout and stderr. */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs the compiled CLI (`npm test` builds it first) with only the given environment. */
+export function runCli(args: string[], env: Record<string, string>, cwd?: string) {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => output, exited };
+}
+
+/** Starts `gitlab-webhooks serve` on a free port and waits until it listens. */
+export async function spawnDaemon(env: Record<string, string>, cwd?: string): Promise<SpawnedDaemon> {
+  const run = runCli(["serve"], { PORT: "0", HOST: "127.0.0.1", ...env }, cwd);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const match = /listening on [\d.]+:(\d+)/.exec(run.output());
+    if (match) return { ...run, url: `http://127.0.0.1:${match[1]}` };
+    if (run.child.exitCode !== null || Date.now() > deadline) {
+      run.child.kill("SIGKILL");
+      throw new Error(`daemon did not start:\n${run.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
