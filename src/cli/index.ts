@@ -4,6 +4,7 @@ import { VERSION } from "../core/version.js";
 import { UsageError } from "./args.js";
 import { send } from "./send.js";
 import { serve } from "./serve.js";
+import { tail } from "./tail.js";
 
 const HELP = `Usage: gitlab-webhooks [COMMAND] [options]
 
@@ -13,13 +14,14 @@ and a project inventory.
 Commands:
   serve     run the daemon (the default)
   send      post GitLab-shaped JSON files to a running daemon
+  tail      follow a daemon's event feed, one line per event
 
 Run "gitlab-webhooks COMMAND --help" for a command's options.
 `;
 
 type Command = (argv: string[]) => Promise<number | void>;
 
-const COMMANDS: Record<string, Command> = { serve, send };
+const COMMANDS: Record<string, Command> = { serve, send, tail };
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;

@@ -71,7 +71,7 @@ export async function postHook(url: string, body: string | Buffer | object, opti
     ...options.headers,
   };
   if (options.token !== null) headers["X-Gitlab-Token"] = options.token ?? TEST_TOKEN;
-  return fetch(`${url}/hooks`, { method: "POST", headers, body: payload });
+  return fetch(`${url}/hooks`, { method: "POST", headers, body: typeof payload === "string" ? payload : new Uint8Array(payload) });
 }
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */

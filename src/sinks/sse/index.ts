@@ -1,8 +1,131 @@
-import type { SinkFactory } from "../../core/sink.js";
+import type { Request, Response } from "express";
+import type { StoredEvent } from "../../core/event.js";
+import { sendError } from "../../core/http-errors.js";
+import { bearerToken, matchesAnySecret } from "../../core/secrets.js";
+import type { Sink, SinkFactory } from "../../core/sink.js";
+import { Subscriber } from "./subscriber.js";
+import { parseFilters, subscriptionPredicate } from "./subscription.js";
 
-/** Placeholder until the feed lands: accepts nothing, so it queues nothing. */
-export const createSseSink: SinkFactory = () => ({
-  name: "sse",
-  accepts: () => false,
-  handle: async () => {},
-});
+/** How long a disconnected EventSource waits before it reconnects (the `retry:` hint). */
+export const RETRY_HINT_MS = 1000;
+
+function parseCursor(value: unknown): number | null | { error: string } {
+  if (value === undefined || value === "") return null;
+  const text = String(value);
+  if (!/^\d{1,15}$/.test(text)) return { error: `since / Last-Event-ID must be an event id (a whole number), got ${JSON.stringify(text.slice(0, 40))}` };
+  return Number(text);
+}
+
+/**
+ * `sse`: the event feed at GET /sse/. Live events come from the bus, not from a delivery queue,
+ * so the feed costs the store nothing per event; a subscriber resumes from the store by id.
+ */
+export const createSseSink: SinkFactory = ({ config, store, logger, bus, router, signal }) => {
+  const subscribers = new Set<Subscriber>();
+  const frames = new WeakMap<StoredEvent, Buffer>();
+  const frame = (event: StoredEvent): Buffer => {
+    let bytes = frames.get(event);
+    if (!bytes) {
+      bytes = Buffer.from(`id: ${event.id}\ndata: ${event.json}\n\n`);
+      frames.set(event, bytes);
+    }
+    return bytes;
+  };
+
+  const unsubscribe = bus.subscribe((events) => {
+    for (const event of events) for (const subscriber of subscribers) subscriber.offer(event);
+  });
+  const keepalive = setInterval(() => {
+    for (const subscriber of subscribers) subscriber.write(": keepalive\n\n");
+  }, config.SSE_KEEPALIVE_SECONDS * 1000);
+  keepalive.unref();
+
+  const cors = { "Access-Control-Allow-Origin": "*" };
+
+  router.options(["/sse", "/sse/"], (_req: Request, res: Response) => {
+    res
+      .status(204)
+      .set({ ...cors, "Access-Control-Allow-Headers": "Authorization, Last-Event-ID", "Access-Control-Allow-Methods": "GET" })
+      .end();
+  });
+
+  router.get(["/sse", "/sse/"], async (req: Request, res: Response) => {
+    const query = req.query as Record<string, unknown>;
+    const token = bearerToken(req.headers.authorization) ?? (typeof query.token === "string" ? query.token : undefined);
+    if (token !== undefined && !matchesAnySecret(token, config.SSE_TOKEN)) {
+      const why = config.SSE_TOKEN.length === 0 ? "this daemon has no SSE_TOKEN, so no token is valid" : "the token is not one of SSE_TOKEN";
+      return sendError(res, 401, `${why}; connect without a token for public projects' events`, cors);
+    }
+    const filters = parseFilters(query);
+    if ("error" in filters) return sendError(res, 400, filters.error, cors);
+    const since = parseCursor(req.headers["last-event-id"] ?? query.since);
+    if (since !== null && typeof since === "object") return sendError(res, 400, since.error, cors);
+    if (subscribers.size >= config.SSE_MAX_CLIENTS) {
+      return sendError(res, 503, `the feed has its maximum of ${config.SSE_MAX_CLIENTS} subscribers (SSE_MAX_CLIENTS); retry later`, {
+        ...cors,
+        "Retry-After": "30",
+      });
+    }
+
+    const { oldest, newest } = await store.idRange();
+    res.status(200).set({
+      ...cors,
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-cache",
+      "X-Accel-Buffering": "no",
+      Connection: "keep-alive",
+    });
+    res.flushHeaders();
+    req.socket.setNoDelay(true);
+    res.write(`retry: ${RETRY_HINT_MS}\n: connected\n\n`);
+
+    const subscriber = new Subscriber(
+      {
+        res,
+        store,
+        predicate: subscriptionPredicate(filters, token !== undefined),
+        frame,
+        maxBacklogBytes: config.SSE_MAX_BACKLOG_BYTES,
+        onOverflow: (slow) => {
+          logger.warn("feed subscriber is not reading; disconnected (it can resume with Last-Event-ID)", { ip: req.ip });
+          subscribers.delete(slow);
+          res.destroy();
+        },
+      },
+      since ?? newest,
+    );
+    subscribers.add(subscriber);
+    res.on("close", () => subscribers.delete(subscriber));
+    logger.debug("feed subscriber connected", { ip: req.ip, since, filters, privileged: token !== undefined });
+
+    // Retention has dropped events the subscriber asked for: say so, and where the stream resumes.
+    const firstKept = oldest ?? newest + 1;
+    if (since !== null && since + 1 < firstKept) {
+      res.write(`event: stale\ndata: ${JSON.stringify({ requested: since, resumingFrom: firstKept, reason: "older events were pruned (RETENTION_DAYS)" })}\n\n`);
+    }
+    await subscriber.replay();
+  });
+
+  const closeAll = () => {
+    for (const subscriber of subscribers) {
+      subscriber.write(": daemon stopping\n\n");
+      subscriber.end();
+    }
+    subscribers.clear();
+  };
+  signal.addEventListener("abort", closeAll, { once: true });
+
+  const sink: Sink = {
+    name: "sse",
+    // The feed follows the bus live and replays from the store: it needs no delivery queue.
+    accepts: () => false,
+    handle: async () => {},
+    async stop() {
+      clearInterval(keepalive);
+      unsubscribe();
+      closeAll();
+    },
+    health: () => ({ subscribers: subscribers.size }),
+  };
+  return sink;
+};

@@ -1,0 +1,136 @@
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import type { GitLabEvent } from "../core/event.js";
+import { loadDotEnv } from "../core/config.js";
+import { parseCommandArgs, UsageError } from "./args.js";
+import { formatEvent } from "./format-event.js";
+
+export const TAIL_HELP = `Usage: gitlab-webhooks tail [URL] [options]
+
+Follows a daemon's event feed and prints one line per event. Reconnects after a dropped connection
+or a daemon restart and resumes from the last event seen, so nothing is missed.
+
+  URL                 the feed (default http://127.0.0.1:$PORT/sse/, PORT default 8000)
+  --type T,…          only these types (merge_request,push,…)
+  --action A,…        only these actions (open,merge,…)
+  --project GLOB,…    only projects whose path matches (repos/releng/*)
+  --hook H,…          only these hooks (system, project, group)
+  --since ID          start after this event id (replays what is stored)
+  --token T           SSE_TOKEN, to see private and internal projects' events (default: $SSE_TOKEN)
+  --json              print each event as one JSON line instead
+  -h, --help          show this help
+`;
+
+const MAX_WAIT_MS = 30_000;
+
+class FatalFeedError extends Error {}
+
+export interface TailOptions {
+  url: string;
+  token?: string;
+  since?: number;
+  json: boolean;
+  write: (line: string) => void;
+  warn: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Reads the feed until aborted, reconnecting with Last-Event-ID; throws only on a refusal (4xx). */
+export async function follow(options: TailOptions): Promise<void> {
+  let lastId = options.since;
+  let retryMs = 1000;
+  let failures = 0;
+  while (!options.signal?.aborted) {
+    try {
+      const headers: Record<string, string> = { Accept: "text/event-stream" };
+      if (options.token) headers.Authorization = `Bearer ${options.token}`;
+      if (lastId !== undefined) headers["Last-Event-ID"] = String(lastId);
+      const response = await fetch(options.url, { headers, signal: options.signal });
+      if (response.status >= 400 && response.status < 500) {
+        const body = (await response.json().catch(() => ({}))) as { error?: string };
+        throw new FatalFeedError(`${response.status}: ${body.error ?? response.statusText}`);
+      }
+      if (!response.ok || !response.body) throw new Error(`the feed answered ${response.status}`);
+      failures = 0;
+      const messages = response.body
+        .pipeThrough(new TextDecoderStream())
+        .pipeThrough(new EventSourceParserStream({ onRetry: (ms) => (retryMs = ms) }));
+      for await (const message of messages) {
+        if (message.event === "stale") {
+          options.warn(`some requested events were pruned before they could be replayed: ${message.data}`);
+          continue;
+        }
+        const event = JSON.parse(message.data) as GitLabEvent;
+        lastId = event.id;
+        options.write(options.json ? message.data : formatEvent(event));
+      }
+    } catch (error) {
+      if (error instanceof FatalFeedError) throw error;
+      if (options.signal?.aborted) return;
+      failures++;
+      if (failures === 1 || failures % 10 === 0) options.warn(`feed connection lost (${(error as Error).message}); reconnecting`);
+    }
+    // Wait before reconnecting: the server's retry hint, doubling while the daemon stays away.
+    const wait = Math.min(MAX_WAIT_MS, retryMs * 2 ** Math.max(0, failures - 1));
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
+export async function tail(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      type: { type: "string" },
+      action: { type: "string" },
+      project: { type: "string" },
+      hook: { type: "string" },
+      since: { type: "string" },
+      token: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(TAIL_HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError("tail takes one URL");
+  loadDotEnv();
+  let url: URL;
+  try {
+    url = new URL(positionals[0] ?? `http://127.0.0.1:${process.env.PORT ?? "8000"}/sse/`);
+  } catch {
+    throw new UsageError(`not a URL: ${positionals[0]}`);
+  }
+  for (const name of ["type", "action", "project", "hook"] as const) {
+    const value = values[name];
+    if (value !== undefined) url.searchParams.set(name, value);
+  }
+  let since: number | undefined;
+  if (values.since !== undefined) {
+    if (!/^\d+$/.test(values.since)) throw new UsageError("--since takes an event id (a whole number)");
+    since = Number(values.since);
+  }
+  const token = values.token ?? process.env.SSE_TOKEN?.split(",")[0]?.trim();
+  const controller = new AbortController();
+  process.once("SIGINT", () => controller.abort());
+  process.once("SIGTERM", () => controller.abort());
+  try {
+    await follow({
+      url: url.href,
+      token: token === "" ? undefined : token,
+      since,
+      json: values.json ?? false,
+      write: (line) => process.stdout.write(`${line}\n`),
+      warn: (line) => process.stderr.write(`gitlab-webhooks tail: ${line}\n`),
+      signal: controller.signal,
+    });
+  } catch (error) {
+    if (error instanceof FatalFeedError) {
+      process.stderr.write(`gitlab-webhooks tail: the feed refused: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  return 0;
+}

@@ -1,0 +1,106 @@
+import type { Response } from "express";
+import type { EventMeta, StoredEvent } from "../../core/event.js";
+import type { Store } from "../../core/store.js";
+
+const REPLAY_PAGE = 500;
+/** Live events held back while a replay runs; past this the replay just reads further from the store. */
+const HELD_LIVE_LIMIT = 10_000;
+
+export interface SubscriberOptions {
+  res: Response;
+  store: Store;
+  predicate: (meta: EventMeta) => boolean;
+  /** The bytes of an event's SSE message, shared by every subscriber. */
+  frame: (event: StoredEvent) => Buffer;
+  maxBacklogBytes: number;
+  onOverflow: (subscriber: Subscriber) => void;
+}
+
+/**
+ * One connection to /sse/. It first replays stored events after its cursor, page by page and
+ * respecting backpressure, while holding back live events; then it sends the held ones it has not
+ * sent and follows live. The cursor only moves forward, so the seam has neither gap nor duplicate.
+ */
+export class Subscriber {
+  private cursor: number;
+  private live = false;
+  private held: StoredEvent[] = [];
+  private heldOverflowed = false;
+  closed = false;
+
+  constructor(
+    private readonly options: SubscriberOptions,
+    cursor: number,
+  ) {
+    this.cursor = cursor;
+    options.res.on("close", () => (this.closed = true));
+  }
+
+  /** Replays everything after the cursor, then switches to live. */
+  async replay(): Promise<void> {
+    const { store } = this.options;
+    for (;;) {
+      const page = await store.eventsAfter(this.cursor, REPLAY_PAGE);
+      for (const event of page) {
+        if (this.closed) return;
+        this.send(event);
+        if (this.options.res.writableNeedDrain) await this.drained();
+      }
+      if (page.length === REPLAY_PAGE) continue;
+      if (this.heldOverflowed) {
+        this.heldOverflowed = false;
+        continue;
+      }
+      break;
+    }
+    const held = this.held;
+    this.held = [];
+    this.live = true;
+    for (const event of held) this.send(event);
+  }
+
+  /** A committed event, in id order. */
+  offer(event: StoredEvent): void {
+    if (this.closed) return;
+    if (this.live) {
+      // What is still unsent from earlier events: a reader keeping up has (almost) none.
+      if (this.options.res.writableLength > this.options.maxBacklogBytes) this.options.onOverflow(this);
+      else this.send(event);
+      return;
+    }
+    if (this.held.length < HELD_LIVE_LIMIT) this.held.push(event);
+    else {
+      this.held = [];
+      this.heldOverflowed = true;
+    }
+  }
+
+  write(text: string): void {
+    if (!this.closed) this.options.res.write(text);
+  }
+
+  /** Ends the stream; an EventSource reconnects after the retry hint and resumes from its last id. */
+  end(): void {
+    this.closed = true;
+    this.options.res.end();
+  }
+
+  private send(event: StoredEvent): void {
+    if (event.id <= this.cursor) return;
+    this.cursor = event.id;
+    if (this.options.predicate(event.meta)) this.options.res.write(this.options.frame(event));
+  }
+
+  private drained(): Promise<void> {
+    const { res } = this.options;
+    return new Promise((resolve) => {
+      const done = () => {
+        res.off("drain", done);
+        res.off("close", done);
+        resolve();
+      };
+      res.on("drain", done);
+      res.on("close", done);
+    });
+  }
+}
