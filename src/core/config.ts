@@ -83,6 +83,8 @@ const schema = z.object({
   RETRY_MIN_MS: integer(1000, 1, 86_400_000),
   RETRY_MAX_MS: integer(3_600_000, 1, 604_800_000),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
+  PHABRICATOR_TIMEOUT_MS: integer(15_000, 1, 600_000),
+  GITLAB_TIMEOUT_MS: integer(15_000, 1, 600_000),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -114,6 +116,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`${variable} ${issue?.message ?? "is invalid"}${shown}`);
   }
   return result.data;
+}
+
+/** The value of a setting a sink cannot work without; a ConfigError naming it otherwise. */
+export function requireSetting<K extends keyof Config>(config: Config, name: K, sink: string): NonNullable<Config[K]> {
+  const value = config[name];
+  if (value === undefined || value === null || value === "") {
+    throw new ConfigError(`${String(name)} is required by the ${sink} sink; set it, or remove ${sink} from SINKS_ENABLED`);
+  }
+  return value as NonNullable<Config[K]>;
 }
 
 /** Every secret value in the configuration, for redaction in logs. */

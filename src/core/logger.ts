@@ -6,6 +6,8 @@ export interface LoggerOptions {
   /** Values to replace by [redacted] wherever they would appear, whatever a caller passed in. */
   secrets?: readonly string[];
   silent?: boolean;
+  /** Write here instead of the console (tests read what a user would see). */
+  stream?: NodeJS.WritableStream;
 }
 
 const REDACTED = "[redacted]";
@@ -42,6 +44,10 @@ export function createLogger(options: LoggerOptions): winston.Logger {
       winston.format.timestamp(),
       line,
     ),
-    transports: [new winston.transports.Console({ stderrLevels: ["error", "warn"] })],
+    transports: [
+      options.stream
+        ? new winston.transports.Stream({ stream: options.stream })
+        : new winston.transports.Console({ stderrLevels: ["error", "warn"] }),
+    ],
   });
 }

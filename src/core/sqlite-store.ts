@@ -211,6 +211,9 @@ export class SqliteStore implements Store {
       recordOnce: db.prepare("INSERT OR IGNORE INTO ledger (sink, key, created_at) VALUES (?, ?, ?)"),
       hasRecord: db.prepare<[string, string], { one: number }>("SELECT 1 AS one FROM ledger WHERE sink = ? AND key = ?"),
       forgetRecord: db.prepare("DELETE FROM ledger WHERE sink = ? AND key = ?"),
+      recordsWithPrefix: db.prepare<[string, string, string], { key: string }>(
+        "SELECT key FROM ledger WHERE sink = ? AND key >= ? AND key < ? ORDER BY key",
+      ),
       prune: db.prepare(
         `DELETE FROM events WHERE received_at < ?
            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status <> 'delivered')`,
@@ -412,6 +415,11 @@ export class SqliteStore implements Store {
 
   async forgetRecord(sink: string, key: string): Promise<void> {
     this.statements.forgetRecord.run(sink, key);
+  }
+
+  async recordsWithPrefix(sink: string, prefix: string): Promise<string[]> {
+    // A range scan on the primary key: every key that starts with prefix sorts between these two.
+    return this.statements.recordsWithPrefix.all(sink, prefix, `${prefix}\uffff`).map((row) => row.key);
   }
 
   async prune(before: Date): Promise<number> {

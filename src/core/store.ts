@@ -38,6 +38,8 @@ export interface Store {
   recordOnce(sink: string, key: string, now: number): Promise<boolean>;
   hasRecord(sink: string, key: string): Promise<boolean>;
   forgetRecord(sink: string, key: string): Promise<void>;
+  /** Ledger keys of a sink that start with `prefix`. */
+  recordsWithPrefix(sink: string, prefix: string): Promise<string[]>;
 
   /** Deletes events received before `before` whose deliveries are all done; returns how many. */
   prune(before: Date): Promise<number>;

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { loadConfig, type Config } from "../../src/core/config.js";
+import { PassThrough } from "node:stream";
+import { loadConfig, secretValues, type Config } from "../../src/core/config.js";
 import { startDaemon, type Daemon } from "../../src/core/daemon.js";
 import { createLogger } from "../../src/core/logger.js";
 import type { SinkFactory } from "../../src/core/sink.js";
@@ -12,6 +13,8 @@ export const TEST_TOKEN = "test-source-token-0123456789";
 
 export interface TestDaemon {
   daemon: Daemon;
+  /** Log lines the daemon wrote, as a user would read them. */
+  logs(): string;
   config: Config;
   url: string;
   dir: string;
@@ -39,10 +42,14 @@ export async function startTestDaemon(
     RETRY_MAX_MS: "200",
     ...env,
   });
-  const logger = createLogger({ debug: false, json: false, silent: true });
+  let logs = "";
+  const stream = new PassThrough();
+  stream.on("data", (chunk: Buffer) => (logs += chunk.toString()));
+  const logger = createLogger({ debug: true, json: false, stream, secrets: secretValues(config) });
   const daemon = await startDaemon({ config, logger, builtins: { ...builtinSinks, ...extraSinks } });
   return {
     daemon,
+    logs: () => logs,
     config,
     url: daemon.url,
     dir,
