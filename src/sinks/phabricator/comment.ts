@@ -25,6 +25,7 @@ export interface CommentInput {
 export function literalText(text: string): string {
   return (
     text
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
       .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, " ")
       .trim()
       .replace(/%(?=%)/g, "%\u200b")
