@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import express from "express";
+import { Registry } from "prom-client";
 import type { Logger } from "winston";
 import { Bus } from "./bus.js";
 import type { Config } from "./config.js";
@@ -60,7 +61,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const bus = new Bus();
   const shutdown = new AbortController();
   const sinkRouter = express.Router();
-  const ctx: SinkContext = { config, store, logger, bus, router: sinkRouter, signal: shutdown.signal };
+  const metrics = new Registry();
+  const ctx: SinkContext = { config, store, logger, bus, router: sinkRouter, metrics, signal: shutdown.signal };
 
   let sinks: Sink[];
   try {

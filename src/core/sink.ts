@@ -1,4 +1,5 @@
 import type { Router } from "express";
+import type { Registry } from "prom-client";
 import type { Logger } from "winston";
 import type { Bus } from "./bus.js";
 import type { Config } from "./config.js";
@@ -14,6 +15,8 @@ export interface SinkContext {
   bus: Bus;
   /** Routes a sink serves (the SSE feed, a read API), mounted on the daemon's HTTP app. */
   router: Router;
+  /** Prometheus registry served at /metrics: sinks add their own gauges and counters. */
+  metrics: Registry;
   /** A signal that aborts when the daemon shuts down: pass it to long waits and requests. */
   signal: AbortSignal;
 }

@@ -1,10 +1,12 @@
 import type { SinkFactory } from "../core/sink.js";
+import { createGitLabMentionsSink } from "./gitlab-mentions/index.js";
 import { createLogSink } from "./log/index.js";
 import { createPhabricatorSink } from "./phabricator/index.js";
 import { createSseSink } from "./sse/index.js";
 
 /** The sinks SINKS_ENABLED can name; anything else must be a path to a plugin module. */
 export const builtinSinks: Readonly<Record<string, SinkFactory>> = {
+  "gitlab-mentions": createGitLabMentionsSink,
   log: createLogSink,
   phabricator: createPhabricatorSink,
   sse: createSseSink,

@@ -1,0 +1,183 @@
+import { Gauge } from "prom-client";
+import { requireSetting } from "../../core/config.js";
+import type { GitLabEvent } from "../../core/event.js";
+import { createGitLabApi, describeGitLabError, gitlabStatus } from "../../core/gitlab-api.js";
+import type { Sink, SinkFactory } from "../../core/sink.js";
+import { entriesForProject, needsFiles, usersToMention, type ChangedFile } from "./decide-mentions.js";
+import { ReviewersSource } from "./reviewers-source.js";
+import { checkTokenExpiry, type TokenExpiry } from "./token-expiry.js";
+
+const DAY_MS = 86_400_000;
+const SINK = "gitlab-mentions";
+
+type Json = Record<string, unknown>;
+const record = (value: unknown): Json => (typeof value === "object" && value !== null ? (value as Json) : {});
+const usernames = (value: unknown): string[] =>
+  (Array.isArray(value) ? value : []).map((user) => record(user).username).filter((name): name is string => typeof name === "string");
+
+interface MergeRequest {
+  projectId: number | string;
+  projectPath: string;
+  iid: number;
+  /** People the payload already shows on the MR: actor, assignees, reviewers. */
+  known: string[];
+}
+
+/** Open and reopen always; update only when it pushed commits (it carries oldrev). */
+function mergeRequestOf(event: GitLabEvent): MergeRequest | null {
+  if (event.type !== "merge_request") return null;
+  const payload = record(event.payload);
+  const attributes = record(payload.object_attributes);
+  const pushed = event.action === "update" && typeof attributes.oldrev === "string";
+  if (event.action !== "open" && event.action !== "reopen" && !pushed) return null;
+  const iid = attributes.iid;
+  const projectPath = event.project?.path;
+  if (typeof iid !== "number" || !projectPath) return null;
+  const known = [event.actor?.username, ...usernames(payload.assignees), ...usernames(payload.reviewers)].filter(
+    (name): name is string => typeof name === "string",
+  );
+  return { projectId: event.project?.id ?? projectPath, projectPath, iid, known };
+}
+
+/**
+ * `gitlab-mentions`: mentions, on each new merge request, the people who asked for its project on
+ * the reviewers page, so that GitLab notifies them. Never the author, a participant, the bot
+ * itself, or anyone it mentioned on that MR before.
+ */
+export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, metrics, signal }) => {
+  requireSetting(config, "GITLAB_URL", SINK);
+  const token = requireSetting(config, "GITLAB_TOKEN", SINK);
+  const api = createGitLabApi(config.GITLAB_URL, token, config.GITLAB_TIMEOUT_MS);
+  const reviewers = new ReviewersSource({
+    file: config.REVIEWERS_FILE,
+    url: config.REVIEWERS_URL,
+    ttlMs: config.REVIEWERS_TTL * 1000,
+    timeoutMs: config.GITLAB_TIMEOUT_MS,
+    logger,
+  });
+  let botUsername: string | null = null;
+  let expiry: TokenExpiry | null = null;
+  let expiryTimer: NodeJS.Timeout | undefined;
+  const expiryGauge = new Gauge({
+    name: "gitlab_webhooks_gitlab_token_expiry_timestamp_seconds",
+    help: "When GITLAB_TOKEN expires (Unix time); absent until checked, 0 for a token that never expires",
+    registers: [metrics],
+  });
+
+  const checkExpiry = async () => {
+    try {
+      expiry = await checkTokenExpiry(api, logger);
+      expiryGauge.set(expiry.expiresAt ? Date.parse(`${expiry.expiresAt}T00:00:00Z`) / 1000 : 0);
+    } catch {
+      // checkTokenExpiry logged why; the next daily check tries again.
+    }
+  };
+
+  const gitlabFailure = (what: string, error: unknown) => {
+    const why = describeGitLabError(error);
+    if (gitlabStatus(error) === 401) logger.error(`${SINK}: ${why}`);
+    return new Error(`${what}: ${why}`);
+  };
+
+  async function bot(): Promise<string> {
+    if (botUsername) return botUsername;
+    try {
+      botUsername = String((await api.Users.showCurrentUser()).username);
+      return botUsername;
+    } catch (error) {
+      throw gitlabFailure("could not look up the bot's own account", error);
+    }
+  }
+
+  async function changedFiles(mr: MergeRequest): Promise<ChangedFile[]> {
+    try {
+      const diffs = await api.MergeRequests.allDiffs(mr.projectId, mr.iid);
+      return diffs.map((diff) => ({ path: String(diff.new_path ?? diff.old_path), isNew: diff.new_file === true }));
+    } catch (error) {
+      throw gitlabFailure("could not list the merge request's changed files", error);
+    }
+  }
+
+  async function participants(mr: MergeRequest): Promise<string[]> {
+    try {
+      return usernames(await api.MergeRequests.allParticipants(mr.projectId, mr.iid));
+    } catch (error) {
+      throw gitlabFailure("could not list the merge request's participants", error);
+    }
+  }
+
+  const ledgerPrefix = (mr: MergeRequest) => `${mr.projectId}!${mr.iid}:@`;
+
+  /** People this sink mentioned on the MR: its ledger, and after an unanswered post, its own notes. */
+  async function alreadyMentioned(mr: MergeRequest, me: string): Promise<string[]> {
+    const mentioned = (await store.recordsWithPrefix(SINK, ledgerPrefix(mr))).map((key) => key.slice(ledgerPrefix(mr).length));
+    const uncertain = `uncertain:${mr.projectId}!${mr.iid}`;
+    if (!(await store.hasRecord(SINK, uncertain))) return mentioned;
+    let notes;
+    try {
+      notes = await api.MergeRequestNotes.all(mr.projectId, mr.iid);
+    } catch (error) {
+      throw gitlabFailure("could not read the merge request's notes", error);
+    }
+    for (const note of notes) {
+      if (record(note.author).username !== me) continue;
+      for (const match of String(note.body).matchAll(/(?<![\w@])@([A-Za-z0-9_.-]+)/g)) {
+        const user = match[1] as string;
+        mentioned.push(user);
+        await store.recordOnce(SINK, `${ledgerPrefix(mr)}${user}`, Date.now());
+      }
+    }
+    await store.forgetRecord(SINK, uncertain);
+    return mentioned;
+  }
+
+  function noteText(users: string[], projectPath: string): string {
+    const page = reviewers.pageLink ? `[Git/Reviewers](${reviewers.pageLink})` : "the reviewers page";
+    return `${users.map((user) => `@${user}`).join(" ")}: you asked on ${page} to hear about merge requests to \`${projectPath}\`.`;
+  }
+
+  async function handle(event: GitLabEvent): Promise<void> {
+    const mr = mergeRequestOf(event);
+    if (!mr) return;
+    const page = await reviewers.get();
+    const entries = entriesForProject(page.entries, mr.projectPath);
+    if (entries.length === 0) return;
+    const me = await bot();
+    const files = entries.some(needsFiles) ? await changedFiles(mr) : [];
+    const exclude = [...mr.known, me, ...(await participants(mr)), ...(await alreadyMentioned(mr, me))];
+    const users = usersToMention(entries, files, exclude);
+    if (users.length === 0) return;
+    const uncertain = `uncertain:${mr.projectId}!${mr.iid}`;
+    try {
+      await api.MergeRequestNotes.create(mr.projectId, mr.iid, noteText(users, mr.projectPath));
+    } catch (error) {
+      const status = gitlabStatus(error);
+      // No answer, or a server error: the note may be there; look before posting again.
+      if (status === null || status >= 500) await store.recordOnce(SINK, uncertain, Date.now());
+      throw gitlabFailure("could not post the mention note", error);
+    }
+    for (const user of users) await store.recordOnce(SINK, `${ledgerPrefix(mr)}${user}`, Date.now());
+    logger.info("mentioned reviewers on a merge request", { project: mr.projectPath, iid: mr.iid, users });
+  }
+
+  const sink: Sink = {
+    name: SINK,
+    accepts: (event) => mergeRequestOf(event) !== null,
+    handle,
+    async start() {
+      await Promise.all([
+        checkExpiry(),
+        bot().catch((error: unknown) => logger.warn(`${SINK}: ${(error as Error).message}; will retry on the first merge request`)),
+        reviewers.get().catch((error: unknown) => logger.warn(`${SINK}: ${(error as Error).message}; will retry on the first merge request`)),
+      ]);
+      expiryTimer = setInterval(() => void checkExpiry(), DAY_MS);
+      expiryTimer.unref();
+      signal.addEventListener("abort", () => clearInterval(expiryTimer), { once: true });
+    },
+    async stop() {
+      clearInterval(expiryTimer);
+    },
+    health: () => ({ tokenExpiresAt: expiry?.expiresAt ?? null, tokenCheckedAt: expiry?.checkedAt ?? null, bot: botUsername, reviewersPage: reviewers.describe }),
+  };
+  return sink;
+};

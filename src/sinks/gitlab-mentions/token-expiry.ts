@@ -1,0 +1,35 @@
+import type { Logger } from "winston";
+import { describeGitLabError, type GitLabApi } from "../../core/gitlab-api.js";
+
+const DAY_MS = 86_400_000;
+export const WARN_DAYS = 14;
+
+export interface TokenExpiry {
+  /** YYYY-MM-DD, or null for a token that never expires. */
+  expiresAt: string | null;
+  checkedAt: string;
+}
+
+/**
+ * Looks up when GITLAB_TOKEN expires and says so in the log: a warning from 14 days before, an
+ * error once it has. Maintainers rotate it yearly and forget.
+ */
+export async function checkTokenExpiry(api: GitLabApi, logger: Logger, now = new Date()): Promise<TokenExpiry> {
+  let token: { expires_at?: string | null };
+  try {
+    token = (await api.PersonalAccessTokens.show()) as { expires_at?: string | null };
+  } catch (error) {
+    logger.error(`could not check GITLAB_TOKEN's expiry: ${describeGitLabError(error)}`);
+    throw error;
+  }
+  const expiresAt = token.expires_at ?? null;
+  if (expiresAt !== null) {
+    // GitLab's tokens expire at the start of their expiry date (UTC).
+    const left = Date.parse(`${expiresAt}T00:00:00Z`) - now.getTime();
+    if (left <= 0) logger.error(`GITLAB_TOKEN expired on ${expiresAt}: create a new token, set GITLAB_TOKEN and restart`);
+    else if (left <= WARN_DAYS * DAY_MS) {
+      logger.warn(`GITLAB_TOKEN expires on ${expiresAt}, in ${Math.ceil(left / DAY_MS)} days: rotate it (create a new token, set GITLAB_TOKEN, restart)`);
+    }
+  }
+  return { expiresAt, checkedAt: now.toISOString() };
+}
