@@ -1,4 +1,5 @@
 import js from "@eslint/js";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -12,8 +13,6 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
-  {
-    files: ["**/*.mjs", "**/*.js"],
-    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", setTimeout: "readonly", fetch: "readonly", sessionStorage: "readonly", document: "readonly", EventSource: "readonly", window: "readonly" } },
-  },
+  { files: ["public/**/*.js"], languageOptions: { globals: globals.browser } },
+  { files: ["bench/**/*.mjs", "*.js"], languageOptions: { globals: globals.node } },
 );

@@ -5,11 +5,14 @@ import { Registry } from "prom-client";
 import type { Logger } from "winston";
 import { Bus } from "./bus.js";
 import type { Config } from "./config.js";
+import { createAdminApi } from "./admin-api.js";
+import { createDashboardRouter } from "./dashboard.js";
 import { Dispatcher } from "./dispatcher.js";
 import { firstRunToken } from "./first-run-token.js";
 import { createHealthRouter } from "./health.js";
 import { createHttpApp } from "./http-app.js";
 import { loadSinks } from "./load-sinks.js";
+import { createDaemonMetrics, createMetricsRouter } from "./metrics.js";
 import type { Sink, SinkContext, SinkFactory } from "./sink.js";
 import { SqliteStore } from "./sqlite-store.js";
 import type { Store } from "./store.js";
@@ -73,10 +76,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw error;
   }
 
-  const dispatcher = new Dispatcher(sinks, ctx, store, bus, logger, {
-    maxAttempts: config.MAX_ATTEMPTS,
-    backoff: { minMs: config.RETRY_MIN_MS, maxMs: config.RETRY_MAX_MS },
-  });
+  const daemonMetrics = createDaemonMetrics(metrics, store, () => sinks.map((sink) => sink.name));
+  const dispatcher = new Dispatcher(
+    sinks,
+    ctx,
+    store,
+    bus,
+    logger,
+    { maxAttempts: config.MAX_ATTEMPTS, backoff: { minMs: config.RETRY_MIN_MS, maxMs: config.RETRY_MAX_MS } },
+    daemonMetrics.onDelivery,
+  );
 
   const hooks = createHooksRouter({
     tokens,
@@ -86,8 +95,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     sinksFor: (event) => dispatcher.sinksFor(event),
     publish: (event) => bus.publish(event),
     logger,
+    onAuthFailure: daemonMetrics.onAuthFailure,
+    onAccepted: (event, durationMs) => daemonMetrics.onAccepted(event.hook, event.type, durationMs),
   });
-  const app = createHttpApp({ logger, routers: [hooks, createHealthRouter(store, dispatcher), sinkRouter] });
+  const app = createHttpApp({
+    logger,
+    routers: [
+      hooks,
+      createHealthRouter(store, dispatcher),
+      createMetricsRouter(metrics),
+      createAdminApi(config.ADMIN_TOKEN, store, dispatcher),
+      sinkRouter,
+      createDashboardRouter(),
+    ],
+    onResponse: daemonMetrics.onResponse,
+  });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.PORT, config.HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));

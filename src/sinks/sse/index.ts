@@ -1,4 +1,5 @@
 import type { Request, Response } from "express";
+import { Gauge } from "prom-client";
 import type { StoredEvent } from "../../core/event.js";
 import { sendError } from "../../core/http-errors.js";
 import { bearerToken, matchesAnySecret } from "../../core/secrets.js";
@@ -20,8 +21,18 @@ function parseCursor(value: unknown): number | null | { error: string } {
  * `sse`: the event feed at GET /sse/. Live events come from the bus, not from a delivery queue,
  * so the feed costs the store nothing per event; a subscriber resumes from the store by id.
  */
-export const createSseSink: SinkFactory = ({ config, store, logger, bus, router, signal }) => {
+export const createSseSink: SinkFactory = ({ config, store, logger, bus, router, metrics, signal }) => {
   const subscribers = new Set<Subscriber>();
+  // Admin tokens see everything too: the dashboard follows the feed with one.
+  const readTokens = [...config.SSE_TOKEN, ...config.ADMIN_TOKEN];
+  new Gauge({
+    name: "gitlab_webhooks_sse_subscribers",
+    help: "Subscribers connected to the /sse/ feed",
+    registers: [metrics],
+    collect() {
+      this.set(subscribers.size);
+    },
+  });
   const frames = new WeakMap<StoredEvent, Buffer>();
   const frame = (event: StoredEvent): Buffer => {
     let bytes = frames.get(event);
@@ -52,8 +63,8 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
   router.get(["/sse", "/sse/"], async (req: Request, res: Response) => {
     const query = req.query as Record<string, unknown>;
     const token = bearerToken(req.headers.authorization) ?? (typeof query.token === "string" ? query.token : undefined);
-    if (token !== undefined && !matchesAnySecret(token, config.SSE_TOKEN)) {
-      const why = config.SSE_TOKEN.length === 0 ? "this daemon has no SSE_TOKEN, so no token is valid" : "the token is not one of SSE_TOKEN";
+    if (token !== undefined && !matchesAnySecret(token, readTokens)) {
+      const why = readTokens.length === 0 ? "this daemon has no SSE_TOKEN, so no token is valid" : "the token is not one of SSE_TOKEN";
       return sendError(res, 401, `${why}; connect without a token for public projects' events`, cors);
     }
     const filters = parseFilters(query);

@@ -1,0 +1,124 @@
+import express, { type Request, type Response, type Router } from "express";
+import { z } from "zod";
+import { requireAdminToken } from "./admin-auth.js";
+import type { Dispatcher } from "./dispatcher.js";
+import type { HookKind, StoredEvent } from "./event.js";
+import { sendError } from "./http-errors.js";
+import type { Store } from "./store.js";
+
+const HOOKS = ["system", "project", "group", "unknown"] as const;
+const csv = z
+  .string()
+  .transform((value) => value.split(",").map((item) => item.trim()).filter((item) => item !== ""))
+  .optional();
+const id = z.coerce.number({ message: "must be a whole number" }).int({ message: "must be a whole number" }).positive({ message: "must be a positive event id" });
+const limit = z.coerce.number().int().min(1, { message: "must be from 1 to 500" }).max(500, { message: "must be from 1 to 500" }).default(50);
+
+const eventsQuery = z.object({
+  type: csv,
+  project: z.string().min(1).optional(),
+  hook: csv.pipe(z.array(z.enum(HOOKS, { message: `must be among ${HOOKS.join(", ")}` })).optional()),
+  before: id.optional(),
+  limit,
+});
+const deliveriesQuery = z.object({
+  status: z.enum(["pending", "delivered", "failed"], { message: "must be pending, delivered or failed" }).optional(),
+  sink: z.string().min(1).optional(),
+  before: id.optional(),
+  limit,
+});
+const redeliverBody = z.object({ sinks: z.array(z.string().min(1), { message: "must be a list of sink names" }).min(1).optional() }).strict();
+const retryBody = z.object({ sink: z.string().min(1, { message: "must be a sink name" }).optional() }).strict();
+
+/** The first problem of a zod result as "`name` what is wrong". */
+function problem(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const where = issue?.path.length ? issue.path.join(".") : "body";
+  return `${where} ${issue?.message ?? "is invalid"}`;
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, res: Response): T | undefined {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  sendError(res, 400, problem(result.error));
+  return undefined;
+}
+
+/**
+ * `/api`: events with their per-sink delivery state, redelivery, and dead letters in bulk — what
+ * GitLab's "Recent deliveries" page gives, for every sink.
+ */
+export function createAdminApi(adminTokens: readonly string[], store: Store, dispatcher: Dispatcher): Router {
+  const router = express.Router();
+  const durableSinks = () => dispatcher.sinks.map((sink) => sink.name);
+  router.use("/api", requireAdminToken(adminTokens), express.json({ limit: "64kb" }));
+
+  const withDeliveries = async (event: StoredEvent, payload: boolean) => ({
+    ...(payload ? event.toEvent() : event.meta),
+    deliveries: await store.deliveriesOf(event.id),
+  });
+
+  router.get("/api/events", async (req: Request, res: Response) => {
+    const query = parse(eventsQuery, req.query, res);
+    if (!query) return;
+    const events = await store.listEvents({ ...query, hook: query.hook as HookKind[] | undefined });
+    const next = events.length === query.limit ? events.at(-1)?.id : undefined;
+    res.json({ events: await Promise.all(events.map((event) => withDeliveries(event, false))), next: next ?? null });
+  });
+
+  router.get("/api/events/:id", async (req: Request, res: Response) => {
+    const eventId = parse(id, req.params.id, res);
+    if (eventId === undefined) return;
+    const event = await store.getEvent(eventId);
+    if (!event) return sendError(res, 404, `no event ${eventId} (it may have been pruned after RETENTION_DAYS)`);
+    res.json(await withDeliveries(event, true));
+  });
+
+  router.post("/api/events/:id/redeliver", async (req: Request, res: Response) => {
+    const eventId = parse(id, req.params.id, res);
+    const body = parse(redeliverBody, req.body, res);
+    if (eventId === undefined || !body) return;
+    const event = await store.getEvent(eventId);
+    if (!event) return sendError(res, 404, `no event ${eventId} (it may have been pruned after RETENTION_DAYS)`);
+    const unknown = body.sinks?.find((name) => !durableSinks().includes(name));
+    if (unknown !== undefined) return sendError(res, 400, `sinks names "${unknown}", which is not enabled (enabled: ${durableSinks().join(", ")})`);
+    const sinks = body.sinks ?? dispatcher.sinksFor(event.toEvent());
+    const requeued = await dispatcher.requeue([eventId], sinks);
+    res.status(202).json({ id: eventId, sinks, requeued });
+  });
+
+  router.get("/api/deliveries", async (req: Request, res: Response) => {
+    const query = parse(deliveriesQuery, req.query, res);
+    if (!query) return;
+    const deliveries = await store.listDeliveries(query);
+    const next = deliveries.length === query.limit ? deliveries.at(-1)?.eventId : undefined;
+    res.json({ deliveries, next: next ?? null });
+  });
+
+  router.post("/api/deliveries/retry", async (req: Request, res: Response) => {
+    const body = parse(retryBody, req.body, res);
+    if (!body) return;
+    if (body.sink !== undefined && !durableSinks().includes(body.sink)) {
+      return sendError(res, 400, `sink "${body.sink}" is not enabled (enabled: ${durableSinks().join(", ")})`);
+    }
+    const retried = await store.retryFailed(body.sink ?? null, Date.now());
+    dispatcher.wakeAll();
+    res.status(202).json({ retried });
+  });
+
+  router.get("/api/sinks", async (_req: Request, res: Response) => {
+    const counts = await store.deliveryCounts();
+    res.json({
+      sinks: dispatcher.sinks.map((sink) => ({
+        name: sink.name,
+        pending: counts.get(sink.name)?.pending ?? 0,
+        failed: counts.get(sink.name)?.failed ?? 0,
+        delivered: counts.get(sink.name)?.delivered ?? 0,
+        inFlight: dispatcher.queues.get(sink.name)?.inFlight ?? 0,
+        ...sink.health?.(),
+      })),
+    });
+  });
+
+  return router;
+}
