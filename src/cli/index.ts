@@ -2,6 +2,7 @@
 import { ConfigError } from "../core/config.js";
 import { VERSION } from "../core/version.js";
 import { UsageError } from "./args.js";
+import { hooks } from "./hooks.js";
 import { send } from "./send.js";
 import { serve } from "./serve.js";
 import { tail } from "./tail.js";
@@ -15,13 +16,14 @@ Commands:
   serve     run the daemon (the default)
   send      post GitLab-shaped JSON files to a running daemon
   tail      follow a daemon's event feed, one line per event
+  hooks     add, list or remove this daemon's webhooks in GitLab
 
 Run "gitlab-webhooks COMMAND --help" for a command's options.
 `;
 
 type Command = (argv: string[]) => Promise<number | void>;
 
-const COMMANDS: Record<string, Command> = { serve, send, tail };
+const COMMANDS: Record<string, Command> = { serve, send, tail, hooks };
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;

@@ -13,6 +13,7 @@ import { createHealthRouter } from "./health.js";
 import { createHttpApp } from "./http-app.js";
 import { loadSinks } from "./load-sinks.js";
 import { createDaemonMetrics, createMetricsRouter } from "./metrics.js";
+import { loadProjectTokens, projectTokenLookup, type ProjectToken } from "./project-tokens.js";
 import type { Sink, SinkContext, SinkFactory } from "./sink.js";
 import { SqliteStore } from "./sqlite-store.js";
 import type { Store } from "./store.js";
@@ -47,8 +48,8 @@ export function enabledSinkNames(config: Config): string[] {
 }
 
 /** Accepted ingest tokens; with none configured, a first-run token kept beside the store. */
-function ingestTokens(config: Config, logger: Logger): string[] {
-  if (config.SOURCE_TOKEN.length > 0 || config.SOURCE_SIGNING_TOKEN.length > 0) return config.SOURCE_TOKEN;
+function ingestTokens(config: Config, logger: Logger, projectTokens: readonly ProjectToken[]): string[] {
+  if (config.SOURCE_TOKEN.length > 0 || config.SOURCE_SIGNING_TOKEN.length > 0 || projectTokens.length > 0) return config.SOURCE_TOKEN;
   const { token, path, created } = firstRunToken(config.DATABASE_PATH);
   logger.warn(
     `no SOURCE_TOKEN or SOURCE_SIGNING_TOKEN is set: accepting only the token ${created ? "generated into" : "kept in"} ${path}; ` +
@@ -59,7 +60,8 @@ function ingestTokens(config: Config, logger: Logger): string[] {
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, logger } = options;
-  const tokens = ingestTokens(config, logger);
+  const projectTokens = loadProjectTokens(config);
+  const tokens = ingestTokens(config, logger, projectTokens);
   const store = new SqliteStore(config.DATABASE_PATH);
   const bus = new Bus();
   const shutdown = new AbortController();
@@ -90,6 +92,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const hooks = createHooksRouter({
     tokens,
     signingSecrets: config.SOURCE_SIGNING_TOKEN,
+    projectTokens: projectTokenLookup(projectTokens),
     maxBodyBytes: config.MAX_BODY_BYTES,
     store,
     sinksFor: (event) => dispatcher.sinksFor(event),

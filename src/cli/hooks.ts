@@ -1,0 +1,202 @@
+import { loadDotEnv } from "../core/config.js";
+import { createGitLabApi, describeGitLabError, gitlabStatus, type GitLabApi } from "../core/gitlab-api.js";
+import { generateToken } from "../core/secrets.js";
+import { parseCommandArgs, UsageError } from "./args.js";
+
+export const HOOKS_HELP = `Usage: gitlab-webhooks hooks add|list|remove TARGET [options]
+
+Registers this daemon's webhooks in GitLab (GITLAB_URL, GITLAB_TOKEN from the environment or .env).
+
+Targets (one):
+  --project PATH|ID   a project's hooks (needs Maintainer)
+  --group PATH|ID     a group's hooks (needs Owner)
+  --system            the instance's system hooks (needs an administrator)
+
+add:
+  --url URL           the daemon's ingest URL, e.g. https://hooks.example.org/hooks
+  --events E,…        push, tag_push, merge_requests, issues, confidential_issues, notes,
+                      confidential_notes, pipeline, job, wiki_page, deployment, releases,
+                      repository_update (system); default: push,tag_push,merge_requests,issues,notes,pipeline
+                      (system: push,tag_push,merge_requests,repository_update)
+  --token T           the secret token; when omitted a strong one is generated and printed once
+remove:
+  --id N              the hook's id (see list), or
+  --url URL           every hook of the target with this URL
+
+Exit status: 0 on success, 1 when GitLab refused, 2 for a usage mistake.
+`;
+
+/** Event names people type → GitLab's hook flags (camelCase, as the API client sends them). */
+const EVENT_FLAGS: Record<string, string> = {
+  push: "pushEvents",
+  tag_push: "tagPushEvents",
+  merge_requests: "mergeRequestsEvents",
+  issues: "issuesEvents",
+  confidential_issues: "confidentialIssuesEvents",
+  notes: "noteEvents",
+  confidential_notes: "confidentialNoteEvents",
+  pipeline: "pipelineEvents",
+  job: "jobEvents",
+  wiki_page: "wikiPageEvents",
+  deployment: "deploymentEvents",
+  releases: "releasesEvents",
+  repository_update: "repositoryUpdateEvents",
+};
+const SYSTEM_EVENTS = new Set(["push", "tag_push", "merge_requests", "repository_update"]);
+const DEFAULT_EVENTS = ["push", "tag_push", "merge_requests", "issues", "notes", "pipeline"];
+const DEFAULT_SYSTEM_EVENTS = ["push", "tag_push", "merge_requests", "repository_update"];
+
+type Target = { kind: "project"; ref: string } | { kind: "group"; ref: string } | { kind: "system" };
+
+interface Hook {
+  id: number;
+  url: string;
+  [flag: string]: unknown;
+}
+
+/** `merge_request_events`, `merge_requests`, `notes`, `note` → the canonical name. */
+function canonicalEvent(name: string): string {
+  const bare = name.trim().toLowerCase().replace(/_events$/, "");
+  const aliases: Record<string, string> = { merge_request: "merge_requests", note: "notes", confidential_note: "confidential_notes", pipelines: "pipeline", jobs: "job", wiki_pages: "wiki_page", deployments: "deployment", release: "releases", tags: "tag_push", issue: "issues" };
+  return aliases[bare] ?? bare;
+}
+
+function eventFlags(names: readonly string[], target: Target): Record<string, boolean> {
+  const allowed = target.kind === "system" ? [...SYSTEM_EVENTS] : Object.keys(EVENT_FLAGS).filter((e) => e !== "repository_update");
+  const wanted = new Set(names.map(canonicalEvent));
+  for (const name of wanted) {
+    if (!allowed.includes(name)) throw new UsageError(`--events: "${name}" is not one of ${allowed.join(", ")}`);
+  }
+  // Every flag is sent, so that GitLab's own defaults (push on) do not add events nobody asked for.
+  return Object.fromEntries(allowed.map((name) => [EVENT_FLAGS[name] as string, wanted.has(name)]));
+}
+
+const refOf = (value: string) => (/^\d+$/.test(value) ? Number(value) : value);
+
+function describeTarget(target: Target): string {
+  return target.kind === "system" ? "system hook" : `${target.kind} hook of ${target.ref}`;
+}
+
+/** What to tell the user when GitLab says no. */
+function refusal(error: unknown, target: Target): string {
+  const status = gitlabStatus(error);
+  if (status === 404) {
+    return target.kind === "system"
+      ? "GitLab answered 404: no such system hook"
+      : `GitLab answered 404: ${target.kind} ${target.ref} (or that hook) does not exist, or GITLAB_TOKEN cannot see it`;
+  }
+  if (status === 403) {
+    const who = target.kind === "system" ? "an administrator's token" : target.kind === "group" ? "Owner of the group" : "Maintainer of the project";
+    return `GitLab answered 403: managing ${target.kind} hooks needs ${who}, with the api scope`;
+  }
+  return describeGitLabError(error);
+}
+
+async function listHooks(api: GitLabApi, target: Target): Promise<Hook[]> {
+  if (target.kind === "project") return (await api.ProjectHooks.all(refOf(target.ref))) as unknown as Hook[];
+  if (target.kind === "group") return (await api.GroupHooks.all(refOf(target.ref))) as unknown as Hook[];
+  return (await api.SystemHooks.all()) as unknown as Hook[];
+}
+
+async function addHook(api: GitLabApi, target: Target, url: string, options: Record<string, unknown>): Promise<Hook> {
+  if (target.kind === "project") return (await api.ProjectHooks.add(refOf(target.ref), url, options)) as unknown as Hook;
+  if (target.kind === "group") return (await api.GroupHooks.add(refOf(target.ref), url, options)) as unknown as Hook;
+  return (await api.SystemHooks.add(url, options)) as unknown as Hook;
+}
+
+async function removeHook(api: GitLabApi, target: Target, id: number): Promise<void> {
+  if (target.kind === "project") await api.ProjectHooks.remove(refOf(target.ref), id);
+  else if (target.kind === "group") await api.GroupHooks.remove(refOf(target.ref), id);
+  else await api.SystemHooks.remove(id);
+}
+
+function enabledEvents(hook: Hook): string {
+  return Object.entries(hook)
+    .filter(([key, value]) => key.endsWith("_events") && value === true)
+    .map(([key]) => key.replace(/_events$/, ""))
+    .join(",");
+}
+
+export async function hooks(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      project: { type: "string" },
+      group: { type: "string" },
+      system: { type: "boolean", default: false },
+      url: { type: "string" },
+      events: { type: "string" },
+      token: { type: "string" },
+      id: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HOOKS_HELP);
+    return 0;
+  }
+  const [action, ...extra] = positionals;
+  if (action !== "add" && action !== "list" && action !== "remove") throw new UsageError("hooks needs add, list or remove");
+  if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(" ")}`);
+  const chosen = [values.project !== undefined, values.group !== undefined, values.system === true].filter(Boolean).length;
+  if (chosen !== 1) throw new UsageError("name one target: --project, --group or --system");
+  const target: Target = values.project !== undefined ? { kind: "project", ref: values.project } : values.group !== undefined ? { kind: "group", ref: values.group } : { kind: "system" };
+
+  loadDotEnv();
+  const token = process.env.GITLAB_TOKEN?.trim();
+  if (!token) throw new UsageError("GITLAB_TOKEN is not set (a token with the api scope)");
+  const api = createGitLabApi(process.env.GITLAB_URL?.trim() || "https://gitlab.com", token);
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+
+  try {
+    if (action === "list") {
+      const found = await listHooks(api, target);
+      if (found.length === 0) out(`no ${describeTarget(target)}s`);
+      for (const hook of found) out(`${hook.id}\t${hook.url}\t${enabledEvents(hook)}`);
+      return 0;
+    }
+    if (action === "remove") {
+      if (values.id === undefined && values.url === undefined) throw new UsageError("remove needs --id or --url");
+      if (values.id !== undefined && !/^\d+$/.test(values.id)) throw new UsageError("--id takes a hook id (see hooks list)");
+      const ids = values.id !== undefined ? [Number(values.id)] : (await listHooks(api, target)).filter((hook) => hook.url === values.url).map((hook) => hook.id);
+      if (ids.length === 0) {
+        out(`no ${describeTarget(target)} has the URL ${values.url}`);
+        return 1;
+      }
+      for (const id of ids) {
+        await removeHook(api, target, id);
+        out(`removed ${describeTarget(target)} ${id}`);
+      }
+      return 0;
+    }
+    if (values.url === undefined) throw new UsageError("add needs --url (the daemon's /hooks URL)");
+    try {
+      const parsed = new URL(values.url);
+      if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new Error("not http(s)");
+    } catch {
+      throw new UsageError(`--url is not an http(s) URL: ${values.url}`);
+    }
+    const events = values.events?.split(",").filter((e) => e.trim() !== "") ?? (target.kind === "system" ? DEFAULT_SYSTEM_EVENTS : DEFAULT_EVENTS);
+    const secret = values.token ?? generateToken();
+    const hook = await addHook(api, target, values.url, { ...eventFlags(events, target), token: secret, enableSslVerification: true });
+    out(`added ${describeTarget(target)} ${hook.id}: ${values.url} (${events.map(canonicalEvent).join(",")})`);
+    if (values.token === undefined) {
+      out("");
+      out("Its secret token, shown this once (GitLab will not show it again):");
+      out(`  ${secret}`);
+      out("Give it to the daemon, then restart it:");
+      if (target.kind === "system") out(`  SOURCE_TOKEN=${secret}   (append with a comma to the values already there)`);
+      else {
+        const glob = target.kind === "group" ? `${target.ref}/*` : target.ref;
+        out(`  PROJECT_TOKENS=${glob}=${secret}   (append with a comma to the entries already there)`);
+        if (/^\d+$/.test(target.ref)) out("  (PROJECT_TOKENS takes paths: use the path instead of the id)");
+      }
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    process.stderr.write(`gitlab-webhooks hooks: ${refusal(error, target)}\n`);
+    return 1;
+  }
+}
