@@ -109,7 +109,7 @@ async function loadSinks() {
         });
         retry.append(button);
       }
-      tr.append(cell(sink.name), cell(String(sink.pending)), cell(String(sink.inFlight)), cell(String(sink.failed)), cell(String(sink.delivered)), retry);
+      tr.append(cell(sink.name), cell(String(sink.pending)), cell(String(sink.inFlight)), cell(String(sink.failed)), retry);
       return tr;
     }),
   );
@@ -166,10 +166,15 @@ async function open() {
   $("#sign-out").hidden = false;
   await Promise.all([loadSinks(), loadEvents()]);
   followLive();
-  // Delivery states change without new events (retries, dead letters): look again now and then.
+  // Delivery states change without new events (deliveries finishing, retries, dead letters):
+  // look again at the sinks and at every row still showing a pending delivery.
   setInterval(() => {
-    if (token()) loadSinks().catch(() => {});
-  }, 5000);
+    if (!token()) return;
+    loadSinks().catch(() => {});
+    for (const row of document.querySelectorAll("#events tr[data-id]")) {
+      if (row.querySelector(".badge.pending")) refreshEvent(Number(row.dataset.id)).catch(() => {});
+    }
+  }, 1000);
 }
 
 $("#login").addEventListener("submit", (submit) => {

@@ -137,8 +137,10 @@ describe("GET /metrics", () => {
     await post("project__push.json", "Push Hook");
     await post("project__push.json", "Push Hook");
     await postHook(t.url, fixtureJson("project__push.json"), { token: "wrong" });
-    await waitFor(async () => ((await t!.daemon.store.deliveryCounts()).get("log")?.delivered === 2 ? true : undefined));
-    const after = await (await fetch(`${t.url}/metrics`)).text();
+    const after = await waitFor(async () => {
+      const text = await (await fetch(`${t!.url}/metrics`)).text();
+      return sample(text, "gitlab_webhooks_deliveries_total", '{sink="log",outcome="delivered"}') === 2 ? text : undefined;
+    });
     expect(sample(after, "gitlab_webhooks_events_received_total", '{hook="project",type="push"}')).toBe(2);
     expect(sample(after, "gitlab_webhooks_auth_failures_total")).toBe(1);
     expect(sample(after, "gitlab_webhooks_ingest_duration_seconds_count")).toBe(2);

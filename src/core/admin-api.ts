@@ -113,7 +113,6 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
         name: sink.name,
         pending: counts.get(sink.name)?.pending ?? 0,
         failed: counts.get(sink.name)?.failed ?? 0,
-        delivered: counts.get(sink.name)?.delivered ?? 0,
         inFlight: dispatcher.queues.get(sink.name)?.inFlight ?? 0,
         ...sink.health?.(),
       })),

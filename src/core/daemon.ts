@@ -10,14 +10,14 @@ import { createDashboardRouter } from "./dashboard.js";
 import { Dispatcher } from "./dispatcher.js";
 import { firstRunToken } from "./first-run-token.js";
 import { createHealthRouter } from "./health.js";
-import { createHttpApp } from "./http-app.js";
+import { createHttpServer } from "./http-app.js";
 import { loadSinks } from "./load-sinks.js";
 import { createDaemonMetrics, createMetricsRouter } from "./metrics.js";
 import { loadProjectTokens, projectTokenLookup, type ProjectToken } from "./project-tokens.js";
 import type { Sink, SinkContext, SinkFactory } from "./sink.js";
 import { SqliteStore } from "./sqlite-store.js";
 import type { Store } from "./store.js";
-import { createHooksRouter } from "../sources/gitlab/middleware.js";
+import { createHooksHandler } from "../sources/gitlab/receive-hook.js";
 
 export interface DaemonOptions {
   config: Config;
@@ -89,7 +89,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     daemonMetrics.onDelivery,
   );
 
-  const hooks = createHooksRouter({
+  const hooks = createHooksHandler({
     tokens,
     signingSecrets: config.SOURCE_SIGNING_TOKEN,
     projectTokens: projectTokenLookup(projectTokens),
@@ -101,10 +101,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onAuthFailure: daemonMetrics.onAuthFailure,
     onAccepted: (event, durationMs) => daemonMetrics.onAccepted(event.hook, event.type, durationMs),
   });
-  const app = createHttpApp({
+  const { server } = createHttpServer({
     logger,
+    fastRoutes: { "/hooks": hooks, "/hooks/": hooks },
     routers: [
-      hooks,
       createHealthRouter(store, dispatcher),
       createMetricsRouter(metrics),
       createAdminApi(config.ADMIN_TOKEN, store, dispatcher),
@@ -114,8 +114,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onResponse: daemonMetrics.onResponse,
   });
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.PORT, config.HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
   // GitLab gives up after 10 s; a slow client must not hold a socket for longer than that.
   server.requestTimeout = 30_000;

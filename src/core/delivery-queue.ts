@@ -26,7 +26,8 @@ export interface DeliveryOutcome {
 export class DeliveryQueue {
   private readonly running = new Map<number, string | null>();
   private readonly runningKeys = new Set<string>();
-  private readonly groups = new Set<Promise<void>>();
+  /** Lanes running now: each runs its groups (one project's events each) one after another. */
+  private readonly lanes = new Set<Promise<void>>();
   private pumping = false;
   private pumpAgain = false;
   private timer: NodeJS.Timeout | undefined;
@@ -69,15 +70,17 @@ export class DeliveryQueue {
     clearTimeout(this.timer);
     try {
       const now = Date.now();
-      const free = this.concurrency - this.groups.size;
+      const free = this.concurrency - this.lanes.size;
       if (free <= 0) return;
       const [waiting, due] = await Promise.all([
         this.store.waitingKeys(this.sink.name, now),
         this.store.dueDeliveries(this.sink.name, now, this.options.batchSize ?? 256, [...this.running.keys()]),
       ]);
-      const groups = this.groupByKey(due, waiting).slice(0, free);
-      for (const group of groups) this.startGroup(group);
-      if (this.groups.size === 0) await this.sleepUntilNextDue();
+      // Every fetched group gets run: dealt round-robin over the free lanes.
+      const groups = this.groupByKey(due, waiting);
+      const lanes = Array.from({ length: Math.min(free, groups.length) }, (_, lane) => groups.filter((_, index) => index % free === lane));
+      for (const lane of lanes) this.startLane(lane);
+      if (this.lanes.size === 0) await this.sleepUntilNextDue();
     } catch (error) {
       if (this.stopped) return;
       this.logger.error("delivery queue could not read the store", { sink: this.sink.name, error: String(error) });
@@ -109,25 +112,32 @@ export class DeliveryQueue {
     return groups;
   }
 
-  private startGroup(group: DueDelivery[]): void {
-    const key = group[0]?.orderingKey ?? null;
-    if (key !== null) this.runningKeys.add(key);
-    for (const delivery of group) this.running.set(delivery.event.id, key);
+  private startLane(groups: DueDelivery[][]): void {
+    for (const group of groups) {
+      const key = group[0]?.orderingKey ?? null;
+      if (key !== null) this.runningKeys.add(key);
+      for (const delivery of group) this.running.set(delivery.event.id, key);
+    }
     const run = (async () => {
-      for (const delivery of group) {
-        if (this.stopped) break;
-        const ok = await this.deliver(delivery);
-        this.running.delete(delivery.event.id);
-        // A retry keeps the rest of this project's events waiting behind it.
-        if (!ok) break;
+      for (const group of groups) {
+        for (const delivery of group) {
+          if (this.stopped) return;
+          const ok = await this.deliver(delivery);
+          this.running.delete(delivery.event.id);
+          // A retry keeps the rest of this project's events waiting behind it.
+          if (!ok) break;
+        }
       }
     })().finally(() => {
-      for (const delivery of group) this.running.delete(delivery.event.id);
-      if (key !== null) this.runningKeys.delete(key);
-      this.groups.delete(run);
+      for (const group of groups) {
+        for (const delivery of group) this.running.delete(delivery.event.id);
+        const key = group[0]?.orderingKey ?? null;
+        if (key !== null) this.runningKeys.delete(key);
+      }
+      this.lanes.delete(run);
       this.wake();
     });
-    this.groups.add(run);
+    this.lanes.add(run);
   }
 
   /** Runs one delivery; true when the project's next event may follow it. */
@@ -185,7 +195,7 @@ export class DeliveryQueue {
    * finished by then stays pending in the store and runs again at the next start.
    */
   async stop(timeoutMs: number): Promise<void> {
-    const waitFor = Promise.allSettled([...this.groups]);
+    const waitFor = Promise.allSettled([...this.lanes]);
     this.stopped = true;
     clearTimeout(this.timer);
     let timeout: NodeJS.Timeout | undefined;

@@ -15,7 +15,7 @@ export class Dispatcher {
     ctx: SinkContext,
     private readonly store: Store,
     private readonly bus: Bus,
-    logger: Logger,
+    private readonly logger: Logger,
     options: DeliveryQueueOptions,
     onOutcome?: (outcome: DeliveryOutcome) => void,
   ) {
@@ -26,7 +26,17 @@ export class Dispatcher {
 
   /** Names of the sinks that want this event: each gets a durable delivery, stored with the event. */
   sinksFor(event: GitLabEvent): string[] {
-    return this.sinks.filter((sink) => sink.accepts(event)).map((sink) => sink.name);
+    return this.sinks.filter((sink) => this.accepts(sink, event)).map((sink) => sink.name);
+  }
+
+  /** A filter that throws queues the event anyway: its handle() then fails visibly, and nothing is lost. */
+  private accepts(sink: Sink, event: GitLabEvent): boolean {
+    try {
+      return sink.accepts(event);
+    } catch (error) {
+      this.logger.error("a sink's accepts() threw; queuing the event for it anyway", { sink: sink.name, error: String(error) });
+      return true;
+    }
   }
 
   /** Resumes every sink's undelivered events, then follows new ones. */

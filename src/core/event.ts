@@ -34,6 +34,17 @@ export type NewEvent = Omit<GitLabEvent, "id">;
 /** An event's fields without the payload: enough to filter on without parsing the body. */
 export type EventMeta = Omit<GitLabEvent, "payload">;
 
+const STORED_JSON = Symbol("storedJson");
+
+/**
+ * The event as one line of JSON: the stored text when the event came from the store (no parse,
+ * no re-serialization), else serialized now.
+ */
+export function eventJson(event: GitLabEvent): string {
+  const stored = (event as GitLabEvent & { [STORED_JSON]?: string })[STORED_JSON];
+  return stored ?? JSON.stringify(event);
+}
+
 /**
  * A stored event as the store and bus carry it: the payload stays the compact JSON text it was
  * stored as, so that a feed with a thousand subscribers serializes each event once, not per subscriber.
@@ -65,7 +76,11 @@ export class StoredEvent {
     return this.cachedPayload.value;
   }
 
+  /** The event for a sink: the payload is parsed when first read, and eventJson() needs no parse at all. */
   toEvent(): GitLabEvent {
-    return { ...this.meta, payload: this.payload };
+    const event = { ...this.meta } as GitLabEvent;
+    Object.defineProperty(event, "payload", { get: () => this.payload, enumerable: true, configurable: true });
+    Object.defineProperty(event, STORED_JSON, { value: this.json, enumerable: false });
+    return event;
   }
 }

@@ -1,38 +1,49 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import express, { type Express, type Request, type Response, type Router } from "express";
 import type { Logger } from "winston";
 import { jsonErrorHandler, sendError } from "./http-errors.js";
+import { observeResponses, type ResponseListener } from "./observe-response.js";
+
+/** A plain node:http handler; `logFields` adds facts (event id, type) to the request's log line. */
+export type FastHandler = (req: IncomingMessage, res: ServerResponse, logFields: (fields: object) => void) => void | Promise<void>;
 
 export interface HttpAppOptions {
   logger: Logger;
-  /** Routers in the order they are tried: source, operations, sinks. */
+  /** Express routers in the order they are tried: operations, sinks, dashboard. */
   routers: readonly Router[];
-  onResponse?: (route: string, method: string, status: number, durationMs: number) => void;
+  /** Plain node:http handlers by exact path, tried before Express (the ingest hot path). */
+  fastRoutes: Readonly<Record<string, FastHandler>>;
+  onResponse?: ResponseListener;
 }
 
 /** The daemon's HTTP surface; every answer, errors included, is JSON except the feed and the dashboard. */
-export function createHttpApp(options: HttpAppOptions): Express {
+export function createHttpServer(options: HttpAppOptions): { server: Server; app: Express } {
+  const observe = observeResponses(options.logger, options.onResponse);
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", true);
-
   app.use((req: Request, res: Response, next) => {
-    const started = performance.now();
-    res.on("finish", () => {
-      const durationMs = performance.now() - started;
-      const route = typeof req.route?.path === "string" ? `${req.baseUrl}${req.route.path}` : "unmatched";
-      options.onResponse?.(route, req.method, res.statusCode, durationMs);
-      // The feed logs its own connections; a line per health probe or scrape would drown the rest.
-      if (route === "/healthz" || route === "/metrics") return;
-      const fields = { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(durationMs * 10) / 10, ...(res.locals.logFields ?? {}) };
-      if (res.statusCode >= 500) options.logger.error("request", fields);
-      else if (res.statusCode >= 400) options.logger.warn("request", fields);
-      else options.logger.info("request", fields);
-    });
+    observe(req, res, () => ({
+      route: typeof req.route?.path === "string" ? `${req.baseUrl}${req.route.path}` : "unmatched",
+      path: req.path,
+      fields: res.locals.logFields,
+    }));
     next();
   });
-
   for (const router of options.routers) app.use(router);
   app.use((req: Request, res: Response) => sendError(res, 404, `no route for ${req.method} ${req.path}`));
   app.use(jsonErrorHandler(options.logger));
-  return app;
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0] as string;
+    const fast = Object.hasOwn(options.fastRoutes, path) ? options.fastRoutes[path] : undefined;
+    if (!fast) return void app(req, res);
+    let fields: object | undefined;
+    observe(req, res, () => ({ route: path.replace(/\/$/, ""), path, fields }));
+    Promise.resolve(fast(req, res, (value) => (fields = value))).catch((error: unknown) => {
+      options.logger.error("request failed", { method: req.method, path, error: String(error) });
+      if (!res.headersSent) sendError(res, 500, "internal error; see the daemon's log");
+    });
+  });
+  return { server, app };
 }

@@ -50,6 +50,9 @@ const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL,
      PRIMARY KEY (sink, key)
    ) WITHOUT ROWID;`,
+  // Deliveries waiting for a retry: a range scan, whatever the number of pending ones.
+  `CREATE INDEX deliveries_waiting ON deliveries (sink, next_attempt_at) WHERE status = 'pending';
+   CREATE INDEX deliveries_failed ON deliveries (sink) WHERE status = 'failed';`,
 ];
 
 interface EventRow {
@@ -79,9 +82,16 @@ interface DeliveryRow {
   updated_at: number;
 }
 
+interface PendingWrite {
+  run: () => void;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 interface PendingAppend {
   event: NewEvent;
   sinks: readonly string[];
+  payloadJson: string | undefined;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
 }
@@ -143,13 +153,17 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
+  private writes: PendingWrite[] = [];
+  private writesScheduled = false;
+  private readonly appendSync: "FULL" | "NORMAL";
   private readonly statements;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
-    this.db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+    this.appendSync = options.synchronous ?? "FULL";
+    this.db.pragma(`synchronous = ${this.appendSync}`);
     this.db.pragma("foreign_keys = ON");
     this.db.pragma("busy_timeout = 5000");
     this.migrate();
@@ -170,14 +184,15 @@ export class SqliteStore implements Store {
       eventsAfter: db.prepare<[number, number], EventRow>("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?"),
       oldest: db.prepare<[], { id: number | null }>("SELECT MIN(id) AS id FROM events"),
       newest: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'"),
-      due: db.prepare<[string, number, string, number], EventRow & { attempts: number; ordering_key: string | null }>(
-        `SELECT e.*, d.attempts, d.ordering_key FROM deliveries d JOIN events e ON e.id = d.event_id
-         WHERE d.sink = ? AND d.status = 'pending' AND d.next_attempt_at <= ?
-           AND d.event_id NOT IN (SELECT value FROM json_each(?))
-         ORDER BY d.event_id LIMIT ?`,
+      due: db.prepare<[string, number, number], { event_id: number; attempts: number; ordering_key: string | null }>(
+        // Walk pending deliveries in event order and stop at the limit, whatever the backlog.
+        `SELECT event_id, attempts, ordering_key FROM deliveries INDEXED BY deliveries_pending
+         WHERE sink = ? AND status = 'pending' AND next_attempt_at <= ?
+         ORDER BY event_id LIMIT ?`,
       ),
+      eventsByIds: db.prepare<[string], EventRow>("SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?))"),
       waiting: db.prepare<[string, number], { ordering_key: string; first: number }>(
-        `SELECT ordering_key, MIN(event_id) AS first FROM deliveries
+        `SELECT ordering_key, MIN(event_id) AS first FROM deliveries INDEXED BY deliveries_waiting
          WHERE sink = ? AND status = 'pending' AND next_attempt_at > ? AND ordering_key IS NOT NULL
          GROUP BY ordering_key`,
       ),
@@ -205,8 +220,12 @@ export class SqliteStore implements Store {
          WHERE status = 'failed' AND (@sink IS NULL OR sink = @sink)`,
       ),
       deliveriesOf: db.prepare<[number], DeliveryRow>("SELECT * FROM deliveries WHERE event_id = ? ORDER BY sink"),
-      counts: db.prepare<[], { sink: string; status: string; n: number; oldest: number | null }>(
-        `SELECT sink, status, COUNT(*) AS n, MIN(updated_at) AS oldest FROM deliveries GROUP BY sink, status`,
+      // Only pending and failed rows, through their partial indexes: delivered ones pile up for RETENTION_DAYS.
+      pendingCounts: db.prepare<[], { sink: string; n: number; oldest: number | null }>(
+        "SELECT sink, COUNT(*) AS n, MIN(updated_at) AS oldest FROM deliveries INDEXED BY deliveries_pending WHERE status = 'pending' GROUP BY sink",
+      ),
+      failedCounts: db.prepare<[], { sink: string; n: number }>(
+        "SELECT sink, COUNT(*) AS n FROM deliveries INDEXED BY deliveries_failed WHERE status = 'failed' GROUP BY sink",
       ),
       recordOnce: db.prepare("INSERT OR IGNORE INTO ledger (sink, key, created_at) VALUES (?, ?, ?)"),
       hasRecord: db.prepare<[string, string], { one: number }>("SELECT 1 AS one FROM ledger WHERE sink = ? AND key = ?"),
@@ -231,9 +250,9 @@ export class SqliteStore implements Store {
     }
   }
 
-  append(event: NewEvent, sinks: readonly string[]): Promise<AppendResult> {
+  append(event: NewEvent, sinks: readonly string[], payloadJson?: string): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ event, sinks, resolve, reject });
+      this.pending.push({ event, sinks, payloadJson, resolve, reject });
       if (this.flushScheduled) return;
       this.flushScheduled = true;
       setImmediate(() => this.flushAppends());
@@ -246,7 +265,7 @@ export class SqliteStore implements Store {
     this.pending = [];
     let results: AppendResult[];
     try {
-      results = this.db.transaction(() => batch.map((item) => this.appendOne(item.event, item.sinks)))();
+      results = this.db.transaction(() => batch.map((item) => this.appendOne(item.event, item.sinks, item.payloadJson)))();
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
@@ -254,10 +273,10 @@ export class SqliteStore implements Store {
     batch.forEach((item, index) => item.resolve(results[index] as AppendResult));
   }
 
-  private appendOne(event: NewEvent, sinks: readonly string[]): AppendResult {
+  private appendOne(event: NewEvent, sinks: readonly string[], payloadJson: string | undefined): AppendResult {
     const existing = this.statements.findByDeliveryId.get(event.deliveryId);
     if (existing) return { id: existing.id, duplicate: true, stored: null };
-    const payload = JSON.stringify(event.payload);
+    const payload = payloadJson ?? JSON.stringify(event.payload);
     const info = this.statements.insertEvent.run({
       deliveryId: event.deliveryId,
       receivedAt: event.receivedAt,
@@ -279,6 +298,43 @@ export class SqliteStore implements Store {
     for (const sink of sinks) this.statements.insertDelivery.run(sink, id, key, now, now);
     const { payload: _payload, ...rest } = event;
     return { id, duplicate: false, stored: new StoredEvent({ id, ...rest }, payload) };
+  }
+
+  /**
+   * Delivery bookkeeping, batched per turn of the event loop into one transaction that does not
+   * wait for fsync (WAL with synchronous=NORMAL): it survives a crash of the process; only a power
+   * loss can undo it, and then a delivery merely runs again, which the sinks' ledgers absorb.
+   * Events themselves are always appended with the configured (FULL) durability.
+   */
+  private deferWrite(run: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.writes.push({ run, resolve, reject });
+      if (this.writesScheduled) return;
+      this.writesScheduled = true;
+      setImmediate(() => this.flushWrites());
+    });
+  }
+
+  private flushWrites(): void {
+    this.writesScheduled = false;
+    const batch = this.writes;
+    this.writes = [];
+    if (batch.length === 0 || !this.db.open) {
+      for (const item of batch) item.reject(new Error("the store is closed"));
+      return;
+    }
+    try {
+      this.db.pragma("synchronous = NORMAL");
+      this.db.transaction(() => {
+        for (const item of batch) item.run();
+      })();
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    } finally {
+      if (this.db.open) this.db.pragma(`synchronous = ${this.appendSync}`);
+    }
+    for (const item of batch) item.resolve();
   }
 
   async getEvent(id: number): Promise<StoredEvent | null> {
@@ -324,11 +380,18 @@ export class SqliteStore implements Store {
   }
 
   async dueDeliveries(sink: string, now: number, limit: number, skip: readonly number[]): Promise<DueDelivery[]> {
-    return this.statements.due.all(sink, now, JSON.stringify(skip), limit).map((row) => ({
-      event: toStoredEvent(row),
-      attempts: row.attempts,
-      orderingKey: row.ordering_key,
-    }));
+    // Ids first, from the index; payloads only for the deliveries that will run.
+    const skipped = new Set(skip);
+    const due = this.statements.due
+      .all(sink, now, limit + skipped.size)
+      .filter((row) => !skipped.has(row.event_id))
+      .slice(0, limit);
+    if (due.length === 0) return [];
+    const events = new Map(this.statements.eventsByIds.all(JSON.stringify(due.map((row) => row.event_id))).map((row) => [row.id, row]));
+    return due.flatMap((row) => {
+      const event = events.get(row.event_id);
+      return event ? [{ event: toStoredEvent(event), attempts: row.attempts, orderingKey: row.ordering_key }] : [];
+    });
   }
 
   async waitingKeys(sink: string, now: number): Promise<Map<string, number>> {
@@ -339,12 +402,12 @@ export class SqliteStore implements Store {
     return this.statements.nextDue.get(sink)?.at ?? null;
   }
 
-  async markDelivered(sink: string, eventId: number, now: number): Promise<void> {
-    this.statements.delivered.run(now, sink, eventId);
+  markDelivered(sink: string, eventId: number, now: number): Promise<void> {
+    return this.deferWrite(() => this.statements.delivered.run(now, sink, eventId));
   }
 
-  async markFailed(sink: string, eventId: number, error: string, retryAt: number | null, now: number): Promise<void> {
-    this.statements.failed.run({ sink, eventId, error: error.slice(0, 2000), retryAt, now });
+  markFailed(sink: string, eventId: number, error: string, retryAt: number | null, now: number): Promise<void> {
+    return this.deferWrite(() => this.statements.failed.run({ sink, eventId, error: error.slice(0, 2000), retryAt, now }));
   }
 
   async requeue(eventIds: readonly number[], sinks: readonly string[], now: number): Promise<number> {
@@ -393,15 +456,13 @@ export class SqliteStore implements Store {
 
   async deliveryCounts(): Promise<Map<string, DeliveryCounts>> {
     const counts = new Map<string, DeliveryCounts>();
-    for (const row of this.statements.counts.all()) {
-      const entry = counts.get(row.sink) ?? { pending: 0, failed: 0, delivered: 0, oldestPendingAt: null };
-      if (row.status === "pending") {
-        entry.pending = row.n;
-        entry.oldestPendingAt = row.oldest;
-      } else if (row.status === "failed") entry.failed = row.n;
-      else if (row.status === "delivered") entry.delivered = row.n;
-      counts.set(row.sink, entry);
-    }
+    const entry = (sink: string) => {
+      let found = counts.get(sink);
+      if (!found) counts.set(sink, (found = { pending: 0, failed: 0, oldestPendingAt: null }));
+      return found;
+    };
+    for (const row of this.statements.pendingCounts.all()) Object.assign(entry(row.sink), { pending: row.n, oldestPendingAt: row.oldest });
+    for (const row of this.statements.failedCounts.all()) entry(row.sink).failed = row.n;
     return counts;
   }
 
@@ -432,6 +493,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.pending.length > 0) this.flushAppends();
+    if (this.writes.length > 0) this.flushWrites();
     if (this.db.open) this.db.close();
   }
 }

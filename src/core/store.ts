@@ -7,9 +7,10 @@ import type { HookKind, NewEvent, StoredEvent } from "./event.js";
 export interface Store {
   /**
    * Stores an event and queues one delivery per named sink, in one transaction.
-   * A delivery id seen before stores nothing and returns the first event's id.
+   * A delivery id seen before stores nothing and returns the first event's id. `payloadJson`,
+   * when given, is the payload already as one line of JSON (as GitLab sent it).
    */
-  append(event: NewEvent, sinks: readonly string[]): Promise<AppendResult>;
+  append(event: NewEvent, sinks: readonly string[], payloadJson?: string): Promise<AppendResult>;
   getEvent(id: number): Promise<StoredEvent | null>;
   /** Events with id > afterId, oldest first. */
   eventsAfter(afterId: number, limit: number): Promise<StoredEvent[]>;
@@ -32,6 +33,7 @@ export interface Store {
   retryFailed(sink: string | null, now: number): Promise<number>;
   deliveriesOf(eventId: number): Promise<DeliveryState[]>;
   listDeliveries(query: DeliveryQuery): Promise<DeliveryState[]>;
+  /** Pending and failed deliveries per sink; cheap enough for every health probe and scrape. */
   deliveryCounts(): Promise<Map<string, DeliveryCounts>>;
 
   /** Side-effect ledger: true when the key was newly recorded, false when it was there already. */
@@ -92,6 +94,5 @@ export interface DeliveryQuery {
 export interface DeliveryCounts {
   pending: number;
   failed: number;
-  delivered: number;
   oldestPendingAt: number | null;
 }

@@ -1,15 +1,13 @@
 import { type FileHandle, open } from "node:fs/promises";
+import { writeSync } from "node:fs";
 
 const NEWLINE = 0x0a;
 const CHUNK = 64 * 1024;
 
-/** Writes all of `data` at the end of the file, looping over short writes. */
-export async function appendAll(file: FileHandle, data: Buffer): Promise<void> {
+/** Writes all of `data` at the end of the file (opened with "a"), looping over short writes. */
+export function appendAll(fd: number, data: Buffer): void {
   let offset = 0;
-  while (offset < data.length) {
-    const { bytesWritten } = await file.write(data, offset, data.length - offset);
-    offset += bytesWritten;
-  }
+  while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset);
 }
 
 /** Position of the last newline before `end`, or -1. */
@@ -27,25 +25,29 @@ async function lastNewlineBefore(file: FileHandle, end: number): Promise<number>
 
 /**
  * Cuts a line left half-written by a crash (kill -9 mid-write), so that every line of the file is
- * whole; returns the last whole line, if any.
+ * whole; returns the last `count` whole lines, oldest first.
  */
-export async function repairTail(path: string): Promise<string | null> {
+export async function repairTail(path: string, count: number): Promise<string[]> {
   let file: FileHandle;
   try {
     file = await open(path, "r+");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw error;
   }
   try {
     const { size } = await file.stat();
-    const last = await lastNewlineBefore(file, size);
-    if (last + 1 < size) await file.truncate(last + 1);
-    if (last === -1) return null;
-    const start = (await lastNewlineBefore(file, last)) + 1;
-    const line = Buffer.alloc(last - start);
-    await file.read(line, 0, line.length, start);
-    return line.toString("utf8");
+    let end = await lastNewlineBefore(file, size);
+    if (end + 1 < size) await file.truncate(end + 1);
+    const lines: string[] = [];
+    while (end !== -1 && lines.length < count) {
+      const start = (await lastNewlineBefore(file, end)) + 1;
+      const line = Buffer.alloc(end - start);
+      await file.read(line, 0, line.length, start);
+      lines.unshift(line.toString("utf8"));
+      end = start - 1;
+    }
+    return lines;
   } finally {
     await file.close();
   }

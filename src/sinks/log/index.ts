@@ -1,13 +1,18 @@
-import { mkdir, open, type FileHandle } from "node:fs/promises";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
-import type { GitLabEvent } from "../../core/event.js";
+import { eventJson, type GitLabEvent } from "../../core/event.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { appendAll, repairTail } from "./append-line.js";
 
 export const DEFAULT_LOG_PATH = "data/events.log";
 
-function idOfLine(line: string | null): number | null {
-  if (line === null) return null;
+/**
+ * Deliveries at once. Each writes its line whole and then waits for its delivery to be recorded,
+ * so after a crash only the last LANES lines can be written but unrecorded.
+ */
+const LANES = 16;
+
+function idOfLine(line: string): number | null {
   try {
     const id = (JSON.parse(line) as { id?: unknown }).id;
     return typeof id === "number" ? id : null;
@@ -17,51 +22,48 @@ function idOfLine(line: string | null): number | null {
 }
 
 /**
- * `log`: every event as one JSON line in LOG_EVENTS_TO. One line is written at a time, whole, so
- * lines never interleave; SIGHUP reopens the file for logrotate.
+ * `log`: every event as one JSON line in LOG_EVENTS_TO. A line is one synchronous write of the
+ * whole line, so lines never interleave; SIGHUP reopens the file for logrotate.
  */
 export const createLogSink: SinkFactory = ({ config, store, logger }) => {
   const path = config.LOG_EVENTS_TO ?? DEFAULT_LOG_PATH;
-  let file: FileHandle | undefined;
-  /** An event written just before a crash, before its delivery was recorded: not written twice. */
-  let writtenBeforeCrash: number | null = null;
+  let fd: number | undefined;
+  /** Events written just before a crash, before their delivery was recorded: not written twice. */
+  const writtenBeforeCrash = new Set<number>();
 
-  const openFile = async () => {
-    await mkdir(dirname(path), { recursive: true });
-    file = await open(path, "a");
+  const openFile = () => {
+    mkdirSync(dirname(path), { recursive: true });
+    return openSync(path, "a");
   };
 
   const sink: Sink = {
     name: "log",
-    // Deliveries one at a time, in id order: only the last line can be unrecorded after a crash.
-    concurrency: 1,
+    concurrency: LANES,
     accepts: () => true,
     async start() {
-      const lastId = idOfLine(await repairTail(path));
-      if (lastId !== null) {
-        const deliveries = await store.deliveriesOf(lastId);
-        if (deliveries.some((d) => d.sink === "log" && d.status === "pending")) writtenBeforeCrash = lastId;
+      for (const line of await repairTail(path, LANES)) {
+        const id = idOfLine(line);
+        if (id === null) continue;
+        const deliveries = await store.deliveriesOf(id);
+        if (deliveries.some((d) => d.sink === "log" && d.status === "pending")) writtenBeforeCrash.add(id);
       }
-      await openFile();
+      fd = openFile();
       logger.debug("log sink writing", { path });
     },
     async handle(event: GitLabEvent) {
-      if (event.id === writtenBeforeCrash) {
-        writtenBeforeCrash = null;
-        return;
-      }
-      if (!file) await openFile();
-      await appendAll(file as FileHandle, Buffer.from(`${JSON.stringify(event)}\n`));
+      if (writtenBeforeCrash.delete(event.id)) return;
+      fd ??= openFile();
+      appendAll(fd, Buffer.from(`${eventJson(event)}\n`));
     },
     async reopen() {
-      const previous = file;
-      await openFile();
-      await previous?.close();
+      const previous = fd;
+      fd = openFile();
+      if (previous !== undefined) closeSync(previous);
       logger.info("log sink reopened its file", { path });
     },
     async stop() {
-      await file?.close();
-      file = undefined;
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
     health: () => ({ path }),
   };

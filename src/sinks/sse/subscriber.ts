@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import type { Response } from "express";
 import type { EventMeta, StoredEvent } from "../../core/event.js";
 import type { Store } from "../../core/store.js";
@@ -8,6 +9,8 @@ const HELD_LIVE_LIMIT = 10_000;
 
 export interface SubscriberOptions {
   res: Response;
+  /** The connection: frames are written to it directly (the response is close-delimited, not chunked). */
+  socket: Socket;
   store: Store;
   predicate: (meta: EventMeta) => boolean;
   /** The bytes of an event's SSE message, shared by every subscriber. */
@@ -44,7 +47,7 @@ export class Subscriber {
       for (const event of page) {
         if (this.closed) return;
         this.send(event);
-        if (this.options.res.writableNeedDrain) await this.drained();
+        if (this.options.socket.writableNeedDrain) await this.drained();
       }
       if (page.length === REPLAY_PAGE) continue;
       if (this.heldOverflowed) {
@@ -59,15 +62,23 @@ export class Subscriber {
     for (const event of held) this.send(event);
   }
 
-  /** A committed event, in id order. */
-  offer(event: StoredEvent): void {
+  /** Committed events, in id order (one turn of the event loop's worth). */
+  offer(events: readonly StoredEvent[]): void {
     if (this.closed) return;
-    if (this.live) {
-      // What is still unsent from earlier events: a reader keeping up has (almost) none.
-      if (this.options.res.writableLength > this.options.maxBacklogBytes) this.options.onOverflow(this);
-      else this.send(event);
+    if (!this.live) {
+      for (const event of events) this.hold(event);
       return;
     }
+    const { socket } = this.options;
+    // What is still unsent from earlier events: a reader keeping up has (almost) none.
+    if (socket.writableLength > this.options.maxBacklogBytes) return this.options.onOverflow(this);
+    // Several events at once leave in one writev instead of one write each.
+    socket.cork();
+    for (const event of events) this.send(event);
+    socket.uncork();
+  }
+
+  private hold(event: StoredEvent): void {
     if (this.held.length < HELD_LIVE_LIMIT) this.held.push(event);
     else {
       this.held = [];
@@ -76,7 +87,7 @@ export class Subscriber {
   }
 
   write(text: string): void {
-    if (!this.closed) this.options.res.write(text);
+    if (!this.closed) this.options.socket.write(text);
   }
 
   /** Ends the stream; an EventSource reconnects after the retry hint and resumes from its last id. */
@@ -88,19 +99,19 @@ export class Subscriber {
   private send(event: StoredEvent): void {
     if (event.id <= this.cursor) return;
     this.cursor = event.id;
-    if (this.options.predicate(event.meta)) this.options.res.write(this.options.frame(event));
+    if (this.options.predicate(event.meta)) this.options.socket.write(this.options.frame(event));
   }
 
   private drained(): Promise<void> {
-    const { res } = this.options;
+    const { socket } = this.options;
     return new Promise((resolve) => {
       const done = () => {
-        res.off("drain", done);
-        res.off("close", done);
+        socket.off("drain", done);
+        socket.off("close", done);
         resolve();
       };
-      res.on("drain", done);
-      res.on("close", done);
+      socket.on("drain", done);
+      socket.on("close", done);
     });
   }
 }

@@ -1,12 +1,13 @@
-import express, { type Request, type Response, type Router } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "winston";
 import type { GitLabEvent, NewEvent, StoredEvent } from "../../core/event.js";
-import { sendError } from "../../core/http-errors.js";
+import { sendError, sendJson } from "../../core/http-errors.js";
 import { matchesAnySecret } from "../../core/secrets.js";
 import type { Store } from "../../core/store.js";
 import { hookKindOf } from "./event-header.js";
 import { getDeliveryId } from "./get-delivery-id.js";
 import { normalize, projectOf } from "./normalize.js";
+import { readBody } from "./read-body.js";
 import { verifySignature } from "./verify-signature.js";
 
 export interface IngestOptions {
@@ -30,13 +31,13 @@ export interface IngestOptions {
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
-function header(req: Request, name: string): string | undefined {
+function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(", ") : value;
 }
 
 /** Why the request is not authentic, or null when it is. Never mentions the secrets themselves. */
-function authenticate(req: Request, body: Buffer, options: IngestOptions, projectPath: () => string | null): string | null {
+function authenticate(req: IncomingMessage, body: Buffer, options: IngestOptions, projectPath: () => string | null): string | null {
   const signature = header(req, "webhook-signature");
   if (signature !== undefined && options.signingSecrets.length > 0) {
     return verifySignature(
@@ -56,42 +57,43 @@ function authenticate(req: Request, body: Buffer, options: IngestOptions, projec
   return "X-Gitlab-Token does not match any accepted token for this project";
 }
 
-/** `POST /hooks`: authenticate, parse, normalize, commit, then acknowledge. No network I/O. */
-export function createHooksRouter(options: IngestOptions): Router {
-  const router = express.Router();
-  const readBody = express.raw({ type: () => true, limit: options.maxBodyBytes });
+type Parsed = { value: unknown; text: string } | { error: string };
 
-  router.all("/hooks", (req: Request, res: Response, next) => {
+function parseBody(raw: Buffer): Parsed {
+  const text = raw.toString("utf8");
+  try {
+    return { value: JSON.parse(text) as unknown, text };
+  } catch (error) {
+    return { error: `body is not valid JSON: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * `POST /hooks`: authenticate, parse, normalize, commit, then acknowledge (202 {"id"}), on plain
+ * node:http because it is the hot path. No network I/O and no waiting on sinks.
+ */
+export function createHooksHandler(options: IngestOptions) {
+  return async (req: IncomingMessage, res: ServerResponse, logFields: (fields: object) => void): Promise<void> => {
     if (req.method !== "POST") {
+      req.resume();
       return sendError(res, 405, `${req.method} is not accepted here; GitLab POSTs webhooks`, { Allow: "POST" });
     }
     const contentType = (header(req, "content-type") ?? "").split(";")[0]?.trim() ?? "";
     if (!JSON_TYPE.test(contentType)) {
+      req.resume();
       return sendError(res, 415, `Content-Type must be application/json (got ${contentType === "" ? "none" : JSON.stringify(contentType)})`);
     }
-    next();
-  });
-
-  router.post("/hooks", readBody, async (req: Request, res: Response) => {
+    const read = await readBody(req, options.maxBodyBytes);
+    if ("error" in read) return sendError(res, read.status, read.error);
     const started = performance.now();
-    const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    let parsed: { value: unknown } | { error: string } | undefined;
-    const parse = () => {
-      if (parsed) return parsed;
-      try {
-        parsed = { value: JSON.parse(raw.toString("utf8")) as unknown };
-      } catch (error) {
-        parsed = { error: `body is not valid JSON: ${(error as Error).message}` };
-      }
-      return parsed;
-    };
+
+    let parsed: Parsed | undefined;
+    const parse = () => (parsed ??= parseBody(read.body));
     const projectPath = () => {
       const result = parse();
-      if (!("value" in result)) return null;
-      return projectOf(result.value)?.path ?? null;
+      return "value" in result ? (projectOf(result.value)?.path ?? null) : null;
     };
-
-    const refused = authenticate(req, raw, options, projectPath);
+    const refused = authenticate(req, read.body, options, projectPath);
     if (refused) {
       options.onAuthFailure?.(refused);
       return sendError(res, 401, refused);
@@ -110,20 +112,19 @@ export function createHooksRouter(options: IngestOptions): Router {
       hookKindOf(eventHeader),
       body.value,
     );
-    const sinks = options.sinksFor({ ...event, id: 0 });
+    // GitLab sends compact JSON: stored as it came, it need not be serialized again.
+    const compact = /[\r\n]/.test(body.text) ? undefined : body.text.trim();
     let result;
     try {
-      result = await options.store.append(event, sinks);
+      result = await options.store.append(event, options.sinksFor({ ...event, id: 0 }), compact);
     } catch (error) {
       options.logger.error("could not store an event", { error: String(error), deliveryId: event.deliveryId });
       return sendError(res, 503, "the event store is unavailable; the daemon's log says why (GitLab will retry)");
     }
-    res.locals.logFields = { eventId: result.id, hook: event.hook, type: event.type, duplicate: result.duplicate };
-    if (result.duplicate) return res.status(200).json({ id: result.id, duplicate: true });
-    res.status(202).json({ id: result.id });
+    logFields({ eventId: result.id, hook: event.hook, type: event.type, duplicate: result.duplicate });
+    if (result.duplicate) return sendJson(res, 200, { id: result.id, duplicate: true });
+    sendJson(res, 202, { id: result.id });
     options.onAccepted?.(event, performance.now() - started);
     if (result.stored) options.publish(result.stored);
-  });
-
-  return router;
+  };
 }
