@@ -2,7 +2,7 @@ import express, { type Router } from "express";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { DeliveryOutcome } from "./delivery-queue.js";
 import type { HookKind } from "./event.js";
-import type { Store } from "./store.js";
+import type { DeliveryCounts, Store } from "./store.js";
 
 /**
  * Event types GitLab documents. Anything else (custom templates name their own) is counted as
@@ -56,43 +56,25 @@ export function createDaemonMetrics(registry: Registry, store: Store, sinkNames:
     labelNames: ["sink", "outcome"],
     registers: [registry],
   });
-  new Gauge({
-    name: "gitlab_webhooks_delivery_queue_depth",
-    help: "Pending deliveries per sink",
-    labelNames: ["sink"],
-    registers: [registry],
-    async collect() {
-      const counts = await store.deliveryCounts();
-      this.reset();
-      for (const sink of sinkNames()) this.set({ sink }, counts.get(sink)?.pending ?? 0);
-    },
-  });
-  new Gauge({
-    name: "gitlab_webhooks_delivery_failed",
-    help: "Dead-lettered deliveries per sink",
-    labelNames: ["sink"],
-    registers: [registry],
-    async collect() {
-      const counts = await store.deliveryCounts();
-      this.reset();
-      for (const sink of sinkNames()) this.set({ sink }, counts.get(sink)?.failed ?? 0);
-    },
-  });
-  new Gauge({
-    name: "gitlab_webhooks_delivery_oldest_pending_age_seconds",
-    help: "Age of the oldest pending delivery per sink (0 when none)",
-    labelNames: ["sink"],
-    registers: [registry],
-    async collect() {
-      const counts = await store.deliveryCounts();
-      this.reset();
-      const now = Date.now();
-      for (const sink of sinkNames()) {
-        const oldest = counts.get(sink)?.oldestPendingAt ?? null;
-        this.set({ sink }, oldest === null ? 0 : Math.max(0, (now - oldest) / 1000));
-      }
-    },
-  });
+  /** A gauge per sink, read from the store's delivery counts at each scrape. */
+  const perSink = (name: string, help: string, value: (counts: DeliveryCounts | undefined, now: number) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["sink"],
+      registers: [registry],
+      async collect() {
+        const counts = await store.deliveryCounts();
+        const now = Date.now();
+        this.reset();
+        for (const sink of sinkNames()) this.set({ sink }, value(counts.get(sink), now));
+      },
+    });
+  perSink("gitlab_webhooks_delivery_queue_depth", "Pending deliveries per sink", (counts) => counts?.pending ?? 0);
+  perSink("gitlab_webhooks_delivery_failed", "Dead-lettered deliveries per sink", (counts) => counts?.failed ?? 0);
+  perSink("gitlab_webhooks_delivery_oldest_pending_age_seconds", "Age of the oldest pending delivery per sink (0 when none)", (counts, now) =>
+    counts?.oldestPendingAt == null ? 0 : Math.max(0, (now - counts.oldestPendingAt) / 1000),
+  );
 
   return {
     onResponse: (route, method, status) => requests.inc({ route, method, status: String(status) }),

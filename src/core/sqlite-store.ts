@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { GroupCommit } from "./group-commit.js";
 import { StoredEvent, type EventMeta, type HookKind, type NewEvent, type Visibility } from "./event.js";
 import type {
   AppendResult,
@@ -82,18 +83,10 @@ interface DeliveryRow {
   updated_at: number;
 }
 
-interface PendingWrite {
-  run: () => void;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 interface PendingAppend {
   event: NewEvent;
   sinks: readonly string[];
   payloadJson: string | undefined;
-  resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
 }
 
 function toStoredEvent(row: EventRow): StoredEvent {
@@ -151,10 +144,8 @@ export interface SqliteStoreOptions {
  */
 export class SqliteStore implements Store {
   readonly db: Database.Database;
-  private pending: PendingAppend[] = [];
-  private flushScheduled = false;
-  private writes: PendingWrite[] = [];
-  private writesScheduled = false;
+  private readonly appends: GroupCommit<PendingAppend, AppendResult>;
+  private readonly writes: GroupCommit<() => void, void>;
   private readonly appendSync: "FULL" | "NORMAL";
   private readonly statements;
 
@@ -168,6 +159,8 @@ export class SqliteStore implements Store {
     this.db.pragma("busy_timeout = 5000");
     this.migrate();
     const db = this.db;
+    this.appends = new GroupCommit((items) => db.transaction(() => items.map((item) => this.appendOne(item.event, item.sinks, item.payloadJson)))());
+    this.writes = new GroupCommit((runs) => this.commitWrites(runs));
     this.statements = {
       findByDeliveryId: db.prepare<[string], { id: number }>("SELECT id FROM events WHERE delivery_id = ?"),
       insertEvent: db.prepare(
@@ -251,26 +244,7 @@ export class SqliteStore implements Store {
   }
 
   append(event: NewEvent, sinks: readonly string[], payloadJson?: string): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ event, sinks, payloadJson, resolve, reject });
-      if (this.flushScheduled) return;
-      this.flushScheduled = true;
-      setImmediate(() => this.flushAppends());
-    });
-  }
-
-  private flushAppends(): void {
-    this.flushScheduled = false;
-    const batch = this.pending;
-    this.pending = [];
-    let results: AppendResult[];
-    try {
-      results = this.db.transaction(() => batch.map((item) => this.appendOne(item.event, item.sinks, item.payloadJson)))();
-    } catch (error) {
-      for (const item of batch) item.reject(error);
-      return;
-    }
-    batch.forEach((item, index) => item.resolve(results[index] as AppendResult));
+    return this.appends.push({ event, sinks, payloadJson });
   }
 
   private appendOne(event: NewEvent, sinks: readonly string[], payloadJson: string | undefined): AppendResult {
@@ -301,40 +275,20 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Delivery bookkeeping, batched per turn of the event loop into one transaction that does not
-   * wait for fsync (WAL with synchronous=NORMAL): it survives a crash of the process; only a power
-   * loss can undo it, and then a delivery merely runs again, which the sinks' ledgers absorb.
-   * Events themselves are always appended with the configured (FULL) durability.
+   * Delivery bookkeeping, committed without waiting for fsync (WAL with synchronous=NORMAL): it
+   * survives a crash of the process; only a power loss can undo it, and then a delivery merely
+   * runs again, which the sinks' ledgers absorb. Events themselves are always appended with the
+   * configured (FULL) durability.
    */
-  private deferWrite(run: () => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.writes.push({ run, resolve, reject });
-      if (this.writesScheduled) return;
-      this.writesScheduled = true;
-      setImmediate(() => this.flushWrites());
-    });
-  }
-
-  private flushWrites(): void {
-    this.writesScheduled = false;
-    const batch = this.writes;
-    this.writes = [];
-    if (batch.length === 0 || !this.db.open) {
-      for (const item of batch) item.reject(new Error("the store is closed"));
-      return;
-    }
+  private commitWrites(runs: (() => void)[]): void[] {
+    if (!this.db.open) throw new Error("the store is closed");
+    this.db.pragma("synchronous = NORMAL");
     try {
-      this.db.pragma("synchronous = NORMAL");
-      this.db.transaction(() => {
-        for (const item of batch) item.run();
-      })();
-    } catch (error) {
-      for (const item of batch) item.reject(error);
-      return;
+      this.db.transaction(() => runs.forEach((run) => run()))();
     } finally {
-      if (this.db.open) this.db.pragma(`synchronous = ${this.appendSync}`);
+      this.db.pragma(`synchronous = ${this.appendSync}`);
     }
-    for (const item of batch) item.resolve();
+    return runs.map(() => undefined);
   }
 
   async getEvent(id: number): Promise<StoredEvent | null> {
@@ -403,11 +357,11 @@ export class SqliteStore implements Store {
   }
 
   markDelivered(sink: string, eventId: number, now: number): Promise<void> {
-    return this.deferWrite(() => this.statements.delivered.run(now, sink, eventId));
+    return this.writes.push(() => this.statements.delivered.run(now, sink, eventId));
   }
 
   markFailed(sink: string, eventId: number, error: string, retryAt: number | null, now: number): Promise<void> {
-    return this.deferWrite(() => this.statements.failed.run({ sink, eventId, error: error.slice(0, 2000), retryAt, now }));
+    return this.writes.push(() => this.statements.failed.run({ sink, eventId, error: error.slice(0, 2000), retryAt, now }));
   }
 
   async requeue(eventIds: readonly number[], sinks: readonly string[], now: number): Promise<number> {
@@ -492,8 +446,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.pending.length > 0) this.flushAppends();
-    if (this.writes.length > 0) this.flushWrites();
+    this.appends.flush();
+    this.writes.flush();
     if (this.db.open) this.db.close();
   }
 }
