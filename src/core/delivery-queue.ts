@@ -12,6 +12,13 @@ export interface DeliveryQueueOptions {
   maxIdleMs?: number;
 }
 
+/**
+ * Deliveries a lane runs before it waits for their outcomes to be committed. Recording them in
+ * bulk saves a commit per event; after a crash, at most this many per lane ran without being
+ * recorded and run again (delivery is at least once; sinks with side effects keep ledgers).
+ */
+export const UNRECORDED_PER_LANE = 64;
+
 export interface DeliveryOutcome {
   sink: string;
   outcome: "delivered" | "retry" | "failed";
@@ -119,14 +126,21 @@ export class DeliveryQueue {
       for (const delivery of group) this.running.set(delivery.event.id, key);
     }
     const run = (async () => {
-      for (const group of groups) {
-        for (const delivery of group) {
-          if (this.stopped) return;
-          const ok = await this.deliver(delivery);
-          this.running.delete(delivery.event.id);
-          // A retry keeps the rest of this project's events waiting behind it.
-          if (!ok) break;
+      const unrecorded: Promise<void>[] = [];
+      try {
+        for (const group of groups) {
+          for (const delivery of group) {
+            if (this.stopped) return;
+            const { ok, recorded } = await this.deliver(delivery);
+            // Stays "running" until its outcome is committed, so no pump picks it up again.
+            unrecorded.push(recorded.finally(() => this.running.delete(delivery.event.id)));
+            if (unrecorded.length >= UNRECORDED_PER_LANE) await Promise.all(unrecorded.splice(0));
+            // A retry keeps the rest of this project's events waiting behind it.
+            if (!ok) break;
+          }
         }
+      } finally {
+        await Promise.all(unrecorded);
       }
     })().finally(() => {
       for (const group of groups) {
@@ -140,35 +154,43 @@ export class DeliveryQueue {
     this.lanes.add(run);
   }
 
-  /** Runs one delivery; true when the project's next event may follow it. */
-  private async deliver(delivery: DueDelivery): Promise<boolean> {
+  /**
+   * Runs one delivery. `ok`: the project's next event may follow it. `recorded`: settles once the
+   * outcome is committed (it never rejects: an outcome that cannot be recorded leaves the delivery
+   * pending, to run again).
+   */
+  private async deliver(delivery: DueDelivery): Promise<{ ok: boolean; recorded: Promise<void> }> {
     const { event } = delivery;
     const started = performance.now();
     const sink = this.sink.name;
+    const unrecordable = (error: unknown): void => {
+      this.logger.error("could not record a delivery's outcome; it will run again", { sink, eventId: event.id, error: String(error) });
+    };
     try {
       await this.sink.handle(event.toEvent(), this.ctx);
-      if (this.abandoned) return false;
-      await this.store.markDelivered(sink, event.id, Date.now());
-      this.onOutcome({ sink, outcome: "delivered", durationMs: performance.now() - started });
-      return true;
+      if (this.abandoned) return { ok: false, recorded: Promise.resolve() };
+      const recorded = this.store
+        .markDelivered(sink, event.id, Date.now())
+        .then(() => this.onOutcome({ sink, outcome: "delivered", durationMs: performance.now() - started }), unrecordable);
+      return { ok: true, recorded };
     } catch (error) {
-      if (this.abandoned) return false;
+      if (this.abandoned) return { ok: false, recorded: Promise.resolve() };
       const attempts = delivery.attempts + 1;
       const message = error instanceof Error ? error.message : String(error);
       const permanent = error instanceof PermanentError;
       const giveUp = permanent || attempts >= this.options.maxAttempts;
       const retryAt = giveUp ? null : Date.now() + retryDelayMs(attempts, this.options.backoff);
-      await this.store.markFailed(sink, event.id, message, retryAt, Date.now());
-      const outcome = giveUp ? "failed" : "retry";
-      this.onOutcome({ sink, outcome, durationMs: performance.now() - started });
+      // A failure is recorded before the project's next event may run.
+      await this.store.markFailed(sink, event.id, message, retryAt, Date.now()).catch(unrecordable);
+      this.onOutcome({ sink, outcome: giveUp ? "failed" : "retry", durationMs: performance.now() - started });
       const fields = { sink, eventId: event.id, type: event.meta.type, attempts, error: message };
       if (giveUp) {
         const why = permanent ? "permanent error" : `${attempts} attempts`;
         this.logger.error(`delivery failed for good (${why}); retry it from the admin API`, fields);
-        return true;
+      } else {
+        this.logger.warn("delivery failed; will retry", { ...fields, retryAt: new Date(retryAt ?? 0).toISOString() });
       }
-      this.logger.warn("delivery failed; will retry", { ...fields, retryAt: new Date(retryAt ?? 0).toISOString() });
-      return false;
+      return { ok: giveUp, recorded: Promise.resolve() };
     }
   }
 

@@ -1,16 +1,20 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { eventJson, type GitLabEvent } from "../../core/event.js";
+import { UNRECORDED_PER_LANE } from "../../core/delivery-queue.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { appendAll, repairTail } from "./append-line.js";
 
 export const DEFAULT_LOG_PATH = "data/events.log";
 
-/**
- * Deliveries at once. Each writes its line whole and then waits for its delivery to be recorded,
- * so after a crash only the last LANES lines can be written but unrecorded.
- */
+/** Deliveries at once (lanes), each writing its line whole. */
 const LANES = 16;
+/**
+ * After a crash, only lines among the last this many can be written but unrecorded: each lane runs
+ * at most UNRECORDED_PER_LANE deliveries ahead of their commit, and every commit takes all that is
+ * queued.
+ */
+const CRASH_WINDOW_LINES = LANES * UNRECORDED_PER_LANE;
 
 function idOfLine(line: string): number | null {
   try {
@@ -41,7 +45,7 @@ export const createLogSink: SinkFactory = ({ config, store, logger }) => {
     concurrency: LANES,
     accepts: () => true,
     async start() {
-      for (const line of await repairTail(path, LANES)) {
+      for (const line of await repairTail(path, CRASH_WINDOW_LINES)) {
         const id = idOfLine(line);
         if (id === null) continue;
         const deliveries = await store.deliveriesOf(id);
