@@ -27,6 +27,28 @@ describe("log sink", () => {
     await t.close();
   });
 
+  it("after a crash, skips every line of the crash window that was written but not recorded", async () => {
+    const dir = tempDir();
+    const logPath = join(dir, "events.log");
+    const store = new SqliteStore(join(dir, "store.sqlite"));
+    const event = { receivedAt: new Date().toISOString(), instance: null, hook: "project" as const, type: "push", action: null, actor: null };
+    const stored: string[] = [];
+    for (let n = 1; n <= 40; n++) {
+      // Several projects, as lanes would have written them, none of the deliveries recorded yet.
+      const project = { id: n % 4, path: `g/p${n % 4}`, url: null, visibility: "public" as const };
+      const appended = await store.append({ ...event, deliveryId: `d${n}`, project, payload: { n } }, ["log"]);
+      stored.push(JSON.stringify(appended.stored?.toEvent()));
+    }
+    appendFileSync(logPath, `${stored.join("\n")}\n`);
+    await store.close();
+
+    const t = await startTestDaemon({ LOG_EVENTS_TO: logPath }, {}, dir);
+    await waitFor(async () => ((await t.daemon.store.deliveryCounts()).get("log")?.pending === undefined ? true : undefined));
+    const written = lines(logPath).map((line) => (JSON.parse(line) as { payload: { n: number } }).payload.n);
+    expect(written).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    await t.close();
+  });
+
   it("writes the whole normalized event, payload included, one line each, into directories it creates", async () => {
     const dir = tempDir();
     const logPath = join(dir, "nested", "deeper", "events.log");
