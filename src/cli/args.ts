@@ -5,6 +5,14 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** The first value of a comma-separated setting (SOURCE_TOKEN=old,new → old), if any. */
+export function firstOf(list: string | undefined): string | undefined {
+  return list
+    ?.split(",")
+    .map((item) => item.trim())
+    .find((item) => item !== "");
+}
+
 /** node:util parseArgs, with its errors turned into UsageErrors. */
 export function parseCommandArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   try {

@@ -4,7 +4,7 @@ import { loadDotEnv } from "../core/config.js";
 import { firstRunTokenPath } from "../core/first-run-token.js";
 import { guessEventHeader } from "../sources/gitlab/event-header.js";
 import { sign } from "../sources/gitlab/sign.js";
-import { parseCommandArgs, UsageError } from "./args.js";
+import { firstOf, parseCommandArgs, UsageError } from "./args.js";
 
 export const SEND_HELP = `Usage: gitlab-webhooks send FILE... [options]
 
@@ -22,13 +22,6 @@ Options:
 
 Exit status: 0 when every file was accepted (202 or duplicate 200), 1 otherwise.
 `;
-
-function firstOf(list: string | undefined): string | undefined {
-  return list
-    ?.split(",")
-    .map((item) => item.trim())
-    .find((item) => item !== "");
-}
 
 function defaultToken(): string | undefined {
   const configured = firstOf(process.env.SOURCE_TOKEN);

@@ -1,7 +1,7 @@
-import { loadConfig, loadDotEnv, secretValues } from "../core/config.js";
+import { loadConfig, loadDotEnv } from "../core/config.js";
 import { startDaemon } from "../core/daemon.js";
 import { createLogger } from "../core/logger.js";
-import { loadProjectTokens } from "../core/project-tokens.js";
+import { secretsToRedact } from "../core/project-tokens.js";
 import { builtinSinks } from "../sinks/index.js";
 import { parseCommandArgs } from "./args.js";
 
@@ -29,7 +29,7 @@ export async function serve(argv: string[]): Promise<void> {
   const logger = createLogger({
     debug: config.DEBUG,
     json: config.NODE_ENV === "production",
-    secrets: [...secretValues(config), ...loadProjectTokens(config).map((entry) => entry.token)],
+    secrets: secretsToRedact(config),
   });
   const daemon = await startDaemon({ config, logger, builtins: builtinSinks });
 

@@ -1,7 +1,7 @@
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { GitLabEvent } from "../core/event.js";
 import { loadDotEnv } from "../core/config.js";
-import { parseCommandArgs, UsageError } from "./args.js";
+import { firstOf, parseCommandArgs, UsageError } from "./args.js";
 import { formatEvent } from "./format-event.js";
 
 export const TAIL_HELP = `Usage: gitlab-webhooks tail [URL] [options]
@@ -111,14 +111,14 @@ export async function tail(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(values.since)) throw new UsageError("--since takes an event id (a whole number)");
     since = Number(values.since);
   }
-  const token = values.token ?? process.env.SSE_TOKEN?.split(",")[0]?.trim();
+  const token = values.token ?? firstOf(process.env.SSE_TOKEN);
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
   process.once("SIGTERM", () => controller.abort());
   try {
     await follow({
       url: url.href,
-      token: token === "" ? undefined : token,
+      token,
       since,
       json: values.json ?? false,
       write: (line) => process.stdout.write(`${line}\n`),

@@ -107,16 +107,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
   });
 
   router.get("/api/sinks", async (_req: Request, res: Response) => {
-    const counts = await store.deliveryCounts();
-    res.json({
-      sinks: dispatcher.sinks.map((sink) => ({
-        name: sink.name,
-        pending: counts.get(sink.name)?.pending ?? 0,
-        failed: counts.get(sink.name)?.failed ?? 0,
-        inFlight: dispatcher.queues.get(sink.name)?.inFlight ?? 0,
-        ...sink.health?.(),
-      })),
-    });
+    res.json({ sinks: await dispatcher.sinkStates() });
   });
 
   return router;

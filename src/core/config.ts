@@ -135,7 +135,5 @@ export function secretValues(config: Config): string[] {
     if (Array.isArray(value)) values.push(...value);
     else if (typeof value === "string") values.push(value);
   }
-  // PROJECT_TOKENS entries are glob=token: the token alone must be redacted too.
-  for (const entry of config.PROJECT_TOKENS) values.push(entry.slice(entry.indexOf("=") + 1).trim());
   return values.filter((value) => value.length >= 4);
 }

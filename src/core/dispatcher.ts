@@ -49,6 +49,18 @@ export class Dispatcher {
     for (const queue of this.queues.values()) queue.wake();
   }
 
+  /** Each sink's queue (pending, failed, in flight) and what the sink itself reports; no secrets. */
+  async sinkStates(): Promise<({ name: string; pending: number; failed: number; inFlight: number } & Record<string, unknown>)[]> {
+    const counts = await this.store.deliveryCounts();
+    return this.sinks.map((sink) => ({
+      name: sink.name,
+      pending: counts.get(sink.name)?.pending ?? 0,
+      failed: counts.get(sink.name)?.failed ?? 0,
+      inFlight: this.queues.get(sink.name)?.inFlight ?? 0,
+      ...sink.health?.(),
+    }));
+  }
+
   async requeue(eventIds: readonly number[], sinks?: readonly string[]): Promise<number> {
     const names = sinks ?? [...this.queues.keys()];
     const count = await this.store.requeue(eventIds, names, Date.now());

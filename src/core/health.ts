@@ -13,17 +13,7 @@ export function createHealthRouter(store: Store, dispatcher: Dispatcher): Router
       res.status(503).json({ status: "error", version: VERSION, store: `unusable: ${String(error)}` });
       return;
     }
-    const counts = await store.deliveryCounts();
-    const sinks: Record<string, unknown> = {};
-    for (const sink of dispatcher.sinks) {
-      const count = counts.get(sink.name);
-      sinks[sink.name] = {
-        pending: count?.pending ?? 0,
-        failed: count?.failed ?? 0,
-        inFlight: dispatcher.queues.get(sink.name)?.inFlight ?? 0,
-        ...sink.health?.(),
-      };
-    }
+    const sinks = Object.fromEntries((await dispatcher.sinkStates()).map(({ name, ...state }) => [name, state]));
     res.json({ status: "ok", version: VERSION, store: "ok", sinks });
   });
   return router;

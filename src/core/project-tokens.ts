@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ConfigError, type Config } from "./config.js";
+import { ConfigError, secretValues, type Config } from "./config.js";
 import { globMatcher } from "./glob.js";
 
 export interface ProjectToken {
@@ -43,4 +43,9 @@ export function loadProjectTokens(config: Pick<Config, "PROJECT_TOKENS" | "PROJE
 export function projectTokenLookup(entries: readonly ProjectToken[]): (projectPath: string | null) => string[] {
   const compiled = entries.map((entry) => ({ matches: globMatcher([entry.glob]), token: entry.token }));
   return (projectPath) => (projectPath === null ? [] : compiled.filter((entry) => entry.matches(projectPath)).map((entry) => entry.token));
+}
+
+/** Every value to keep out of log lines: the secret settings, and each project token on its own. */
+export function secretsToRedact(config: Config): string[] {
+  return [...secretValues(config), ...loadProjectTokens(config).map((entry) => entry.token)];
 }

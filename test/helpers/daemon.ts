@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { PassThrough } from "node:stream";
-import { loadConfig, secretValues, type Config } from "../../src/core/config.js";
+import { loadConfig, type Config } from "../../src/core/config.js";
+import { secretsToRedact } from "../../src/core/project-tokens.js";
 import { startDaemon, type Daemon } from "../../src/core/daemon.js";
 import { createLogger } from "../../src/core/logger.js";
 import type { SinkFactory } from "../../src/core/sink.js";
@@ -45,7 +46,7 @@ export async function startTestDaemon(
   let logs = "";
   const stream = new PassThrough();
   stream.on("data", (chunk: Buffer) => (logs += chunk.toString()));
-  const logger = createLogger({ debug: true, json: false, stream, secrets: secretValues(config) });
+  const logger = createLogger({ debug: true, json: false, stream, secrets: secretsToRedact(config) });
   const daemon = await startDaemon({ config, logger, builtins: { ...builtinSinks, ...extraSinks } });
   return {
     daemon,
