@@ -34,7 +34,11 @@ describe("delivery", () => {
     // RETRY_MIN_MS=20 doubling with jitter: the second wait is at least the first minimum doubled.
     expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(15);
     expect((times[2] as number) - (times[1] as number)).toBeGreaterThanOrEqual(35);
-    const state = await deliveryTo("flaky", id);
+    // The outcome is committed just after the sink returns: wait for the record, not the call.
+    const state = await waitFor(async () => {
+      const recorded = await deliveryTo("flaky", id);
+      return recorded?.status === "delivered" ? recorded : undefined;
+    });
     expect(state).toMatchObject({ sink: "flaky", status: "delivered", attempts: 3, lastError: null });
   });
 
