@@ -1,12 +1,10 @@
-import { existsSync } from "node:fs";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser } from "./helpers/browser.js";
 import { postHook, startTestDaemon, type TestDaemon } from "./helpers/daemon.js";
 import { fixtureJson } from "./helpers/fixtures.js";
 import { recordingSink } from "./helpers/recording-sink.js";
 
-// Debian's Chromium (.ci/run installs it); no browser download.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ADMIN = "dashboard-admin-token-42";
 
 let browser: Browser;
@@ -14,11 +12,7 @@ let t: TestDaemon;
 const recorder = recordingSink("recorder");
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (or set CHROMIUM_PATH)`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchBrowser();
   t = await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "sse,log,recorder" }, { recorder: recorder.factory });
 });
 afterAll(async () => {

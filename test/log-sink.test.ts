@@ -1,9 +1,10 @@
 import { appendFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SqliteStore } from "../src/core/sqlite-store.js";
+import { openSqliteStore } from "../src/core/store/sqlite/open-sqlite-store.js";
 import { postHook, startTestDaemon, tempDir, waitFor } from "./helpers/daemon.js";
 import { fixtureJson } from "./helpers/fixtures.js";
+import { appendEvent } from "./helpers/store.js";
 
 function lines(path: string): string[] {
   return readFileSync(path, "utf8").split("\n").slice(0, -1);
@@ -13,10 +14,9 @@ describe("log sink", () => {
   it("after a crash, neither repeats a line written before its delivery was recorded nor keeps a torn one", async () => {
     const dir = tempDir();
     const logPath = join(dir, "events.log");
-    const store = new SqliteStore(join(dir, "store.sqlite"));
-    const event = { deliveryId: "a", receivedAt: new Date().toISOString(), instance: null, hook: "project" as const, type: "push", action: null, project: null, actor: null };
-    const written = await store.append({ ...event, payload: { n: 1 } }, ["log"]);
-    const torn = await store.append({ ...event, deliveryId: "b", payload: { n: 2 } }, ["log"]);
+    const store = openSqliteStore(join(dir, "store.sqlite"));
+    const written = await appendEvent(store, { project: null, payload: { n: 1 } }, ["log"]);
+    const torn = await appendEvent(store, { project: null, payload: { n: 2 } }, ["log"]);
     // The crash: event 1's line is whole but its delivery still pending; event 2's line was cut short.
     appendFileSync(logPath, `${JSON.stringify(written.stored?.toEvent())}\n${JSON.stringify(torn.stored?.toEvent()).slice(0, 30)}`);
     await store.close();
@@ -30,13 +30,12 @@ describe("log sink", () => {
   it("after a crash, skips every line of the crash window that was written but not recorded", async () => {
     const dir = tempDir();
     const logPath = join(dir, "events.log");
-    const store = new SqliteStore(join(dir, "store.sqlite"));
-    const event = { receivedAt: new Date().toISOString(), instance: null, hook: "project" as const, type: "push", action: null, actor: null };
+    const store = openSqliteStore(join(dir, "store.sqlite"));
     const stored: string[] = [];
     for (let n = 1; n <= 40; n++) {
       // Several projects, as lanes would have written them, none of the deliveries recorded yet.
       const project = { id: n % 4, path: `g/p${n % 4}`, url: null, visibility: "public" as const };
-      const appended = await store.append({ ...event, deliveryId: `d${n}`, project, payload: { n } }, ["log"]);
+      const appended = await appendEvent(store, { project, payload: { n } }, ["log"]);
       stored.push(JSON.stringify(appended.stored?.toEvent()));
     }
     appendFileSync(logPath, `${stored.join("\n")}\n`);

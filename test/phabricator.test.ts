@@ -139,7 +139,7 @@ describe("phabricator sink", () => {
     await deliver(body, "Merge Request Hook", deliveryId);
     await deliver(body); // a manual resend with a new delivery id
     await deliver(body, "System Hook");
-    await t!.daemon.dispatcher.requeue([id], ["phabricator"]);
+    await t!.daemon.dispatcher.requeue((await t!.daemon.store.getEvent(id))!.toEvent(), ["phabricator"]);
     await sleep(200);
     expect(conduit!.comments.get("T1")).toHaveLength(1);
     expect(conduit!.comments.get("T2")).toHaveLength(1);

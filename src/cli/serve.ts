@@ -1,5 +1,5 @@
 import { loadConfig, loadDotEnv } from "../core/config.js";
-import { startDaemon } from "../core/daemon.js";
+import { startDaemon } from "../daemon.js";
 import { createLogger } from "../core/logger.js";
 import { secretsToRedact } from "../core/project-tokens.js";
 import { builtinSinks } from "../sinks/index.js";

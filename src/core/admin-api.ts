@@ -4,7 +4,7 @@ import { requireAdminToken } from "./admin-auth.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { HookKind, StoredEvent } from "./event.js";
 import { sendError } from "./http-errors.js";
-import type { Store } from "./store.js";
+import type { Store } from "./store/store.js";
 
 const HOOKS = ["system", "project", "group", "unknown"] as const;
 const csv = z
@@ -83,7 +83,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
     const unknown = body.sinks?.find((name) => !durableSinks().includes(name));
     if (unknown !== undefined) return sendError(res, 400, `sinks names "${unknown}", which is not enabled (enabled: ${durableSinks().join(", ")})`);
     const sinks = body.sinks ?? dispatcher.sinksFor(event.toEvent());
-    const requeued = await dispatcher.requeue([eventId], sinks);
+    const requeued = await dispatcher.requeue(event.toEvent(), sinks);
     res.status(202).json({ id: eventId, sinks, requeued });
   });
 

@@ -59,6 +59,14 @@ const schema = z.object({
   PROJECT_TOKENS: list,
   PROJECT_TOKENS_FILE: optionalText,
   DATABASE_PATH: z.string().default("data/gitlab-webhooks.sqlite"),
+  DATABASE_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^(postgres|postgresql|mysql|mariadb):\/\//i, { message: "must start with postgres://, postgresql://, mysql:// or mariadb://" })
+      .optional(),
+  ),
+  DATABASE_POOL_SIZE: integer(10, 1, 1000),
+  DELIVERY_LEASE_SECONDS: integer(60, 1, 86_400),
   LOG_EVENTS_TO: optionalText,
   DEBUG: flag,
   NODE_ENV: z.string().default("development"),
@@ -91,6 +99,7 @@ export type Config = z.infer<typeof schema>;
 
 /** Variables whose values are secrets: never echoed in an error, a log line or a page. */
 export const SECRET_VARIABLES = [
+  "DATABASE_URL",
   "SOURCE_TOKEN",
   "SOURCE_SIGNING_TOKEN",
   "PROJECT_TOKENS",
@@ -127,6 +136,17 @@ export function requireSetting<K extends keyof Config>(config: Config, name: K, 
   return value as NonNullable<Config[K]>;
 }
 
+/** The password of a database URL, as written and decoded. */
+function urlPasswords(url: string | undefined): string[] {
+  const written = url === undefined ? undefined : /^[a-z]+:\/\/[^:/@]*:([^@/]*)@/i.exec(url)?.[1];
+  if (!written) return [];
+  try {
+    return [written, decodeURIComponent(written)];
+  } catch {
+    return [written];
+  }
+}
+
 /** Every secret value in the configuration, for redaction in logs. */
 export function secretValues(config: Config): string[] {
   const values: string[] = [];
@@ -135,5 +155,6 @@ export function secretValues(config: Config): string[] {
     if (Array.isArray(value)) values.push(...value);
     else if (typeof value === "string") values.push(value);
   }
+  values.push(...urlPasswords(config.DATABASE_URL));
   return values.filter((value) => value.length >= 4);
 }

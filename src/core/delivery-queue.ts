@@ -1,12 +1,17 @@
 import type { Logger } from "winston";
 import { retryDelayMs, type BackoffOptions } from "./backoff.js";
-import { PermanentError, type Sink, type SinkContext } from "./sink.js";
-import type { DueDelivery, Store } from "./store.js";
+import { rateLimitedLog } from "./rate-limited-log.js";
+import { isPermanentError, type Sink, type SinkContext } from "./sink.js";
+import type { DueDelivery, Store } from "./store/store.js";
 
 export interface DeliveryQueueOptions {
   maxAttempts: number;
   backoff: BackoffOptions;
-  /** How many due deliveries one look at the store fetches. */
+  /** Who claims deliveries: this daemon, among every daemon on the store. */
+  owner: string;
+  /** A claim not renewed for this long is taken over by another daemon. */
+  leaseMs: number;
+  /** How many due deliveries one look at the store claims. */
   batchSize?: number;
   /** The longest a queue sleeps without looking at the store again. */
   maxIdleMs?: number;
@@ -19,6 +24,9 @@ export interface DeliveryQueueOptions {
  */
 export const UNRECORDED_PER_LANE = 64;
 
+/** Backoff for an outcome the store would not take (full disk, database away). */
+const RECORD_RETRY: BackoffOptions = { minMs: 500, maxMs: 30_000 };
+
 export interface DeliveryOutcome {
   sink: string;
   outcome: "delivered" | "retry" | "failed";
@@ -26,14 +34,15 @@ export interface DeliveryOutcome {
 }
 
 /**
- * One sink's durable queue: runs its due deliveries, records each outcome in the store, and
- * schedules retries with backoff. Events of one project run one after another in id order;
- * different projects run side by side up to the sink's concurrency.
+ * One sink's durable queue: claims its due deliveries in the store, runs them, records each
+ * outcome, and schedules retries with backoff. Deliveries with one ordering key run one after
+ * another in id order, whichever daemon runs them; different keys run side by side up to the
+ * sink's concurrency.
  */
 export class DeliveryQueue {
-  private readonly running = new Map<number, string | null>();
-  private readonly runningKeys = new Set<string>();
-  /** Lanes running now: each runs its groups (one project's events each) one after another. */
+  /** Claimed by this queue and not yet recorded or given back. */
+  private claimed = 0;
+  /** Lanes running now: each runs its groups (one ordering key's deliveries each) one after another. */
   private readonly lanes = new Set<Promise<void>>();
   private pumping = false;
   private pumpAgain = false;
@@ -43,6 +52,7 @@ export class DeliveryQueue {
   /** Past the shutdown grace period: outcomes are no longer written (the store is closing). */
   private abandoned = false;
   private readonly concurrency: number;
+  private readonly storeTrouble: (message: string, fields?: Record<string, unknown>) => void;
 
   constructor(
     readonly sink: Sink,
@@ -53,6 +63,7 @@ export class DeliveryQueue {
     private readonly onOutcome: (outcome: DeliveryOutcome) => void = () => {},
   ) {
     this.concurrency = Math.max(1, sink.concurrency ?? 4);
+    this.storeTrouble = rateLimitedLog(logger, "error");
   }
 
   /** Looks for due deliveries now (new events, a requeue, start-up). */
@@ -76,112 +87,91 @@ export class DeliveryQueue {
     if (this.stopped) return;
     clearTimeout(this.timer);
     try {
-      const now = Date.now();
       const free = this.concurrency - this.lanes.size;
       if (free <= 0) return;
-      const [waiting, due] = await Promise.all([
-        this.store.waitingKeys(this.sink.name, now),
-        this.store.dueDeliveries(this.sink.name, now, this.options.batchSize ?? 256, [...this.running.keys()]),
-      ]);
-      // Every fetched group gets run: dealt round-robin over the free lanes.
-      const groups = this.groupByKey(due, waiting);
+      const { owner, leaseMs } = this.options;
+      const due = await this.store.claimDeliveries(this.sink.name, owner, Date.now(), leaseMs, this.options.batchSize ?? 256);
+      if (this.stopped) return void (await this.release(due));
+      // Every claimed group gets run: dealt round-robin over the free lanes.
+      const groups = groupByKey(due);
       const lanes = Array.from({ length: Math.min(free, groups.length) }, (_, lane) => groups.filter((_, index) => index % free === lane));
       for (const lane of lanes) this.startLane(lane);
       if (this.lanes.size === 0) await this.sleepUntilNextDue();
     } catch (error) {
       if (this.stopped) return;
-      this.logger.error("delivery queue could not read the store", { sink: this.sink.name, error: String(error) });
+      this.storeTrouble("delivery queue could not read the store; trying again", { sink: this.sink.name, error: String(error) });
       this.schedule(1000);
     }
   }
 
-  /** Splits due deliveries into runs that may go side by side; a key already running or waiting is skipped. */
-  private groupByKey(due: DueDelivery[], waiting: Map<string, number>): DueDelivery[][] {
-    const byKey = new Map<string, DueDelivery[]>();
-    const groups: DueDelivery[][] = [];
-    for (const delivery of due) {
-      const key = delivery.orderingKey;
-      if (key === null) {
-        groups.push([delivery]);
-        continue;
-      }
-      if (this.runningKeys.has(key)) continue;
-      const firstWaiting = waiting.get(key);
-      if (firstWaiting !== undefined && firstWaiting < delivery.event.id) continue;
-      const group = byKey.get(key);
-      if (group) group.push(delivery);
-      else {
-        const fresh = [delivery];
-        byKey.set(key, fresh);
-        groups.push(fresh);
-      }
-    }
-    return groups;
-  }
-
   private startLane(groups: DueDelivery[][]): void {
-    for (const group of groups) {
-      const key = group[0]?.orderingKey ?? null;
-      if (key !== null) this.runningKeys.add(key);
-      for (const delivery of group) this.running.set(delivery.event.id, key);
-    }
+    this.claimed += groups.reduce((sum, group) => sum + group.length, 0);
     const run = (async () => {
       const unrecorded: Promise<void>[] = [];
+      const left = groups.flat();
       try {
         for (const group of groups) {
           for (const delivery of group) {
             if (this.stopped) return;
+            left.shift();
             const { ok, recorded } = await this.deliver(delivery);
-            // Stays "running" until its outcome is committed, so no pump picks it up again.
-            unrecorded.push(recorded.finally(() => this.running.delete(delivery.event.id)));
+            unrecorded.push(recorded.finally(() => this.claimed--));
             if (unrecorded.length >= UNRECORDED_PER_LANE) await Promise.all(unrecorded.splice(0));
-            // A retry keeps the rest of this project's events waiting behind it.
-            if (!ok) break;
+            if (!ok) {
+              // A retry keeps the rest of its key waiting behind it: give those back.
+              const rest = group.slice(group.indexOf(delivery) + 1);
+              left.splice(0, rest.length);
+              await this.release(rest);
+              break;
+            }
           }
         }
       } finally {
         await Promise.all(unrecorded);
+        await this.release(left);
       }
     })().finally(() => {
-      for (const group of groups) {
-        for (const delivery of group) this.running.delete(delivery.event.id);
-        const key = group[0]?.orderingKey ?? null;
-        if (key !== null) this.runningKeys.delete(key);
-      }
       this.lanes.delete(run);
       this.wake();
     });
     this.lanes.add(run);
   }
 
+  /** Gives claims back without an outcome; if that fails, they lapse with the lease. */
+  private async release(deliveries: readonly DueDelivery[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    this.claimed -= deliveries.length;
+    if (this.abandoned) return;
+    const ids = deliveries.map((delivery) => delivery.event.id);
+    await this.store.releaseClaims(this.sink.name, this.options.owner, ids).catch((error: unknown) => {
+      this.storeTrouble("could not give back claimed deliveries; they are taken again once their lease lapses", { sink: this.sink.name, error: String(error) });
+    });
+  }
+
   /**
-   * Runs one delivery. `ok`: the project's next event may follow it. `recorded`: settles once the
-   * outcome is committed (it never rejects: an outcome that cannot be recorded leaves the delivery
-   * pending, to run again).
+   * Runs one delivery. `ok`: the key's next delivery may follow it. `recorded`: settles once the
+   * outcome is committed; it never rejects: an outcome the store will not take is tried again with
+   * backoff (the claim keeps anyone else from running the delivery meanwhile).
    */
   private async deliver(delivery: DueDelivery): Promise<{ ok: boolean; recorded: Promise<void> }> {
     const { event } = delivery;
     const started = performance.now();
     const sink = this.sink.name;
-    const unrecordable = (error: unknown): void => {
-      this.logger.error("could not record a delivery's outcome; it will run again", { sink, eventId: event.id, error: String(error) });
-    };
     try {
       await this.sink.handle(event.toEvent(), this.ctx);
-      if (this.abandoned) return { ok: false, recorded: Promise.resolve() };
-      const recorded = this.store
-        .markDelivered(sink, event.id, Date.now())
-        .then(() => this.onOutcome({ sink, outcome: "delivered", durationMs: performance.now() - started }), unrecordable);
+      const recorded = this.record(delivery, () => this.store.markDelivered(sink, event.id, Date.now())).then(() => {
+        if (!this.abandoned) this.onOutcome({ sink, outcome: "delivered", durationMs: performance.now() - started });
+      });
       return { ok: true, recorded };
     } catch (error) {
       if (this.abandoned) return { ok: false, recorded: Promise.resolve() };
       const attempts = delivery.attempts + 1;
       const message = error instanceof Error ? error.message : String(error);
-      const permanent = error instanceof PermanentError;
+      const permanent = isPermanentError(error);
       const giveUp = permanent || attempts >= this.options.maxAttempts;
       const retryAt = giveUp ? null : Date.now() + retryDelayMs(attempts, this.options.backoff);
-      // A failure is recorded before the project's next event may run.
-      await this.store.markFailed(sink, event.id, message, retryAt, Date.now()).catch(unrecordable);
+      // A failure is recorded before the key's next delivery may run.
+      await this.record(delivery, () => this.store.markFailed(sink, event.id, message, retryAt, Date.now()));
       this.onOutcome({ sink, outcome: giveUp ? "failed" : "retry", durationMs: performance.now() - started });
       const fields = { sink, eventId: event.id, type: event.meta.type, attempts, error: message };
       if (giveUp) {
@@ -194,9 +184,22 @@ export class DeliveryQueue {
     }
   }
 
+  /** Writes an outcome, again and again with backoff while the store refuses it, until shutdown gives up. */
+  private async record(delivery: DueDelivery, write: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; !this.abandoned; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        this.storeTrouble("could not record a delivery's outcome; trying again", { sink: this.sink.name, eventId: delivery.event.id, error: String(error) });
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt, RECORD_RETRY)).unref());
+      }
+    }
+  }
+
   private async sleepUntilNextDue(): Promise<void> {
     const next = await this.store.nextDueAt(this.sink.name);
-    const idle = this.options.maxIdleMs ?? 60_000;
+    // Claims another daemon let lapse are only seen by looking again: at most a lease from now.
+    const idle = Math.min(this.options.maxIdleMs ?? 60_000, this.options.leaseMs);
     this.schedule(next === null ? idle : Math.min(idle, Math.max(0, next - Date.now())));
   }
 
@@ -207,14 +210,15 @@ export class DeliveryQueue {
     this.timer.unref();
   }
 
-  /** Busy deliveries: how many are running now. */
+  /** Deliveries this queue holds now: running, or claimed and waiting for their lane. */
   get inFlight(): number {
-    return this.running.size;
+    return this.claimed;
   }
 
   /**
    * Stops taking deliveries and waits up to `timeoutMs` for those running. What has not
-   * finished by then stays pending in the store and runs again at the next start.
+   * finished by then stays pending in the store and runs again (here at the next start, or on
+   * another daemon once the claim lapses).
    */
   async stop(timeoutMs: number): Promise<void> {
     const waitFor = Promise.allSettled([...this.lanes]);
@@ -225,4 +229,21 @@ export class DeliveryQueue {
     clearTimeout(timeout);
     this.abandoned = true;
   }
+}
+
+/** Claimed deliveries as runs that may go side by side: one run per ordering key, in id order. */
+function groupByKey(due: readonly DueDelivery[]): DueDelivery[][] {
+  const byKey = new Map<string, DueDelivery[]>();
+  const groups: DueDelivery[][] = [];
+  for (const delivery of due) {
+    const key = delivery.orderingKey;
+    const group = key === null ? undefined : byKey.get(key);
+    if (group) group.push(delivery);
+    else {
+      const fresh = [delivery];
+      if (key !== null) byKey.set(key, fresh);
+      groups.push(fresh);
+    }
+  }
+  return groups;
 }

@@ -1,14 +1,18 @@
 import type { Logger } from "winston";
 import type { Bus } from "./bus.js";
 import { DeliveryQueue, type DeliveryOutcome, type DeliveryQueueOptions } from "./delivery-queue.js";
-import type { GitLabEvent } from "./event.js";
+import type { EventMeta, GitLabEvent } from "./event.js";
+import { rateLimitedLog } from "./rate-limited-log.js";
 import type { Sink, SinkContext } from "./sink.js";
-import type { Store } from "./store.js";
+import { projectOrderingKey } from "./store/ordering-key.js";
+import type { Store } from "./store/store.js";
 
-/** Owns one delivery queue per enabled sink and wakes them as events are committed. */
+/** Owns one delivery queue per enabled sink, wakes them as events are committed, and keeps their claims alive. */
 export class Dispatcher {
   readonly queues: ReadonlyMap<string, DeliveryQueue>;
   private unsubscribe: (() => void) | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly renewTrouble: (message: string, fields?: Record<string, unknown>) => void;
 
   constructor(
     readonly sinks: readonly Sink[],
@@ -16,17 +20,21 @@ export class Dispatcher {
     private readonly store: Store,
     private readonly bus: Bus,
     private readonly logger: Logger,
-    options: DeliveryQueueOptions,
+    private readonly options: DeliveryQueueOptions,
     onOutcome?: (outcome: DeliveryOutcome) => void,
   ) {
-    this.queues = new Map(
-      sinks.map((sink) => [sink.name, new DeliveryQueue(sink, ctx, store, logger, options, onOutcome)]),
-    );
+    this.queues = new Map(sinks.map((sink) => [sink.name, new DeliveryQueue(sink, ctx, store, logger, options, onOutcome)]));
+    this.renewTrouble = rateLimitedLog(logger, "error");
   }
 
-  /** Names of the sinks that want this event: each gets a durable delivery, stored with the event. */
+  /** The deliveries to store with this event: one per sink that wants it, with that sink's ordering key. */
+  deliveriesFor(event: GitLabEvent): { sink: string; orderingKey: string | null }[] {
+    return this.sinks.filter((sink) => this.accepts(sink, event)).map((sink) => ({ sink: sink.name, orderingKey: this.orderingKey(sink, event) }));
+  }
+
+  /** Names of the sinks that want this event. */
   sinksFor(event: GitLabEvent): string[] {
-    return this.sinks.filter((sink) => this.accepts(sink, event)).map((sink) => sink.name);
+    return this.deliveriesFor(event).map((delivery) => delivery.sink);
   }
 
   /** A filter that throws queues the event anyway: its handle() then fails visibly, and nothing is lost. */
@@ -39,10 +47,32 @@ export class Dispatcher {
     }
   }
 
+  private orderingKey(sink: Sink, event: GitLabEvent): string | null {
+    if (!sink.orderingKey) return projectOrderingKey(event);
+    try {
+      return sink.orderingKey(event);
+    } catch (error) {
+      this.logger.error("a sink's orderingKey() threw; ordering the event by project", { sink: sink.name, error: String(error) });
+      return projectOrderingKey(event);
+    }
+  }
+
   /** Resumes every sink's undelivered events, then follows new ones. */
-  start(): void {
+  async start(): Promise<void> {
+    // A store only this daemon uses holds no live claim but ours: those of a previous run are void.
+    if (!this.store.shared) await this.store.releaseAllClaims();
+    this.heartbeat = setInterval(() => void this.renewClaims(), Math.max(100, Math.floor(this.options.leaseMs / 3)));
+    this.heartbeat.unref();
     this.unsubscribe = this.bus.subscribe(() => this.wakeAll());
     this.wakeAll();
+  }
+
+  private async renewClaims(): Promise<void> {
+    try {
+      await this.store.renewClaims(this.options.owner, Date.now());
+    } catch (error) {
+      this.renewTrouble("could not renew this daemon's delivery claims; another daemon may take them over", { error: String(error) });
+    }
   }
 
   wakeAll(): void {
@@ -61,15 +91,20 @@ export class Dispatcher {
     }));
   }
 
-  async requeue(eventIds: readonly number[], sinks?: readonly string[]): Promise<number> {
-    const names = sinks ?? [...this.queues.keys()];
-    const count = await this.store.requeue(eventIds, names, Date.now());
-    for (const name of names) this.queues.get(name)?.wake();
+  /** Queues an event again for the named sinks (by default, every sink that accepts it). */
+  async requeue(event: EventMeta & { payload: unknown }, sinkNames?: readonly string[]): Promise<number> {
+    const wanted = sinkNames ? this.sinks.filter((sink) => sinkNames.includes(sink.name)) : this.sinks.filter((sink) => this.accepts(sink, event));
+    const count = await this.store.requeue(
+      wanted.map((sink) => ({ sink: sink.name, eventId: event.id, orderingKey: this.orderingKey(sink, event) })),
+      Date.now(),
+    );
+    for (const sink of wanted) this.queues.get(sink.name)?.wake();
     return count;
   }
 
   async stop(timeoutMs: number): Promise<void> {
     this.unsubscribe?.();
+    clearInterval(this.heartbeat);
     await Promise.all([...this.queues.values()].map((queue) => queue.stop(timeoutMs)));
   }
 }

@@ -1,24 +1,37 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { generateToken } from "./secrets.js";
+import type { Store } from "./store/store.js";
 
-/** Where the daemon keeps the token it made up when none was configured: beside the store. */
+const SETTING = "first_run_token";
+
+/** Where the daemon keeps a copy of the token it made up, for `send` on the same machine: beside DATABASE_PATH. */
 export function firstRunTokenPath(databasePath: string): string {
   return join(dirname(databasePath), "source-token");
 }
 
-/**
- * The token to accept when neither SOURCE_TOKEN nor SOURCE_SIGNING_TOKEN is set: made once,
- * kept in a file only its owner can read (never in a log line), reused on every later start.
- */
-export function firstRunToken(databasePath: string): { token: string; path: string; created: boolean } {
-  const path = firstRunTokenPath(databasePath);
-  if (existsSync(path)) {
-    const token = readFileSync(path, "utf8").trim();
-    if (token !== "") return { token, path, created: false };
+function writeCopy(path: string, token: string): boolean {
+  try {
+    if (readFileSync(path, "utf8").trim() === token) return true;
+  } catch {
+    // No copy yet.
   }
-  mkdirSync(dirname(path), { recursive: true });
-  const token = generateToken();
-  writeFileSync(path, `${token}\n`, { mode: 0o600 });
-  return { token, path, created: true };
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, `${token}\n`, { mode: 0o600 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The token to accept when no token or signing secret is configured: made once and kept in the
+ * store (a server database keeps it across restarts on a fresh filesystem), never in a log line;
+ * a copy readable by its owner only is written to `copyPath` when the directory allows.
+ */
+export async function firstRunToken(store: Store, copyPath: string): Promise<{ token: string; created: boolean; copy: string | null }> {
+  const candidate = generateToken();
+  const token = await store.settingOrCreate(SETTING, candidate);
+  return { token, created: token === candidate, copy: writeCopy(copyPath, token) ? copyPath : null };
 }

@@ -1,36 +1,83 @@
+export interface GroupCommitOptions {
+  /** Items per commit; what is over waits for the next one. */
+  maxBatch?: number;
+  /**
+   * Whether a failed batch is worth committing again item by item (so that one item the database
+   * refuses fails alone), or failed for everyone (the database is unreachable).
+   */
+  retryAlone?: (error: unknown) => boolean;
+}
+
+interface Entry<T, R> {
+  item: T;
+  resolve: (result: R) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
- * Collects the calls made during one turn of the event loop and commits them together: one
- * transaction (and at most one fsync) for all of them, each caller answered once it is done.
+ * Commits what callers push in batches: the calls of one turn of the event loop go together, and
+ * while a batch commits, the next one gathers. One transaction (and one fsync) per batch; each
+ * caller is answered once its batch is committed.
  */
 export class GroupCommit<T, R> {
-  private queue: { item: T; resolve: (result: R) => void; reject: (error: unknown) => void }[] = [];
+  private queue: Entry<T, R>[] = [];
   private scheduled = false;
+  private committing: Promise<void> | null = null;
+  private readonly maxBatch: number;
 
-  /** `commit` runs the whole batch at once and returns one result per item, in order. */
-  constructor(private readonly commit: (items: T[]) => R[]) {}
+  /** `commit` stores the whole batch at once and returns one result per item, in order. */
+  constructor(
+    private readonly commit: (items: T[]) => Promise<R[]>,
+    private readonly options: GroupCommitOptions = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 500;
+  }
 
   push(item: T): Promise<R> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (this.scheduled) return;
+      if (this.scheduled || this.committing) return;
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => void this.next());
     });
   }
 
-  /** Commits what is queued now (also called on close, so that nothing queued is dropped). */
-  flush(): void {
-    this.scheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
-    let results: R[];
-    try {
-      results = this.commit(batch.map((entry) => entry.item));
-    } catch (error) {
-      for (const entry of batch) entry.reject(error);
-      return;
+  /** Resolves once everything pushed so far is committed (or failed): for close. */
+  async drain(): Promise<void> {
+    while (this.committing || this.queue.length > 0) {
+      if (!this.committing) await this.next();
+      else await this.committing;
     }
-    batch.forEach((entry, index) => entry.resolve(results[index] as R));
+  }
+
+  private next(): Promise<void> {
+    this.scheduled = false;
+    if (this.committing || this.queue.length === 0) return this.committing ?? Promise.resolve();
+    const batch = this.queue.splice(0, this.maxBatch);
+    this.committing = this.run(batch).finally(() => {
+      this.committing = null;
+      if (this.queue.length > 0) void this.next();
+    });
+    return this.committing;
+  }
+
+  private async run(batch: Entry<T, R>[]): Promise<void> {
+    try {
+      const results = await this.commit(batch.map((entry) => entry.item));
+      batch.forEach((entry, index) => entry.resolve(results[index] as R));
+    } catch (error) {
+      if (batch.length === 1 || !this.options.retryAlone?.(error)) {
+        for (const entry of batch) entry.reject(error);
+        return;
+      }
+      // One item may be what the database refused: each on its own, so that only that one fails.
+      for (const entry of batch) {
+        try {
+          entry.resolve(((await this.commit([entry.item])) as R[])[0] as R);
+        } catch (alone) {
+          entry.reject(alone);
+        }
+      }
+    }
   }
 }

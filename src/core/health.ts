@@ -1,6 +1,6 @@
 import express, { type Router } from "express";
 import type { Dispatcher } from "./dispatcher.js";
-import type { Store } from "./store.js";
+import type { Store } from "./store/store.js";
 import { VERSION } from "./version.js";
 
 /** `GET /healthz`: liveness, the store, and each sink's queue. Never a secret. */

@@ -2,7 +2,7 @@ import express, { type Router } from "express";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { DeliveryOutcome } from "./delivery-queue.js";
 import type { HookKind } from "./event.js";
-import type { DeliveryCounts, Store } from "./store.js";
+import type { DeliveryCounts, Store } from "./store/store.js";
 
 /**
  * Event types GitLab documents. Anything else (custom templates name their own) is counted as

@@ -4,7 +4,7 @@ import type { Logger } from "winston";
 import type { Bus } from "./bus.js";
 import type { Config } from "./config.js";
 import type { GitLabEvent } from "./event.js";
-import type { Store } from "./store.js";
+import type { Store } from "./store/store.js";
 
 /** What a sink is given: a sink is a function of its context (the Probot way). */
 export interface SinkContext {
@@ -27,7 +27,12 @@ export interface Sink {
   accepts(event: GitLabEvent): boolean;
   /** Throw to retry with backoff; throw PermanentError to dead-letter at once. */
   handle(event: GitLabEvent, ctx: SinkContext): Promise<void>;
-  /** Deliveries run at once for this sink (events of one project always run one after another). */
+  /**
+   * Which deliveries must run one after another, in id order: those with the same key. Null lets
+   * a delivery run beside any other. Default: one project's events in order.
+   */
+  orderingKey?(event: GitLabEvent): string | null;
+  /** Deliveries run at once for this sink (deliveries of one ordering key always run one after another). */
   concurrency?: number;
   start?(): Promise<void>;
   stop?(): Promise<void>;
@@ -42,4 +47,9 @@ export type SinkFactory = (ctx: SinkContext) => Sink | Promise<Sink>;
 /** A failure that retrying cannot fix (a task that does not exist, a payload the sink cannot use). */
 export class PermanentError extends Error {
   override name = "PermanentError";
+}
+
+/** By name as well as class: a plugin loaded from a path may carry its own copy of the class. */
+export function isPermanentError(error: unknown): boolean {
+  return error instanceof PermanentError || (error instanceof Error && error.name === "PermanentError");
 }

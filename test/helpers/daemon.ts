@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { PassThrough } from "node:stream";
 import { loadConfig, type Config } from "../../src/core/config.js";
 import { secretsToRedact } from "../../src/core/project-tokens.js";
-import { startDaemon, type Daemon } from "../../src/core/daemon.js";
+import { startDaemon, type Daemon } from "../../src/daemon.js";
 import { createLogger } from "../../src/core/logger.js";
 import type { SinkFactory } from "../../src/core/sink.js";
 import { builtinSinks } from "../../src/sinks/index.js";

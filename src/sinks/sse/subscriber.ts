@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
 import type { Response } from "express";
 import type { EventMeta, StoredEvent } from "../../core/event.js";
-import type { Store } from "../../core/store.js";
+import type { Store } from "../../core/store/store.js";
 
 const REPLAY_PAGE = 500;
 /** Live events held back while a replay runs; past this the replay just reads further from the store. */

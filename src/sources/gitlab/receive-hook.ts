@@ -3,7 +3,7 @@ import type { Logger } from "winston";
 import type { GitLabEvent, NewEvent, StoredEvent } from "../../core/event.js";
 import { sendError, sendJson } from "../../core/http-errors.js";
 import { matchesAnySecret } from "../../core/secrets.js";
-import type { Store } from "../../core/store.js";
+import type { Store } from "../../core/store/store.js";
 import { hookKindOf } from "./event-header.js";
 import { getDeliveryId } from "./get-delivery-id.js";
 import { normalize, projectOf } from "./normalize.js";
@@ -19,8 +19,8 @@ export interface IngestOptions {
   projectTokens?: (projectPath: string | null) => readonly string[];
   maxBodyBytes: number;
   store: Store;
-  /** Sinks that get a durable delivery of this event. */
-  sinksFor: (event: GitLabEvent) => string[];
+  /** The durable deliveries of this event: which sinks, in which order. */
+  deliveriesFor: (event: GitLabEvent) => { sink: string; orderingKey: string | null }[];
   /** Called once an event is committed, in commit order. */
   publish: (event: StoredEvent) => void;
   logger: Logger;
@@ -58,6 +58,16 @@ function authenticate(req: IncomingMessage, body: Buffer, options: IngestOptions
 }
 
 type Parsed = { value: unknown; text: string } | { error: string };
+
+/**
+ * The body as it is stored: the text GitLab sent, on one line. In JSON that parsed, a raw line
+ * break can only be whitespace between tokens (inside strings it must be escaped), so turning it
+ * into a space changes nothing, and nothing is serialized again.
+ */
+function storedJson(text: string): string {
+  const trimmed = text.trim();
+  return /[\r\n]/.test(trimmed) ? trimmed.replace(/[\r\n]/g, " ") : trimmed;
+}
 
 function parseBody(raw: Buffer): Parsed {
   const text = raw.toString("utf8");
@@ -112,11 +122,13 @@ export function createHooksHandler(options: IngestOptions) {
       hookKindOf(eventHeader),
       body.value,
     );
-    // GitLab sends compact JSON: stored as it came, it need not be serialized again.
-    const compact = /[\r\n]/.test(body.text) ? undefined : body.text.trim();
     let result;
     try {
-      result = await options.store.append(event, options.sinksFor({ ...event, id: 0 }), compact);
+      result = await options.store.append(event, {
+        deliveries: options.deliveriesFor({ ...event, id: 0 }),
+        scope: "",
+        payloadJson: storedJson(body.text),
+      });
     } catch (error) {
       options.logger.error("could not store an event", { error: String(error), deliveryId: event.deliveryId });
       return sendError(res, 503, "the event store is unavailable; the daemon's log says why (GitLab will retry)");

@@ -1,29 +1,33 @@
-import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import express from "express";
 import { Registry } from "prom-client";
 import type { Logger } from "winston";
-import { Bus } from "./bus.js";
-import type { Config } from "./config.js";
-import { createAdminApi } from "./admin-api.js";
-import { createDashboardRouter } from "./dashboard.js";
-import { Dispatcher } from "./dispatcher.js";
-import { firstRunToken } from "./first-run-token.js";
-import { createHealthRouter } from "./health.js";
-import { createHttpServer } from "./http-app.js";
-import { loadSinks } from "./load-sinks.js";
-import { createDaemonMetrics, createMetricsRouter } from "./metrics.js";
-import { loadProjectTokens, projectTokenLookup, type ProjectToken } from "./project-tokens.js";
-import type { Sink, SinkContext, SinkFactory } from "./sink.js";
-import { SqliteStore } from "./sqlite-store.js";
-import type { Store } from "./store.js";
-import { createHooksHandler } from "../sources/gitlab/receive-hook.js";
+import { createAdminApi } from "./core/admin-api.js";
+import { Bus } from "./core/bus.js";
+import type { Config } from "./core/config.js";
+import { createDashboardRouter } from "./core/dashboard.js";
+import { Dispatcher } from "./core/dispatcher.js";
+import { firstRunToken, firstRunTokenPath } from "./core/first-run-token.js";
+import { createHealthRouter } from "./core/health.js";
+import { createHttpServer } from "./core/http-app.js";
+import { loadSinks } from "./core/load-sinks.js";
+import { createDaemonMetrics, createMetricsRouter } from "./core/metrics.js";
+import { loadProjectTokens, projectTokenLookup, type ProjectToken } from "./core/project-tokens.js";
+import type { Sink, SinkContext, SinkFactory } from "./core/sink.js";
+import type { Store } from "./core/store/store.js";
+import { openStore } from "./open-store.js";
+import { createHooksHandler } from "./sources/gitlab/receive-hook.js";
 
 export interface DaemonOptions {
   config: Config;
   logger: Logger;
   /** Built-in sinks by name; core knows none of them itself. */
   builtins: Readonly<Record<string, SinkFactory>>;
+  /** A store opened by the caller (tests); by default the one the configuration names. The daemon closes it. */
+  store?: Store;
 }
 
 export interface Daemon {
@@ -32,6 +36,8 @@ export interface Daemon {
   store: Store;
   sinks: readonly Sink[];
   dispatcher: Dispatcher;
+  /** This daemon among others on one store: the owner of its delivery claims and leases. */
+  owner: string;
   /** Reopens sinks' files (SIGHUP, after logrotate). */
   reopen(): Promise<void>;
   /** Stops accepting, lets running deliveries finish (up to SHUTDOWN_TIMEOUT_MS), closes the store. */
@@ -47,33 +53,43 @@ export function enabledSinkNames(config: Config): string[] {
   return names;
 }
 
-/** Accepted ingest tokens; with none configured, a first-run token kept beside the store. */
-function ingestTokens(config: Config, logger: Logger, projectTokens: readonly ProjectToken[]): string[] {
+/** Accepted ingest tokens; with none configured, a first-run token kept in the store. */
+async function ingestTokens(config: Config, logger: Logger, store: Store, projectTokens: readonly ProjectToken[]): Promise<string[]> {
   if (config.SOURCE_TOKEN.length > 0 || config.SOURCE_SIGNING_TOKEN.length > 0 || projectTokens.length > 0) return config.SOURCE_TOKEN;
-  const { token, path, created } = firstRunToken(config.DATABASE_PATH);
+  const { token, created, copy } = await firstRunToken(store, firstRunTokenPath(config.DATABASE_PATH));
+  const where = copy === null ? "the store" : `the store (a copy readable by you only: ${copy})`;
   logger.warn(
-    `no SOURCE_TOKEN or SOURCE_SIGNING_TOKEN is set: accepting only the token ${created ? "generated into" : "kept in"} ${path}; ` +
+    `no SOURCE_TOKEN or SOURCE_SIGNING_TOKEN is set: accepting only the token ${created ? "generated into" : "kept in"} ${where}; ` +
       "set SOURCE_TOKEN (comma-separated for rotation) to choose your own",
   );
   return [token];
 }
 
+/** Who this daemon is among others on one store: host, process, and a random part against pid reuse. */
+function daemonOwner(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+}
+
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, logger } = options;
   const projectTokens = loadProjectTokens(config);
-  const tokens = ingestTokens(config, logger, projectTokens);
-  const store = new SqliteStore(config.DATABASE_PATH);
-  const bus = new Bus();
+  const store = options.store ?? (await openStore(config, logger));
+  const owner = daemonOwner();
+  const bus = new Bus(store, logger);
   const shutdown = new AbortController();
   const sinkRouter = express.Router();
   const metrics = new Registry();
   const ctx: SinkContext = { config, store, logger, bus, router: sinkRouter, metrics, signal: shutdown.signal };
 
   let sinks: Sink[];
+  let tokens: string[];
   try {
+    tokens = await ingestTokens(config, logger, store, projectTokens);
     sinks = await loadSinks(enabledSinkNames(config), options.builtins, ctx);
     for (const sink of sinks) await sink.start?.();
+    await bus.start();
   } catch (error) {
+    bus.stop();
     await store.close();
     throw error;
   }
@@ -85,7 +101,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     store,
     bus,
     logger,
-    { maxAttempts: config.MAX_ATTEMPTS, backoff: { minMs: config.RETRY_MIN_MS, maxMs: config.RETRY_MAX_MS } },
+    {
+      maxAttempts: config.MAX_ATTEMPTS,
+      backoff: { minMs: config.RETRY_MIN_MS, maxMs: config.RETRY_MAX_MS },
+      owner,
+      leaseMs: config.DELIVERY_LEASE_SECONDS * 1000,
+    },
     daemonMetrics.onDelivery,
   );
 
@@ -95,7 +116,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     projectTokens: projectTokenLookup(projectTokens),
     maxBodyBytes: config.MAX_BODY_BYTES,
     store,
-    sinksFor: (event) => dispatcher.sinksFor(event),
+    deliveriesFor: (event) => dispatcher.deliveriesFor(event),
     publish: (event) => bus.publish(event),
     logger,
     onAuthFailure: daemonMetrics.onAuthFailure,
@@ -123,21 +144,24 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   // GitLab gives up after 10 s; a slow client must not hold a socket for longer than that.
   server.requestTimeout = 30_000;
-  dispatcher.start();
+  await dispatcher.start();
 
+  // Pruning runs on one daemon at a time: the one holding the lease, renewed every hour.
   const prune = async () => {
+    if (!(await store.acquireLease("prune", owner, HOUR_MS - 60_000, Date.now()))) return;
     const before = new Date(Date.now() - config.RETENTION_DAYS * 24 * HOUR_MS);
     const pruned = await store.prune(before);
     if (pruned > 0) logger.info("pruned delivered events past retention", { pruned, before: before.toISOString() });
   };
-  const pruneTimer = setInterval(() => void prune().catch((error) => logger.error("prune failed", { error: String(error) })), HOUR_MS);
+  const runPrune = () => void prune().catch((error: unknown) => logger.error("prune failed", { error: String(error) }));
+  const pruneTimer = setInterval(runPrune, HOUR_MS);
   pruneTimer.unref();
-  void prune().catch((error) => logger.error("prune failed", { error: String(error) }));
+  runPrune();
 
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${address.port}`;
-  logger.info(`listening on ${config.HOST}:${address.port}`, { sinks: sinks.map((sink) => sink.name), database: config.DATABASE_PATH });
+  logger.info(`listening on ${config.HOST}:${address.port}`, { sinks: sinks.map((sink) => sink.name), store: `${store.engine} ${store.location}` });
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -146,6 +170,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       shutdown.abort();
+      bus.stop();
       await dispatcher.stop(config.SHUTDOWN_TIMEOUT_MS);
       for (const sink of sinks) {
         await sink.stop?.().catch((error: unknown) => logger.error("sink did not stop cleanly", { sink: sink.name, error: String(error) }));
@@ -160,5 +185,5 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     for (const sink of sinks) await sink.reopen?.();
   };
 
-  return { url, server, store, sinks, dispatcher, reopen, close };
+  return { url, server, store, sinks, dispatcher, owner, reopen, close };
 }

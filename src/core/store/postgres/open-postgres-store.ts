@@ -1,0 +1,57 @@
+import pg from "pg";
+import type { Logger } from "winston";
+import { SqlStore } from "../sql/sql-store.js";
+import type { Store } from "../store.js";
+import { postgresConnection } from "./connection-config.js";
+import { CommitListener, COMMITS_CHANNEL } from "./listen-for-commits.js";
+import { migratePostgres } from "./migrations.js";
+import { PostgresDriver } from "./postgres-driver.js";
+
+export interface PostgresStoreOptions {
+  /** Connections in the pool. */
+  poolSize?: number;
+  logger?: Logger;
+}
+
+/** BIGINT (int8) as a JavaScript number: ids and millisecond times stay far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * The store on PostgreSQL (DATABASE_URL=postgres://…): several daemons may share it. Appends
+ * NOTIFY the others, which LISTEN on a connection of their own.
+ */
+export async function openPostgresStore(databaseUrl: string, options: PostgresStoreOptions = {}): Promise<Store> {
+  const { location, ...connection } = postgresConnection(databaseUrl);
+  const clientConfig: pg.ClientConfig = {
+    ...connection,
+    types,
+    application_name: "gitlab-webhooks",
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
+    // A statement blocked for this long is cut, so that a lost lock holder never hangs ingest.
+    statement_timeout: 30_000,
+  };
+  const pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
+  // An idle connection that breaks (the server restarts) is dropped from the pool; the next query opens a new one.
+  pool.on("error", (error) => options.logger?.warn("a database connection broke; it will be replaced", { error: error.message }));
+  const client = await pool.connect();
+  try {
+    await migratePostgres(client);
+  } finally {
+    client.release();
+  }
+  const listener = new CommitListener(clientConfig, options.logger);
+  return new SqlStore({
+    driver: new PostgresDriver(pool),
+    shared: true,
+    location,
+    afterAppend: async (tx, newestId) => {
+      await tx.run("SELECT pg_notify(:channel, :newest)", { channel: COMMITS_CHANNEL, newest: String(newestId) });
+    },
+    watchCommits: (notify) => listener.add(notify),
+    beforeClose: () => listener.stop(),
+  });
+}

@@ -1,0 +1,98 @@
+import pg from "pg";
+import type { SqlDialect, SqlDriver, SqlParams, SqlQueries, SqlValue, TransactionOptions } from "../sql/driver.js";
+import { compileNamed } from "../sql/named-params.js";
+import { lockKey } from "../sql/lock-key.js";
+
+const DIALECT: SqlDialect = { concat: (...parts) => `(${parts.join(" || ")})` };
+
+/** The first number of every advisory lock this daemon takes ("GLWH"), so it never meets another application's. */
+export const ADVISORY_LOCK_CLASS = 0x474c5748;
+
+/**
+ * Errors that mean the server cannot be reached or cannot take writes now, whatever the
+ * statement: SQLSTATE classes 08 (connection), 53 (resources), 57P (shutdown), and socket errors.
+ * https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+export function isPostgresUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && (/^(08|53|57P)/.test(code) || code === "25006" || /^E[A-Z]+$/.test(code))) return true;
+  const message = error instanceof Error ? error.message : "";
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Client was closed/i.test(message);
+}
+
+/** Statements prepared once per connection, by name: a plan is not parsed again on every call. */
+class StatementNames {
+  private readonly names = new Map<string, string>();
+  nameOf(text: string): string {
+    let name = this.names.get(text);
+    if (!name) this.names.set(text, (name = `glw${this.names.size}`));
+    return name;
+  }
+}
+
+function queriesOn(client: pg.Pool | pg.PoolClient, statements: StatementNames): SqlQueries {
+  const query = async (sql: string, params: SqlParams = {}) => {
+    const { text, values } = compileNamed(sql, params, "dollar");
+    return client.query({ name: statements.nameOf(text), text, values });
+  };
+  return {
+    all: async <Row>(sql: string, params?: SqlParams) => (await query(sql, params)).rows as Row[],
+    run: async (sql: string, params?: SqlParams) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
+    insertIfAbsent: async (table: string, row: Readonly<Record<string, SqlValue>>) => {
+      const columns = Object.keys(row);
+      const sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((column) => `:${column}`).join(", ")}) ON CONFLICT DO NOTHING`;
+      return (await query(sql, row)).rowCount === 1;
+    },
+  };
+}
+
+/** PostgreSQL through a node-postgres pool. */
+export class PostgresDriver implements SqlDriver {
+  readonly engine = "postgres" as const;
+  readonly dialect = DIALECT;
+  private readonly statements = new StatementNames();
+  private readonly pooled: SqlQueries;
+
+  constructor(readonly pool: pg.Pool) {
+    this.pooled = queriesOn(pool, this.statements);
+  }
+
+  all<Row>(sql: string, params?: SqlParams): Promise<Row[]> {
+    return this.pooled.all<Row>(sql, params);
+  }
+
+  run(sql: string, params?: SqlParams): Promise<{ changes: number }> {
+    return this.pooled.run(sql, params);
+  }
+
+  insertIfAbsent(table: string, row: Readonly<Record<string, SqlValue>>): Promise<boolean> {
+    return this.pooled.insertIfAbsent(table, row);
+  }
+
+  async transaction<T>(work: (tx: SqlQueries) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(options.relaxed ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN");
+      // Released at the end of the transaction, after its commit is visible to everyone.
+      if (options.lock) await client.query("SELECT pg_advisory_xact_lock($1, $2)", [ADVISORY_LOCK_CLASS, lockKey(options.lock)]);
+      const result = await work(queriesOn(client, this.statements));
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch((rollback: Error) => (broken = rollback));
+      throw error;
+    } finally {
+      // A connection that could not even roll back is closed, not given back to the pool.
+      client.release(broken);
+    }
+  }
+
+  isUnavailable(error: unknown): boolean {
+    return isPostgresUnavailable(error);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,54 @@
+import type { Engine } from "../store.js";
+
+export type SqlValue = string | number | null;
+/** Named parameters (`:name` in the SQL); an array expands to a comma-separated list for `IN (:ids)`. */
+export type SqlParams = Readonly<Record<string, SqlValue | readonly SqlValue[]>>;
+
+/** What every engine answers alike, whether inside a transaction or on the pool. */
+export interface SqlQueries {
+  all<Row>(sql: string, params?: SqlParams): Promise<Row[]>;
+  /** Runs a statement; `changes` counts the rows it matched. */
+  run(sql: string, params?: SqlParams): Promise<{ changes: number }>;
+  /** Inserts a row unless one with the same unique key exists; true when it was inserted. */
+  insertIfAbsent(table: string, row: Readonly<Record<string, SqlValue>>): Promise<boolean>;
+}
+
+export interface TransactionOptions {
+  /**
+   * Serializes this transaction with every other one naming the same lock, across processes,
+   * until after its commit is visible (appends: ids in commit order; claims: one claimer per sink).
+   */
+  lock?: string;
+  /**
+   * May be lost by a power failure or a crash of the database server, never by a crash of the
+   * daemon: delivery bookkeeping, whose loss only makes a delivery run again.
+   */
+  relaxed?: boolean;
+}
+
+/** The few places where SQL differs between engines. */
+export interface SqlDialect {
+  /** `a || b` (MariaDB reads `||` as OR). */
+  concat(...parts: string[]): string;
+}
+
+/** One engine's connection (SQLite's file, a pool of server connections). */
+export interface SqlDriver extends SqlQueries {
+  readonly engine: Engine;
+  readonly dialect: SqlDialect;
+  transaction<T>(work: (tx: SqlQueries) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** True for errors that mean "the database is unreachable", as opposed to "this statement failed". */
+  isUnavailable(error: unknown): boolean;
+  close(): Promise<void>;
+}
+
+/** The first row, or undefined. */
+export async function first<Row>(queries: SqlQueries, sql: string, params?: SqlParams): Promise<Row | undefined> {
+  return (await queries.all<Row>(sql, params))[0];
+}
+
+/** Numbers as the drivers return them: BIGINT aggregates may come as strings. */
+export function toNumber(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === "number" ? value : Number(value);
+}

@@ -1,0 +1,48 @@
+import { StoredEvent, type EventMeta, type HookKind, type Visibility } from "../../event.js";
+import { toNumber } from "./driver.js";
+
+/** The columns of `events` every engine has. */
+export interface EventRow {
+  id: number | string;
+  delivery_id: string;
+  received_at: string;
+  instance: string | null;
+  hook: string;
+  type: string;
+  action: string | null;
+  project_id: number | string | null;
+  project_path: string | null;
+  project_url: string | null;
+  visibility: string | null;
+  actor_username: string | null;
+  actor_name: string | null;
+  payload: string;
+}
+
+/** Every column a reader needs; the dedup scope stays inside the store. */
+export const EVENT_COLUMNS =
+  "id, delivery_id, received_at, instance, hook, type, action, project_id, project_path, project_url, visibility, actor_username, actor_name, payload";
+
+export function toStoredEvent(row: EventRow): StoredEvent {
+  const hasProject = row.project_id !== null || row.project_path !== null || row.project_url !== null;
+  const hasActor = row.actor_username !== null || row.actor_name !== null;
+  const meta: EventMeta = {
+    id: toNumber(row.id) as number,
+    deliveryId: row.delivery_id,
+    receivedAt: row.received_at,
+    instance: row.instance,
+    hook: row.hook as HookKind,
+    type: row.type,
+    action: row.action,
+    project: hasProject
+      ? {
+          id: toNumber(row.project_id),
+          path: row.project_path,
+          url: row.project_url,
+          visibility: row.visibility as Visibility | null,
+        }
+      : null,
+    actor: hasActor ? { username: row.actor_username, name: row.actor_name } : null,
+  };
+  return new StoredEvent(meta, row.payload);
+}

@@ -1,0 +1,46 @@
+import { first, toNumber, type SqlDriver, type SqlQueries } from "./driver.js";
+
+/** Events deleted per statement: small enough that pruning never holds a long lock. */
+const PRUNE_BATCH = 500;
+
+/**
+ * Deletes events received before `before` whose deliveries are all done (their delivery rows
+ * go with them). The newest event always stays, so that ids and resumes stay meaningful.
+ */
+export async function prune(db: SqlDriver, before: Date): Promise<number> {
+  const newest = toNumber((await first<{ newest: unknown }>(db, "SELECT MAX(id) AS newest FROM events"))?.newest);
+  if (newest === null) return 0;
+  let pruned = 0;
+  for (;;) {
+    const rows = await db.all<{ id: number | string }>(
+      `SELECT id FROM events WHERE received_at < :before AND id < :newest
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status <> 'delivered')
+       ORDER BY id LIMIT ${PRUNE_BATCH}`,
+      { before: before.toISOString(), newest },
+    );
+    if (rows.length === 0) return pruned;
+    const ids = rows.map((row) => toNumber(row.id) as number);
+    await db.transaction(async (tx) => {
+      await tx.run("DELETE FROM deliveries WHERE event_id IN (:ids)", { ids });
+      pruned += (await tx.run("DELETE FROM events WHERE id IN (:ids)", { ids })).changes;
+    });
+    if (rows.length < PRUNE_BATCH) return pruned;
+  }
+}
+
+/** Takes the lease when it is free, expired, or already ours; extends it to now + ttlMs. */
+export async function acquireLease(db: SqlDriver, name: string, owner: string, ttlMs: number, now: number): Promise<boolean> {
+  const expiresAt = now + ttlMs;
+  if (await db.insertIfAbsent("leases", { name, owner, expires_at: expiresAt })) return true;
+  const { changes } = await db.run(
+    "UPDATE leases SET owner = :owner, expires_at = :expiresAt WHERE name = :name AND (owner = :owner OR expires_at < :now)",
+    { name, owner, expiresAt, now },
+  );
+  return changes > 0;
+}
+
+export async function settingOrCreate(db: SqlQueries, name: string, value: string): Promise<string> {
+  await db.insertIfAbsent("settings", { name, value });
+  const row = await first<{ value: string }>(db, "SELECT value FROM settings WHERE name = :name", { name });
+  return row?.value ?? value;
+}

@@ -1,0 +1,73 @@
+import type { DeliveryCounts, DeliveryQuery, DeliveryState, DeliveryStatus } from "../store.js";
+import { first, toNumber, type SqlParams, type SqlQueries } from "./driver.js";
+
+interface DeliveryRow {
+  sink: string;
+  event_id: number | string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number | string;
+  last_error: string | null;
+  updated_at: number | string;
+}
+
+const DELIVERY_COLUMNS = "sink, event_id, status, attempts, next_attempt_at, last_error, updated_at";
+
+function toDeliveryState(row: DeliveryRow): DeliveryState {
+  return {
+    sink: row.sink,
+    eventId: toNumber(row.event_id) as number,
+    status: row.status as DeliveryStatus,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    nextAttemptAt: row.status === "pending" ? new Date(toNumber(row.next_attempt_at) as number).toISOString() : null,
+    updatedAt: new Date(toNumber(row.updated_at) as number).toISOString(),
+  };
+}
+
+export async function deliveriesOf(db: SqlQueries, eventId: number): Promise<DeliveryState[]> {
+  const rows = await db.all<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE event_id = :eventId ORDER BY sink`, { eventId });
+  return rows.map(toDeliveryState);
+}
+
+export async function listDeliveries(db: SqlQueries, query: DeliveryQuery): Promise<DeliveryState[]> {
+  const where: string[] = [];
+  const params: Record<string, SqlParams[string]> = {};
+  if (query.status) {
+    where.push("status = :status");
+    params.status = query.status;
+  }
+  if (query.sink) {
+    where.push("sink = :sink");
+    params.sink = query.sink;
+  }
+  if (query.before !== undefined) {
+    where.push("event_id < :before");
+    params.before = query.before;
+  }
+  const sql = `SELECT ${DELIVERY_COLUMNS} FROM deliveries ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+               ORDER BY event_id DESC, sink LIMIT ${Math.floor(query.limit)}`;
+  return (await db.all<DeliveryRow>(sql, params)).map(toDeliveryState);
+}
+
+/** Only pending and failed rows, through their partial indexes: delivered ones pile up for RETENTION_DAYS. */
+export async function deliveryCounts(db: SqlQueries): Promise<Map<string, DeliveryCounts>> {
+  const counts = new Map<string, DeliveryCounts>();
+  const entry = (sink: string) => {
+    let found = counts.get(sink);
+    if (!found) counts.set(sink, (found = { pending: 0, failed: 0, oldestPendingAt: null }));
+    return found;
+  };
+  const pending = await db.all<{ sink: string; n: unknown; oldest: unknown }>(
+    "SELECT sink, COUNT(*) AS n, MIN(updated_at) AS oldest FROM deliveries WHERE status = 'pending' GROUP BY sink",
+  );
+  for (const row of pending) Object.assign(entry(row.sink), { pending: toNumber(row.n), oldestPendingAt: toNumber(row.oldest) });
+  const failed = await db.all<{ sink: string; n: unknown }>("SELECT sink, COUNT(*) AS n FROM deliveries WHERE status = 'failed' GROUP BY sink");
+  for (const row of failed) entry(row.sink).failed = toNumber(row.n) as number;
+  return counts;
+}
+
+export async function nextDueAt(db: SqlQueries, sink: string): Promise<number | null> {
+  const row = await first<{ at: unknown }>(db, "SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE sink = :sink AND status = 'pending'", { sink });
+  return toNumber(row?.at);
+}

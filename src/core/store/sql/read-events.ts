@@ -1,0 +1,46 @@
+import type { StoredEvent } from "../../event.js";
+import type { EventQuery } from "../store.js";
+import { first, toNumber, type SqlParams, type SqlQueries } from "./driver.js";
+import { EVENT_COLUMNS, toStoredEvent, type EventRow } from "./event-rows.js";
+
+export async function getEvent(db: SqlQueries, id: number): Promise<StoredEvent | null> {
+  const row = await first<EventRow>(db, `SELECT ${EVENT_COLUMNS} FROM events WHERE id = :id`, { id });
+  return row ? toStoredEvent(row) : null;
+}
+
+export async function eventsAfter(db: SqlQueries, afterId: number, limit: number): Promise<StoredEvent[]> {
+  const rows = await db.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > :afterId ORDER BY id LIMIT ${Math.floor(limit)}`, { afterId });
+  return rows.map(toStoredEvent);
+}
+
+export async function listEvents(db: SqlQueries, query: EventQuery): Promise<StoredEvent[]> {
+  const where: string[] = [];
+  const params: Record<string, SqlParams[string]> = {};
+  if (query.type?.length) {
+    where.push("type IN (:types)");
+    params.types = query.type;
+  }
+  if (query.hook?.length) {
+    where.push("hook IN (:hooks)");
+    params.hooks = query.hook;
+  }
+  if (query.project !== undefined) {
+    // A path, or an id: comparing numbers avoids casting the column on every row.
+    if (/^\d{1,15}$/.test(query.project)) {
+      where.push("(project_path = :project OR project_id = :projectId)");
+      params.projectId = Number(query.project);
+    } else where.push("project_path = :project");
+    params.project = query.project;
+  }
+  if (query.before !== undefined) {
+    where.push("id < :before");
+    params.before = query.before;
+  }
+  const sql = `SELECT ${EVENT_COLUMNS} FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${Math.floor(query.limit)}`;
+  return (await db.all<EventRow>(sql, params)).map(toStoredEvent);
+}
+
+export async function idRange(db: SqlQueries): Promise<{ oldest: number | null; newest: number }> {
+  const row = await first<{ oldest: unknown; newest: unknown }>(db, "SELECT MIN(id) AS oldest, MAX(id) AS newest FROM events");
+  return { oldest: toNumber(row?.oldest), newest: toNumber(row?.newest) ?? 0 };
+}

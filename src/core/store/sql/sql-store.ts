@@ -1,0 +1,208 @@
+import type { NewEvent, StoredEvent } from "../../event.js";
+import { GroupCommit } from "../../group-commit.js";
+import type { InventoryStore } from "../inventory.js";
+import type {
+  AppendOptions,
+  AppendResult,
+  DeliveryCounts,
+  DeliveryQuery,
+  DeliveryState,
+  DueDelivery,
+  Engine,
+  EventQuery,
+  Requeue,
+  Store,
+} from "../store.js";
+import { appendEvents, type PendingAppend } from "./append-events.js";
+import { claimDeliveries } from "./claim-deliveries.js";
+import type { SqlDriver } from "./driver.js";
+import { SqlInventoryStore } from "./inventory-sql.js";
+import { forgetRecord, hasRecord, recordOnce, recordsWithPrefix } from "./ledger.js";
+import { acquireLease, prune, settingOrCreate } from "./maintenance.js";
+import { deliveriesOf, deliveryCounts, listDeliveries, nextDueAt } from "./read-deliveries.js";
+import { eventsAfter, getEvent, idRange, listEvents } from "./read-events.js";
+import { recordOutcomes, type Outcome } from "./record-outcomes.js";
+import { requeue, retryFailed } from "./requeue.js";
+
+/** What differs per engine around the shared SQL. */
+export interface SqlStoreEngine {
+  driver: SqlDriver;
+  shared: boolean;
+  location: string;
+  /** Statements run in the append transaction after the events are in (PostgreSQL's NOTIFY). */
+  afterAppend?: (tx: Parameters<Parameters<SqlDriver["transaction"]>[0]>[0], newestId: number) => Promise<void>;
+  /** See Store.watchCommits. */
+  watchCommits: (listener: () => void) => () => void;
+  /** Called once the store has stopped writing, before the driver closes. */
+  beforeClose?: () => Promise<void>;
+}
+
+/** The append lock: ids are assigned, and become visible, in commit order. */
+export const APPEND_LOCK = "append";
+
+/**
+ * The store on an SQL engine: every operation is written once, in SQL all three engines speak,
+ * over the engine's driver. Appends and delivery bookkeeping are group-committed.
+ */
+export class SqlStore implements Store {
+  readonly engine: Engine;
+  readonly shared: boolean;
+  readonly location: string;
+  readonly inventory: InventoryStore;
+  private readonly db: SqlDriver;
+  private readonly appends: GroupCommit<PendingAppend, AppendResult>;
+  private readonly outcomes: GroupCommit<Outcome, undefined>;
+
+  constructor(private readonly parts: SqlStoreEngine) {
+    this.db = parts.driver;
+    this.engine = parts.driver.engine;
+    this.shared = parts.shared;
+    this.location = parts.location;
+    this.inventory = new SqlInventoryStore(this.db);
+    const retryAlone = (error: unknown) => !this.db.isUnavailable(error);
+    this.appends = new GroupCommit(
+      (items) =>
+        this.db.transaction(
+          async (tx) => {
+            const results = await appendEvents(tx, items, Date.now());
+            const newest = Math.max(0, ...results.filter((result) => !result.duplicate).map((result) => result.id));
+            if (newest > 0) await parts.afterAppend?.(tx, newest);
+            return results;
+          },
+          { lock: APPEND_LOCK },
+        ),
+      { maxBatch: 500, retryAlone },
+    );
+    this.outcomes = new GroupCommit(
+      async (items) => {
+        await this.db.transaction((tx) => recordOutcomes(tx, items), { relaxed: true });
+        return items.map(() => undefined);
+      },
+      { maxBatch: 1000, retryAlone },
+    );
+  }
+
+  append(event: NewEvent, options: AppendOptions): Promise<AppendResult> {
+    return this.appends.push({ event, options });
+  }
+
+  getEvent(id: number): Promise<StoredEvent | null> {
+    return getEvent(this.db, id);
+  }
+
+  eventsAfter(afterId: number, limit: number): Promise<StoredEvent[]> {
+    return eventsAfter(this.db, afterId, limit);
+  }
+
+  listEvents(query: EventQuery): Promise<StoredEvent[]> {
+    return listEvents(this.db, query);
+  }
+
+  idRange(): Promise<{ oldest: number | null; newest: number }> {
+    return idRange(this.db);
+  }
+
+  claimDeliveries(sink: string, owner: string, now: number, leaseMs: number, limit: number): Promise<DueDelivery[]> {
+    return claimDeliveries(this.db, sink, owner, now, leaseMs, limit);
+  }
+
+  async renewClaims(owner: string, now: number): Promise<number> {
+    return (await this.db.run("UPDATE deliveries SET locked_at = :now WHERE locked_by = :owner AND status = 'pending'", { owner, now })).changes;
+  }
+
+  async releaseClaims(sink: string, owner: string, eventIds: readonly number[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.db.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by = :owner AND event_id IN (:ids)", {
+      sink,
+      owner,
+      ids: eventIds,
+    });
+  }
+
+  async releaseAllClaims(): Promise<number> {
+    return (await this.db.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE locked_by IS NOT NULL")).changes;
+  }
+
+  nextDueAt(sink: string): Promise<number | null> {
+    return nextDueAt(this.db, sink);
+  }
+
+  async markDelivered(sink: string, eventId: number, now: number): Promise<void> {
+    await this.outcomes.push({ kind: "delivered", sink, eventId, now });
+  }
+
+  async markFailed(sink: string, eventId: number, error: string, retryAt: number | null, now: number): Promise<void> {
+    await this.outcomes.push({ kind: "failed", sink, eventId, error, retryAt, now });
+  }
+
+  requeue(deliveries: readonly Requeue[], now: number): Promise<number> {
+    return requeue(this.db, deliveries, now);
+  }
+
+  retryFailed(sink: string | null, now: number): Promise<number> {
+    return retryFailed(this.db, sink, now);
+  }
+
+  deliveriesOf(eventId: number): Promise<DeliveryState[]> {
+    return deliveriesOf(this.db, eventId);
+  }
+
+  listDeliveries(query: DeliveryQuery): Promise<DeliveryState[]> {
+    return listDeliveries(this.db, query);
+  }
+
+  deliveryCounts(): Promise<Map<string, DeliveryCounts>> {
+    return deliveryCounts(this.db);
+  }
+
+  recordOnce(sink: string, key: string, now: number): Promise<boolean> {
+    return recordOnce(this.db, sink, key, now);
+  }
+
+  hasRecord(sink: string, key: string): Promise<boolean> {
+    return hasRecord(this.db, sink, key);
+  }
+
+  forgetRecord(sink: string, key: string): Promise<void> {
+    return forgetRecord(this.db, sink, key);
+  }
+
+  recordsWithPrefix(sink: string, prefix: string): Promise<string[]> {
+    return recordsWithPrefix(this.db, sink, prefix);
+  }
+
+  acquireLease(name: string, owner: string, ttlMs: number, now: number): Promise<boolean> {
+    return acquireLease(this.db, name, owner, ttlMs, now);
+  }
+
+  settingOrCreate(name: string, value: string): Promise<string> {
+    return settingOrCreate(this.db, name, value);
+  }
+
+  prune(before: Date): Promise<number> {
+    return prune(this.db, before);
+  }
+
+  watchCommits(listener: () => void): () => void {
+    return this.parts.watchCommits(listener);
+  }
+
+  /** A write, not a read: a read-only or full store must fail it. */
+  ping(): Promise<void> {
+    const now = String(Date.now());
+    return this.db.transaction(
+      async (tx) => {
+        if (!(await tx.insertIfAbsent("settings", { name: "health_check", value: now }))) {
+          await tx.run("UPDATE settings SET value = :now WHERE name = 'health_check'", { now });
+        }
+      },
+      { relaxed: true },
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.appends.drain(), this.outcomes.drain()]);
+    await this.parts.beforeClose?.();
+    await this.db.close();
+  }
+}

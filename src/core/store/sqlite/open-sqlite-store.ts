@@ -1,0 +1,89 @@
+import { accessSync, constants, mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { ConfigError } from "../../config.js";
+import { SqlStore } from "../sql/sql-store.js";
+import type { Store } from "../store.js";
+import { migrateSqlite } from "./migrations.js";
+import { networkFilesystemOf } from "./network-filesystem.js";
+import { SqliteDriver } from "./sqlite-driver.js";
+
+/** How often another process's commits (`hooks recover`) are looked for. */
+const WATCH_INTERVAL_MS = 250;
+
+export interface SqliteStoreOptions {
+  /** Where the statfs type of the directory comes from (tests stand in a network filesystem). */
+  statfs?: (path: string) => { type: number | bigint };
+}
+
+/** A directory the daemon can create and write into, or a ConfigError naming DATABASE_PATH. */
+function writableDirectory(path: string): string {
+  const directory = dirname(resolve(path));
+  try {
+    mkdirSync(directory, { recursive: true });
+    accessSync(directory, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    throw new ConfigError(
+      `DATABASE_PATH is in ${directory}, which cannot be written (${code}); point DATABASE_PATH at a writable directory, or set DATABASE_URL to a server database`,
+    );
+  }
+  return directory;
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode, for one daemon on a local disk that survives
+ * restarts. Refuses a network filesystem rather than risk the file.
+ */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
+  if (path !== ":memory:") {
+    const directory = writableDirectory(path);
+    const network = networkFilesystemOf(directory, options.statfs);
+    if (network !== null) {
+      throw new ConfigError(
+        `DATABASE_PATH is on a network filesystem (${network}), where SQLite can lose or corrupt data; set DATABASE_URL to a PostgreSQL or MariaDB database instead`,
+      );
+    }
+  }
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("busy_timeout = 5000");
+  migrateSqlite(db);
+  db.pragma("foreign_keys = ON");
+  const driver = new SqliteDriver(db);
+  const watchers = new Set<() => void>();
+  let timer: NodeJS.Timeout | undefined;
+  let seen = 0;
+  const look = () => {
+    if (!db.open) return;
+    const version = db.pragma("data_version", { simple: true }) as number;
+    if (version === seen) return;
+    seen = version;
+    for (const listener of watchers) listener();
+  };
+  return new SqlStore({
+    driver,
+    shared: false,
+    location: path === ":memory:" ? path : resolve(path),
+    // data_version moves when another connection (another process) commits; our own commits do not move it.
+    watchCommits(listener) {
+      watchers.add(listener);
+      if (!timer) {
+        seen = db.pragma("data_version", { simple: true }) as number;
+        timer = setInterval(look, WATCH_INTERVAL_MS);
+        timer.unref();
+      }
+      return () => {
+        watchers.delete(listener);
+        if (watchers.size === 0) {
+          clearInterval(timer);
+          timer = undefined;
+        }
+      };
+    },
+    beforeClose: async () => {
+      clearInterval(timer);
+      watchers.clear();
+    },
+  });
+}

@@ -1,0 +1,154 @@
+import type { HookKind, NewEvent, StoredEvent } from "../event.js";
+import type { InventoryStore } from "./inventory.js";
+
+export type Engine = "sqlite" | "postgres" | "mariadb";
+
+/**
+ * The durable store behind the daemon: events, one delivery per sink and event, the sinks'
+ * ledgers, leases for periodic work, settings and the inventory. Every engine passes the same
+ * contract tests (test/store-contract.ts).
+ *
+ * Ids are assigned in commit order: once an event is visible, every event with a lower id that
+ * will ever exist is visible too. A reader that follows ids can therefore never skip one, even
+ * with several daemons writing to one database.
+ */
+export interface Store {
+  readonly engine: Engine;
+  /** True when several daemons may share it (server databases); SQLite serves one daemon. */
+  readonly shared: boolean;
+  /** Where the data lives, without credentials: for logs and /healthz. */
+  readonly location: string;
+
+  /**
+   * Stores an event and queues its deliveries, in one transaction. An event whose (scope,
+   * deliveryId) was stored before stores nothing and returns the first event's id.
+   */
+  append(event: NewEvent, options: AppendOptions): Promise<AppendResult>;
+  getEvent(id: number): Promise<StoredEvent | null>;
+  /** Events with id > afterId, oldest first. */
+  eventsAfter(afterId: number, limit: number): Promise<StoredEvent[]>;
+  listEvents(query: EventQuery): Promise<StoredEvent[]>;
+  /** The lowest and the highest id stored (the newest event is never pruned); null/0 when empty. */
+  idRange(): Promise<{ oldest: number | null; newest: number }>;
+
+  /**
+   * Claims due deliveries of a sink for `owner` until `now + lease` (renewed by renewClaims):
+   * pending, due, not claimed by a live owner, and with no earlier pending delivery of the same
+   * ordering key that is claimed or waiting for a retry. Oldest event first.
+   */
+  claimDeliveries(sink: string, owner: string, now: number, leaseMs: number, limit: number): Promise<DueDelivery[]>;
+  /** Extends every claim `owner` holds; returns how many. */
+  renewClaims(owner: string, now: number): Promise<number>;
+  /** Gives claimed deliveries back without an outcome (shutdown, or behind a failed one). */
+  releaseClaims(sink: string, owner: string, eventIds: readonly number[]): Promise<void>;
+  /** Drops every claim: for a store only one daemon uses, at its start. */
+  releaseAllClaims(): Promise<number>;
+  /** When the next pending delivery of a sink falls due, or null when none is pending. */
+  nextDueAt(sink: string): Promise<number | null>;
+  markDelivered(sink: string, eventId: number, now: number): Promise<void>;
+  /** Records a failed attempt: retried at `retryAt`, or dead-lettered when retryAt is null. */
+  markFailed(sink: string, eventId: number, error: string, retryAt: number | null, now: number): Promise<void>;
+  /** Queues deliveries again (creating the missing ones); returns how many were (re)queued. */
+  requeue(deliveries: readonly Requeue[], now: number): Promise<number>;
+  /** Dead letters of a sink (or of all sinks) back to pending; returns how many. */
+  retryFailed(sink: string | null, now: number): Promise<number>;
+  deliveriesOf(eventId: number): Promise<DeliveryState[]>;
+  listDeliveries(query: DeliveryQuery): Promise<DeliveryState[]>;
+  /** Pending and failed deliveries per sink; cheap enough for every health probe and scrape. */
+  deliveryCounts(): Promise<Map<string, DeliveryCounts>>;
+
+  /** Side-effect ledger: true when the key was newly recorded, false when it was there already. */
+  recordOnce(sink: string, key: string, now: number): Promise<boolean>;
+  hasRecord(sink: string, key: string): Promise<boolean>;
+  forgetRecord(sink: string, key: string): Promise<void>;
+  /** Ledger keys of a sink that start with `prefix`, in order. */
+  recordsWithPrefix(sink: string, prefix: string): Promise<string[]>;
+
+  /**
+   * Takes or extends the lease `name` for `owner` until now + ttlMs; false while another owner
+   * holds it. Periodic work (pruning) runs on one daemon at a time this way.
+   */
+  acquireLease(name: string, owner: string, ttlMs: number, now: number): Promise<boolean>;
+  /** The setting's stored value; when it has none, stores `value` first (the first caller wins). */
+  settingOrCreate(name: string, value: string): Promise<string>;
+
+  /** Deletes events received before `before` whose deliveries are all done; returns how many. */
+  prune(before: Date): Promise<number>;
+
+  /**
+   * Calls `listener` when another process may have committed events (a server database's
+   * notification, or a look at the store at a short interval). The store stays the truth: the
+   * listener reads what is new itself.
+   */
+  watchCommits(listener: () => void): () => void;
+
+  readonly inventory: InventoryStore;
+
+  /** Fails when the store cannot take a write now. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AppendOptions {
+  /** Sinks that get a delivery of this event, each with its ordering key. */
+  deliveries: readonly { sink: string; orderingKey: string | null }[];
+  /** Delivery ids deduplicate only within one scope (the credential and project that sent them). */
+  scope: string;
+  /** The payload already as one line of JSON (as GitLab sent it). */
+  payloadJson: string;
+}
+
+export interface AppendResult {
+  id: number;
+  duplicate: boolean;
+  /** The stored event, when it was newly stored. */
+  stored: StoredEvent | null;
+}
+
+export interface EventQuery {
+  type?: string[];
+  project?: string;
+  hook?: HookKind[];
+  /** Only events with id < before (pagination cursor). */
+  before?: number;
+  limit: number;
+}
+
+export interface Requeue {
+  sink: string;
+  eventId: number;
+  /** The key a newly created delivery gets (an existing one keeps its own). */
+  orderingKey: string | null;
+}
+
+export type DeliveryStatus = "pending" | "delivered" | "failed";
+
+export interface DueDelivery {
+  event: StoredEvent;
+  attempts: number;
+  /** Deliveries with the same key run in event order; null runs on its own. */
+  orderingKey: string | null;
+}
+
+export interface DeliveryState {
+  sink: string;
+  eventId: number;
+  status: DeliveryStatus;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  updatedAt: string;
+}
+
+export interface DeliveryQuery {
+  status?: DeliveryStatus;
+  sink?: string;
+  before?: number;
+  limit: number;
+}
+
+export interface DeliveryCounts {
+  pending: number;
+  failed: number;
+  oldestPendingAt: number | null;
+}

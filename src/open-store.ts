@@ -1,0 +1,22 @@
+import type { Logger } from "winston";
+import { ConfigError, type Config } from "./core/config.js";
+import { openPostgresStore } from "./core/store/postgres/open-postgres-store.js";
+import { openSqliteStore } from "./core/store/sqlite/open-sqlite-store.js";
+import type { Store } from "./core/store/store.js";
+
+/** The engine DATABASE_URL names, from its scheme. */
+export function engineOf(databaseUrl: string): "postgres" | "mariadb" {
+  const scheme = databaseUrl.slice(0, databaseUrl.indexOf(":")).toLowerCase();
+  if (scheme === "postgres" || scheme === "postgresql") return "postgres";
+  if (scheme === "mysql" || scheme === "mariadb") return "mariadb";
+  throw new ConfigError("DATABASE_URL must start with postgres://, postgresql://, mysql:// or mariadb://");
+}
+
+/** The store the configuration asks for: DATABASE_URL's server database, else SQLite at DATABASE_PATH. */
+export async function openStore(config: Config, logger: Logger): Promise<Store> {
+  const url = config.DATABASE_URL;
+  if (url === undefined) return openSqliteStore(config.DATABASE_PATH);
+  const engine = engineOf(url);
+  if (engine === "postgres") return openPostgresStore(url, { poolSize: config.DATABASE_POOL_SIZE, logger });
+  throw new ConfigError("DATABASE_URL names MariaDB/MySQL, which this version cannot use yet");
+}
