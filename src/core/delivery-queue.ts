@@ -197,10 +197,11 @@ export class DeliveryQueue {
   }
 
   private async sleepUntilNextDue(): Promise<void> {
-    const next = await this.store.nextDueAt(this.sink.name);
-    // Claims another daemon let lapse are only seen by looking again: at most a lease from now.
-    const idle = Math.min(this.options.maxIdleMs ?? 60_000, this.options.leaseMs);
-    this.schedule(next === null ? idle : Math.min(idle, Math.max(0, next - Date.now())));
+    const now = Date.now();
+    const next = await this.store.nextClaimAt(this.sink.name, now, this.options.leaseMs);
+    const idle = this.options.maxIdleMs ?? 60_000;
+    // Not sooner than a few milliseconds: a claim that lapses this very moment must not spin the queue.
+    this.schedule(next === null ? idle : Math.min(idle, Math.max(5, next - now)));
   }
 
   private schedule(delayMs: number): void {

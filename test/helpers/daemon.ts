@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { PassThrough } from "node:stream";
@@ -9,6 +8,9 @@ import { startDaemon, type Daemon } from "../../src/daemon.js";
 import { createLogger } from "../../src/core/logger.js";
 import type { SinkFactory } from "../../src/core/sink.js";
 import { builtinSinks } from "../../src/sinks/index.js";
+import { tempDir } from "./temp-dir.js";
+
+export { tempDir };
 
 export const TEST_TOKEN = "test-source-token-0123456789";
 
@@ -20,10 +22,6 @@ export interface TestDaemon {
   url: string;
   dir: string;
   close(): Promise<void>;
-}
-
-export function tempDir(prefix = "glw-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
 }
 
 /** A daemon in this process on a free loopback port, with its store in a fresh temp directory. */

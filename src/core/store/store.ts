@@ -43,8 +43,11 @@ export interface Store {
   releaseClaims(sink: string, owner: string, eventIds: readonly number[]): Promise<void>;
   /** Drops every claim: for a store only one daemon uses, at its start. */
   releaseAllClaims(): Promise<number>;
-  /** When the next pending delivery of a sink falls due, or null when none is pending. */
-  nextDueAt(sink: string): Promise<number | null>;
+  /**
+   * When claimDeliveries may next find something for a sink: the earliest time the oldest pending
+   * delivery of a key falls due or its claim lapses. Null when nothing is pending.
+   */
+  nextClaimAt(sink: string, now: number, leaseMs: number): Promise<number | null>;
   markDelivered(sink: string, eventId: number, now: number): Promise<void>;
   /** Records a failed attempt: retried at `retryAt`, or dead-lettered when retryAt is null. */
   markFailed(sink: string, eventId: number, error: string, retryAt: number | null, now: number): Promise<void>;

@@ -1,8 +1,8 @@
-import { closeSync, mkdirSync, openSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, openSync } from "node:fs";
 import { eventJson, type GitLabEvent } from "../../core/event.js";
 import { UNRECORDED_PER_LANE } from "../../core/delivery-queue.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
+import { writableDirectoryOf } from "../../core/writable-directory.js";
 import { appendAll, repairTail } from "./append-line.js";
 
 export const DEFAULT_LOG_PATH = "data/events.log";
@@ -36,7 +36,7 @@ export const createLogSink: SinkFactory = ({ config, store, logger }) => {
   const writtenBeforeCrash = new Set<number>();
 
   const openFile = () => {
-    mkdirSync(dirname(path), { recursive: true });
+    writableDirectoryOf(path, "LOG_EVENTS_TO", "point LOG_EVENTS_TO at a writable directory");
     return openSync(path, "a");
   };
 

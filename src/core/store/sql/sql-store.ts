@@ -19,7 +19,7 @@ import type { SqlDriver } from "./driver.js";
 import { SqlInventoryStore } from "./inventory-sql.js";
 import { forgetRecord, hasRecord, recordOnce, recordsWithPrefix } from "./ledger.js";
 import { acquireLease, prune, settingOrCreate } from "./maintenance.js";
-import { deliveriesOf, deliveryCounts, listDeliveries, nextDueAt } from "./read-deliveries.js";
+import { deliveriesOf, deliveryCounts, listDeliveries, nextClaimAt } from "./read-deliveries.js";
 import { eventsAfter, getEvent, idRange, listEvents } from "./read-events.js";
 import { recordOutcomes, type Outcome } from "./record-outcomes.js";
 import { requeue, retryFailed } from "./requeue.js";
@@ -123,8 +123,8 @@ export class SqlStore implements Store {
     return (await this.db.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE locked_by IS NOT NULL")).changes;
   }
 
-  nextDueAt(sink: string): Promise<number | null> {
-    return nextDueAt(this.db, sink);
+  nextClaimAt(sink: string, now: number, leaseMs: number): Promise<number | null> {
+    return nextClaimAt(this.db, sink, now, leaseMs);
   }
 
   async markDelivered(sink: string, eventId: number, now: number): Promise<void> {

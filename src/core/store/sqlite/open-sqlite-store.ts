@@ -1,7 +1,7 @@
-import { accessSync, constants, mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import { ConfigError } from "../../config.js";
+import { writableDirectoryOf } from "../../writable-directory.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store } from "../store.js";
 import { migrateSqlite } from "./migrations.js";
@@ -16,28 +16,13 @@ export interface SqliteStoreOptions {
   statfs?: (path: string) => { type: number | bigint };
 }
 
-/** A directory the daemon can create and write into, or a ConfigError naming DATABASE_PATH. */
-function writableDirectory(path: string): string {
-  const directory = dirname(resolve(path));
-  try {
-    mkdirSync(directory, { recursive: true });
-    accessSync(directory, constants.W_OK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "error";
-    throw new ConfigError(
-      `DATABASE_PATH is in ${directory}, which cannot be written (${code}); point DATABASE_PATH at a writable directory, or set DATABASE_URL to a server database`,
-    );
-  }
-  return directory;
-}
-
 /**
  * The embedded store: one SQLite file in WAL mode, for one daemon on a local disk that survives
  * restarts. Refuses a network filesystem rather than risk the file.
  */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   if (path !== ":memory:") {
-    const directory = writableDirectory(path);
+    const directory = writableDirectoryOf(path, "DATABASE_PATH", "point DATABASE_PATH at a writable directory, or set DATABASE_URL to a server database");
     const network = networkFilesystemOf(directory, options.statfs);
     if (network !== null) {
       throw new ConfigError(

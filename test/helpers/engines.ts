@@ -1,0 +1,37 @@
+import { join } from "node:path";
+import { inject } from "vitest";
+import type { Store } from "../../src/core/store/store.js";
+import { openPostgresStore } from "../../src/core/store/postgres/open-postgres-store.js";
+import { openSqliteStore } from "../../src/core/store/sqlite/open-sqlite-store.js";
+import { createDatabase } from "./postgres-server.js";
+import { tempDir } from "./temp-dir.js";
+
+/** One engine under test: a fresh, empty location, and a store on it (several may share one location). */
+export interface TestEngine {
+  name: "sqlite" | "postgres" | "mariadb";
+  /** Null when the engine's server is not installed here. */
+  available: boolean;
+  freshLocation(): Promise<string>;
+  open(location: string): Promise<Store>;
+  /** The environment that makes a daemon use this location. */
+  env(location: string): Record<string, string>;
+}
+
+export const ENGINES: readonly TestEngine[] = [
+  {
+    name: "sqlite",
+    available: true,
+    freshLocation: async () => join(tempDir(), "store.sqlite"),
+    open: async (path) => openSqliteStore(path),
+    env: (path) => ({ DATABASE_PATH: path }),
+  },
+  {
+    name: "postgres",
+    available: true,
+    freshLocation: () => createDatabase(inject("postgresUrl")),
+    open: (url) => openPostgresStore(url, { poolSize: 5 }),
+    env: (url) => ({ DATABASE_URL: url }),
+  },
+];
+
+export const SERVER_ENGINES = ENGINES.filter((engine) => engine.name !== "sqlite");

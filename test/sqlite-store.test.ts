@@ -1,0 +1,79 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../src/core/config.js";
+import { networkFilesystemName } from "../src/core/store/sqlite/network-filesystem.js";
+import { openSqliteStore } from "../src/core/store/sqlite/open-sqlite-store.js";
+import { runCli } from "./helpers/spawn-daemon.js";
+import { appendEvent } from "./helpers/store.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+/** The schema the first release wrote (PRAGMA user_version = 2), with some of its rows. */
+function writeFirstReleaseStore(path: string): void {
+  const db = new Database(path);
+  db.exec(`
+    CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id TEXT NOT NULL UNIQUE, received_at TEXT NOT NULL,
+      instance TEXT, hook TEXT NOT NULL, type TEXT NOT NULL, action TEXT, project_id INTEGER, project_path TEXT, project_url TEXT,
+      visibility TEXT, actor_username TEXT, actor_name TEXT, payload TEXT NOT NULL);
+    CREATE INDEX events_received_at ON events (received_at);
+    CREATE TABLE deliveries (sink TEXT NOT NULL, event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE, ordering_key TEXT,
+      status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, last_error TEXT,
+      updated_at INTEGER NOT NULL, PRIMARY KEY (sink, event_id)) WITHOUT ROWID;
+    CREATE INDEX deliveries_pending ON deliveries (sink, event_id) WHERE status = 'pending';
+    CREATE INDEX deliveries_event ON deliveries (event_id);
+    CREATE TABLE ledger (sink TEXT NOT NULL, key TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (sink, key)) WITHOUT ROWID;
+    CREATE INDEX deliveries_waiting ON deliveries (sink, next_attempt_at) WHERE status = 'pending';
+    CREATE INDEX deliveries_failed ON deliveries (sink) WHERE status = 'failed';
+    CREATE TABLE inventory_projects (id INTEGER PRIMARY KEY, path TEXT, name TEXT, namespace TEXT, visibility TEXT, owner TEXT,
+      created_at TEXT, updated_at TEXT, default_branch TEXT, last_push_at TEXT, last_pusher TEXT, as_of TEXT NOT NULL DEFAULT '',
+      deleted INTEGER NOT NULL DEFAULT 0);
+    INSERT INTO events VALUES (7, 'gitlab-uuid-7', '2026-11-01T00:00:00.000Z', NULL, 'project', 'push', NULL, 3, 'g/p3', NULL, 'public', 'ada', NULL, '{"n":7}');
+    INSERT INTO deliveries VALUES ('log', 7, 'id:3', 'pending', 2, 0, 'timeout', 0);
+    INSERT INTO ledger VALUES ('phabricator', '3!1:T1:open', 0);
+    INSERT INTO inventory_projects (id, path) VALUES (3, 'g/p3');
+    UPDATE sqlite_sequence SET seq = 9 WHERE name = 'events';
+    PRAGMA user_version = 2;
+  `);
+  db.close();
+}
+
+describe("SQLite store", () => {
+  it("upgrades a store the first release wrote, keeping its events, deliveries, ledger, inventory and ids", async () => {
+    const path = join(tempDir(), "store.sqlite");
+    writeFirstReleaseStore(path);
+    const store = openSqliteStore(path);
+    expect((await store.getEvent(7))?.payload).toEqual({ n: 7 });
+    expect(await store.deliveriesOf(7)).toMatchObject([{ sink: "log", status: "pending", attempts: 2, lastError: "timeout" }]);
+    expect(await store.hasRecord("phabricator", "3!1:T1:open")).toBe(true);
+    expect(await store.inventory.projectById(3)).toMatchObject({ path: "g/p3" });
+    // Events 8 and 9 were pruned by the first release: their ids are never given again.
+    expect((await appendEvent(store, {}, ["log"])).id).toBe(10);
+    expect((await store.claimDeliveries("log", "me", Date.now(), 60_000, 10)).map((d) => d.event.id)).toEqual([7, 10]);
+    await store.close();
+  });
+
+  it("refuses a network filesystem, naming DATABASE_URL", () => {
+    expect(networkFilesystemName(0x6969)).toBe("nfs");
+    expect(networkFilesystemName(-11317950)).toBe("cifs"); // 0xff534d42 as a signed 32-bit number
+    expect(networkFilesystemName(0xef53)).toBeNull(); // ext4
+    const dir = tempDir();
+    expect(() => openSqliteStore(join(dir, "store.sqlite"), { statfs: () => ({ type: 0x6969 }) })).toThrow(
+      new ConfigError(
+        "DATABASE_PATH is on a network filesystem (nfs), where SQLite can lose or corrupt data; set DATABASE_URL to a PostgreSQL or MariaDB database instead",
+      ),
+    );
+  });
+
+  // Root writes anywhere but in /sys, which stands in for a read-only app directory here.
+  it.each([
+    ["DATABASE_PATH", { DATABASE_PATH: "/sys/gitlab-webhooks/data/store.sqlite" }],
+    ["LOG_EVENTS_TO", { LOG_EVENTS_TO: "/sys/gitlab-webhooks/data/events.log" }],
+  ])("stops start-up with one line naming %s when its directory cannot be written, exit status 78", async (variable, env) => {
+    const dir = tempDir();
+    const run = runCli(["serve"], { PORT: "0", HOST: "127.0.0.1", DATABASE_PATH: join(dir, "store.sqlite"), LOG_EVENTS_TO: join(dir, "events.log"), ...env }, dir);
+    expect((await run.exited).code).toBe(78);
+    const lines = run.output().trim().split("\n");
+    expect(lines.at(-1)).toMatch(new RegExp(`^gitlab-webhooks: configuration error: ${variable} is in /sys/gitlab-webhooks/data, which cannot be written \\(E[A-Z]+\\); point ${variable} at a writable`));
+    expect(lines.filter((line) => line.includes("configuration error"))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,365 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { InventoryChange } from "../src/core/store/inventory.js";
+import type { Store } from "../src/core/store/store.js";
+import { ENGINES } from "./helpers/engines.js";
+import { appendEvent } from "./helpers/store.js";
+
+/**
+ * The store contract: every engine runs these same tests, unchanged. What one engine does here,
+ * every engine does.
+ */
+describe.each(ENGINES)("store contract: $name", (engine) => {
+  let location: string;
+  let store: Store;
+  const others: Store[] = [];
+
+  /** A second store on the same data: another daemon. */
+  const another = async () => {
+    const opened = await engine.open(location);
+    others.push(opened);
+    return opened;
+  };
+
+  beforeEach(async () => {
+    if (!engine.available) return;
+    location = await engine.freshLocation();
+    store = await engine.open(location);
+  });
+  afterEach(async () => {
+    await Promise.all([store?.close(), ...others.splice(0).map((other) => other.close())]);
+  });
+  const test = engine.available ? it : it.skip;
+
+  const project = (id: number) => ({ id, path: `g/p${id}`, url: `https://gitlab.example.com/g/p${id}`, visibility: "public" as const });
+  const claim = (sink: string, owner = "daemon-a", now = Date.now(), limit = 100, leaseMs = 60_000) =>
+    store.claimDeliveries(sink, owner, now, leaseMs, limit).then((due) => due.map((delivery) => delivery.event.id));
+
+  describe("events", () => {
+    test("stores an event with its payload as sent and gives it the next id", async () => {
+      const first = await appendEvent(store, { type: "merge_request", action: "open", project: project(7), actor: { username: "ada", name: "Ada" } }, ["log"]);
+      const second = await appendEvent(store, { payload: { text: "zürich ✓ \u2028 \"quoted\"", n: [1, 2] } }, ["log"]);
+      expect(first.duplicate).toBe(false);
+      expect(second.id).toBeGreaterThan(first.id);
+      const stored = await store.getEvent(first.id);
+      expect(stored?.meta).toMatchObject({ id: first.id, type: "merge_request", action: "open", project: project(7), actor: { username: "ada", name: "Ada" } });
+      expect(first.stored?.meta).toEqual(stored?.meta);
+      expect((await store.getEvent(second.id))?.payload).toEqual({ text: "zürich ✓ \u2028 \"quoted\"", n: [1, 2] });
+      expect(await store.getEvent(second.id + 1000)).toBeNull();
+    });
+
+    test("keeps a 20 MB payload whole", async () => {
+      const big = { object_kind: "push", blob: "x".repeat(20 * 1024 * 1024) };
+      const { id } = await appendEvent(store, { payload: big });
+      expect((await store.getEvent(id))?.payloadJson).toBe(JSON.stringify(big));
+    });
+
+    test("answers a delivery id seen before in the same scope with the first id, and stores nothing", async () => {
+      const first = await appendEvent(store, { deliveryId: "key-1" }, ["log"], "scope-a");
+      const again = await appendEvent(store, { deliveryId: "key-1", type: "changed" }, ["log"], "scope-a");
+      const otherScope = await appendEvent(store, { deliveryId: "key-1" }, ["log"], "scope-b");
+      expect(again).toEqual({ id: first.id, duplicate: true, stored: null });
+      expect(otherScope.duplicate).toBe(false);
+      expect(otherScope.id).not.toBe(first.id);
+      expect((await store.getEvent(first.id))?.meta.type).toBe("push");
+      expect(await store.deliveriesOf(first.id)).toHaveLength(1);
+    });
+
+    test("stores one event for concurrent appends of one delivery id, from two daemons", async () => {
+      const other = await another();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, index) => appendEvent(index % 2 === 0 ? store : other, { deliveryId: "same" }, ["log"])),
+      );
+      const ids = new Set(results.map((result) => result.id));
+      expect(ids.size).toBe(1);
+      expect(results.filter((result) => !result.duplicate)).toHaveLength(1);
+      expect((await store.idRange()).newest).toBe([...ids][0]);
+    });
+
+    test("lists events after an id, oldest first, and newest first with filters", async () => {
+      const ids: number[] = [];
+      for (let n = 0; n < 6; n++) {
+        ids.push((await appendEvent(store, { type: n % 2 ? "push" : "merge_request", hook: n < 3 ? "system" : "project", project: project(n % 3) })).id);
+      }
+      expect((await store.eventsAfter(ids[1] as number, 3)).map((event) => event.id)).toEqual(ids.slice(2, 5));
+      const list = async (query: Parameters<Store["listEvents"]>[0]) => (await store.listEvents(query)).map((event) => event.id);
+      expect(await list({ limit: 10 })).toEqual([...ids].reverse());
+      expect(await list({ limit: 10, type: ["push"] })).toEqual([ids[5], ids[3], ids[1]]);
+      expect(await list({ limit: 10, hook: ["system"], type: ["merge_request", "push"] })).toEqual([ids[2], ids[1], ids[0]]);
+      expect(await list({ limit: 10, project: "g/p1" })).toEqual([ids[4], ids[1]]);
+      expect(await list({ limit: 10, project: "2" })).toEqual([ids[5], ids[2]]);
+      expect(await list({ limit: 2, before: ids[4] })).toEqual([ids[3], ids[2]]);
+    });
+
+    test("tells the oldest and newest id, and keeps the newest event when pruning", async () => {
+      expect(await store.idRange()).toEqual({ oldest: null, newest: 0 });
+      const first = await appendEvent(store, {}, ["log"]);
+      const second = await appendEvent(store, {}, ["log"]);
+      const third = await appendEvent(store, {}, ["log"]);
+      expect(await store.idRange()).toEqual({ oldest: first.id, newest: third.id });
+      for (const id of [first.id, second.id, third.id]) await store.markDelivered("log", id, Date.now());
+      expect(await store.prune(new Date(Date.now() + 60_000))).toBe(2);
+      expect(await store.idRange()).toEqual({ oldest: third.id, newest: third.id });
+      expect((await appendEvent(store)).id).toBeGreaterThan(third.id);
+    });
+
+    test("makes every event visible in id order, so a reader following ids never skips one", async () => {
+      const other = await another();
+      const seen: number[] = [];
+      let cursor = 0;
+      let writing = true;
+      const reader = (async () => {
+        while (writing || (await store.eventsAfter(cursor, 1000)).length > 0) {
+          const page = await store.eventsAfter(cursor, 1000);
+          for (const event of page) seen.push(event.id);
+          cursor = page.at(-1)?.id ?? cursor;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      const written = await Promise.all(
+        Array.from({ length: 300 }, (_, n) => appendEvent(n % 2 ? store : other, { project: project(n % 5) }, ["log"])),
+      );
+      writing = false;
+      await reader;
+      expect(seen).toEqual(written.map((result) => result.id).sort((a, b) => a - b));
+    });
+
+    test("tells a watcher when another daemon commits", async () => {
+      const other = await another();
+      let calls = 0;
+      const stop = store.watchCommits(() => calls++);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const before = calls;
+      await appendEvent(other);
+      await expect.poll(() => calls, { timeout: 3000 }).toBeGreaterThan(before);
+      stop();
+    });
+  });
+
+  describe("deliveries", () => {
+    test("are claimed oldest first, each key's run whole, and not by a second daemon while claimed", async () => {
+      const a1 = (await appendEvent(store, { project: project(1) }, ["log", "other"])).id;
+      const b1 = (await appendEvent(store, { project: project(2) }, ["log"])).id;
+      const a2 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
+      const none = (await appendEvent(store, { project: null }, ["log"])).id;
+      const claimed = await store.claimDeliveries("log", "daemon-a", Date.now(), 60_000, 10);
+      expect(claimed.map((delivery) => delivery.event.id)).toEqual([a1, b1, a2, none]);
+      expect(claimed.map((delivery) => delivery.orderingKey)).toEqual(["id:1", "id:2", "id:1", null]);
+      expect(claimed[0]?.event.payload).toEqual({ object_kind: "push" });
+      expect(claimed[0]?.attempts).toBe(0);
+      expect(await claim("log", "daemon-b")).toEqual([]);
+      // Another sink's deliveries are its own.
+      expect(await claim("other", "daemon-b")).toEqual([a1]);
+    });
+
+    test("never hand out a later delivery of a key while an earlier one is claimed", async () => {
+      const a1 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
+      expect(await claim("log", "daemon-a", Date.now(), 1)).toEqual([a1]);
+      const a2 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
+      const b1 = (await appendEvent(store, { project: project(2) }, ["log"])).id;
+      expect(await claim("log", "daemon-b")).toEqual([b1]);
+      await store.markDelivered("log", a1, Date.now());
+      expect(await claim("log", "daemon-b")).toEqual([a2]);
+    });
+
+    test("hold a key behind a delivery waiting for its retry, and let other keys go", async () => {
+      const a1 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
+      const a2 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
+      const b1 = (await appendEvent(store, { project: project(2) }, ["log"])).id;
+      const now = Date.now();
+      expect(await claim("log", "daemon-a", now, 1)).toEqual([a1]);
+      await store.markFailed("log", a1, "downstream said no", now + 5000, now);
+      // b1 may be claimed at once; a2 waits behind a1, which falls due in 5 s.
+      expect(await store.nextClaimAt("log", now, 60_000)).toBeLessThanOrEqual(now);
+      expect(await claim("log", "daemon-a", now + 1)).toEqual([b1]);
+      await store.markDelivered("log", b1, now);
+      expect(await store.nextClaimAt("log", now, 60_000)).toBe(now + 5000);
+      const retried = await store.claimDeliveries("log", "daemon-a", now + 5000, 60_000, 10);
+      expect(retried.map((delivery) => [delivery.event.id, delivery.attempts])).toEqual([
+        [a1, 1],
+        [a2, 0],
+      ]);
+      expect((await store.deliveriesOf(a1))[0]).toMatchObject({ status: "pending", attempts: 1, lastError: "downstream said no" });
+    });
+
+    test("are taken over when their claim lapses, and kept while it is renewed", async () => {
+      const id = (await appendEvent(store, {}, ["log"])).id;
+      const now = Date.now();
+      expect(await claim("log", "daemon-a", now, 10, 1000)).toEqual([id]);
+      expect(await store.nextClaimAt("log", now, 1000)).toBe(now + 1000);
+      expect(await store.renewClaims("daemon-a", now + 900)).toBe(1);
+      expect(await store.claimDeliveries("log", "daemon-b", now + 1500, 1000, 10)).toEqual([]);
+      const taken = await store.claimDeliveries("log", "daemon-b", now + 2000, 1000, 10);
+      expect(taken.map((delivery) => delivery.event.id)).toEqual([id]);
+      expect(await store.renewClaims("daemon-a", now + 2000)).toBe(0);
+    });
+
+    test("go back to whoever asks when released, and all at once for a store's only daemon", async () => {
+      const ids = [(await appendEvent(store, {}, ["log"])).id, (await appendEvent(store, { project: project(2) }, ["log"])).id];
+      expect(await claim("log", "daemon-a")).toEqual(ids);
+      await store.releaseClaims("log", "daemon-b", ids);
+      expect(await claim("log", "daemon-c")).toEqual([]);
+      await store.releaseClaims("log", "daemon-a", [ids[0] as number]);
+      expect(await claim("log", "daemon-c")).toEqual([ids[0]]);
+      expect(await store.releaseAllClaims()).toBe(2);
+      expect(await claim("log", "daemon-d")).toEqual(ids);
+    });
+
+    test("record outcomes, dead letters and their retry, with counts per sink", async () => {
+      const delivered = (await appendEvent(store, { project: project(1) }, ["log", "phab"])).id;
+      const dead = (await appendEvent(store, { project: project(2) }, ["phab"])).id;
+      const now = Date.now();
+      await claim("log");
+      await claim("phab");
+      await store.markDelivered("log", delivered, now);
+      await store.markFailed("phab", dead, "task T1 does not exist", null, now);
+      expect((await store.deliveriesOf(delivered)).map((d) => [d.sink, d.status, d.attempts])).toEqual([
+        ["log", "delivered", 1],
+        ["phab", "pending", 0],
+      ]);
+      expect((await store.deliveriesOf(dead))[0]).toMatchObject({ status: "failed", attempts: 1, lastError: "task T1 does not exist", nextAttemptAt: null });
+      const counts = await store.deliveryCounts();
+      expect(counts.get("phab")).toMatchObject({ pending: 1, failed: 1 });
+      expect(counts.get("log")).toBeUndefined();
+      expect((await store.listDeliveries({ status: "failed", limit: 10 })).map((d) => d.eventId)).toEqual([dead]);
+      expect((await store.listDeliveries({ sink: "phab", limit: 10 })).map((d) => d.eventId)).toEqual([dead, delivered]);
+      expect((await store.listDeliveries({ sink: "phab", before: dead, limit: 10 })).map((d) => d.eventId)).toEqual([delivered]);
+      expect(await claim("phab", "daemon-b", now + 10)).toEqual([]);
+      expect(await store.retryFailed("log", now)).toBe(0);
+      expect(await store.retryFailed(null, now)).toBe(1);
+      expect((await store.deliveriesOf(dead))[0]).toMatchObject({ status: "pending", attempts: 0 });
+      // The other phab delivery is still daemon-a's claim.
+      expect(await claim("phab", "daemon-b", now + 10)).toEqual([dead]);
+    });
+
+    test("are queued again on request, created for a sink that had none", async () => {
+      const id = (await appendEvent(store, {}, ["log"])).id;
+      await claim("log");
+      await store.markDelivered("log", id, Date.now());
+      const requeued = await store.requeue(
+        [
+          { sink: "log", eventId: id, orderingKey: "id:1" },
+          { sink: "fresh", eventId: id, orderingKey: "mr:1!4" },
+          { sink: "log", eventId: id + 1000, orderingKey: null },
+        ],
+        Date.now(),
+      );
+      expect(requeued).toBe(2);
+      expect((await store.deliveriesOf(id)).map((d) => [d.sink, d.status, d.attempts])).toEqual([
+        ["fresh", "pending", 0],
+        ["log", "pending", 0],
+      ]);
+      expect((await store.claimDeliveries("fresh", "daemon-a", Date.now(), 60_000, 10))[0]?.orderingKey).toBe("mr:1!4");
+    });
+
+    test("are pruned with their event only once every one is delivered", async () => {
+      const old = (await appendEvent(store, {}, ["log", "phab"])).id;
+      const newest = (await appendEvent(store, {}, ["log"])).id;
+      await store.markDelivered("log", old, Date.now());
+      await store.markDelivered("log", newest, Date.now());
+      expect(await store.prune(new Date(Date.now() + 60_000))).toBe(0);
+      await store.markFailed("phab", old, "gone", null, Date.now());
+      expect(await store.prune(new Date(Date.now() + 60_000))).toBe(0);
+      await store.requeue([{ sink: "phab", eventId: old, orderingKey: null }], Date.now());
+      await store.markDelivered("phab", old, Date.now());
+      expect(await store.prune(new Date(Date.now() - 60_000))).toBe(0);
+      expect(await store.prune(new Date(Date.now() + 60_000))).toBe(1);
+      expect(await store.getEvent(old)).toBeNull();
+      expect(await store.deliveriesOf(old)).toEqual([]);
+      expect(await store.getEvent(newest)).not.toBeNull();
+    });
+  });
+
+  describe("ledger, leases and settings", () => {
+    test("records a key once, forgets it, and lists keys by prefix, byte by byte", async () => {
+      expect(await store.recordOnce("phab", "12!4:T1:open", 1)).toBe(true);
+      expect(await store.recordOnce("phab", "12!4:T1:open", 2)).toBe(false);
+      expect(await store.recordOnce("other", "12!4:T1:open", 2)).toBe(true);
+      for (const key of ["12!4:T2:open", "12!40:T3:open", "12!4:%_:x", "12!3:T9:open", "12!4;after"]) await store.recordOnce("phab", key, 1);
+      expect(await store.hasRecord("phab", "12!4:T1:open")).toBe(true);
+      expect(await store.recordsWithPrefix("phab", "12!4:")).toEqual(["12!4:%_:x", "12!4:T1:open", "12!4:T2:open"]);
+      await store.forgetRecord("phab", "12!4:T1:open");
+      expect(await store.hasRecord("phab", "12!4:T1:open")).toBe(false);
+      expect(await store.hasRecord("other", "12!4:T1:open")).toBe(true);
+    });
+
+    test("give a lease to one daemon at a time, until it lapses", async () => {
+      const now = Date.now();
+      expect(await store.acquireLease("prune", "daemon-a", 1000, now)).toBe(true);
+      expect(await store.acquireLease("prune", "daemon-b", 1000, now + 10)).toBe(false);
+      expect(await store.acquireLease("prune", "daemon-a", 1000, now + 900)).toBe(true);
+      expect(await store.acquireLease("prune", "daemon-b", 1000, now + 1500)).toBe(false);
+      expect(await store.acquireLease("prune", "daemon-b", 1000, now + 2000)).toBe(true);
+      expect(await store.acquireLease("other", "daemon-a", 1000, now + 2000)).toBe(true);
+    });
+
+    test("keep the first value of a setting", async () => {
+      expect(await store.settingOrCreate("first_run_token", "one")).toBe("one");
+      expect(await (await another()).settingOrCreate("first_run_token", "two")).toBe("one");
+    });
+
+    test("answer a health check with a write", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+
+  describe("inventory", () => {
+    const projectNews = (id: number, path: string, asOf: string, extra: Partial<InventoryChange> = {}): InventoryChange => ({
+      kind: "project",
+      id,
+      path,
+      name: path.split("/").at(-1) ?? null,
+      namespace: path.split("/").slice(0, -1).join("/"),
+      visibility: "public",
+      owner: null,
+      createdAt: null,
+      updatedAt: asOf,
+      asOf,
+      ...extra,
+    } as InventoryChange);
+
+    test("keeps the newest news of a project, whatever the order it arrives in", async () => {
+      const inventory = store.inventory;
+      await inventory.apply([projectNews(1, "g/renamed", "2026-01-02T00:00:00.000Z", { owner: "Ada" } as Partial<InventoryChange>)]);
+      await inventory.apply([projectNews(1, "g/original", "2026-01-01T00:00:00.000Z")]);
+      expect(await inventory.projectById(1)).toMatchObject({ path: "g/renamed", owner: "Ada", deleted: false });
+      await inventory.apply([{ kind: "project-deleted", id: 1, path: "g/renamed", name: null, namespace: "g", visibility: null, asOf: "2026-01-03T00:00:00.000Z" }]);
+      await inventory.apply([projectNews(1, "g/late", "2026-01-02T12:00:00.000Z")]);
+      expect(await inventory.projectById(1)).toMatchObject({ path: "g/renamed", deleted: true });
+      expect(await inventory.projectByPath("g/renamed")).toMatchObject({ id: 1, deleted: true });
+      expect(await inventory.projectByPath("g/nothing")).toBeNull();
+    });
+
+    test("records pushes and branches, moves projects with their group, and searches", async () => {
+      const inventory = store.inventory;
+      await inventory.apply([
+        { kind: "group", id: 5, path: "team", name: "Team", createdAt: null, updatedAt: null, asOf: "2026-01-01T00:00:00.000Z", renamedFrom: null },
+        projectNews(1, "team/Alpha_one", "2026-01-01T00:00:00.000Z"),
+        projectNews(2, "team/sub/beta", "2026-01-01T00:00:00.000Z"),
+        projectNews(3, "teamwork/gamma", "2026-01-01T00:00:00.000Z"),
+        { kind: "project-seen", id: 1, path: "team/Alpha_one", name: null, namespace: "team", visibility: null },
+        { kind: "push", projectId: 1, at: "2026-01-05T00:00:00.000Z", pusher: "ada", defaultBranch: "main" },
+        { kind: "push", projectId: 1, at: "2026-01-04T00:00:00.000Z", pusher: "late", defaultBranch: null },
+        { kind: "branch", projectId: 1, name: "main", commit: "abc", at: "2026-01-05T00:00:00.000Z", deleted: false },
+        { kind: "branch", projectId: 1, name: "gone", commit: "def", at: "2026-01-05T00:00:00.000Z", deleted: false },
+        { kind: "branch", projectId: 1, name: "gone", commit: null, at: "2026-01-06T00:00:00.000Z", deleted: true },
+      ]);
+      expect(await inventory.projectById(1)).toMatchObject({ lastPushAt: "2026-01-05T00:00:00.000Z", lastPusher: "ada", defaultBranch: "main" });
+      expect(await inventory.branches(1)).toEqual([{ name: "main", lastCommit: "abc", updatedAt: "2026-01-05T00:00:00.000Z" }]);
+      const paths = async (search: Partial<Parameters<typeof inventory.listProjects>[0]>) =>
+        (await inventory.listProjects({ group: null, q: null, limit: 100, offset: 0, ...search })).map((p) => p.path);
+      expect(await paths({ group: "team" })).toEqual(["team/Alpha_one", "team/sub/beta"]);
+      expect(await paths({ q: "ALPHA" })).toEqual(["team/Alpha_one"]);
+      expect(await paths({ q: "a_o" })).toEqual(["team/Alpha_one"]);
+      expect(await paths({ q: "%" })).toEqual([]);
+      expect(await paths({ limit: 1, offset: 1 })).toEqual(["team/sub/beta"]);
+      expect(await inventory.groupExists("team")).toBe(true);
+
+      await inventory.apply([{ kind: "group", id: 5, path: "crew", name: "Crew", createdAt: null, updatedAt: null, asOf: "2026-01-02T00:00:00.000Z", renamedFrom: "team" }]);
+      expect(await paths({ group: "crew" })).toEqual(["crew/Alpha_one", "crew/sub/beta"]);
+      expect(await paths({ group: "teamwork" })).toEqual(["teamwork/gamma"]);
+      expect(await inventory.groupExists("team")).toBe(false);
+      await inventory.apply([{ kind: "group-deleted", id: 5, path: "crew", name: null, asOf: "2026-01-03T00:00:00.000Z" }]);
+      expect(await inventory.groupExists("crew")).toBe(false);
+    });
+  });
+});
