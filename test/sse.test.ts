@@ -208,6 +208,20 @@ describe("GET /sse/", () => {
     expect(feed.ids()).toEqual([old[2], kept]);
   });
 
+  it("says the stream is stale when asked to resume after an id the store never gave, and replays all it holds", async () => {
+    // A fresh store after a restart: the subscriber's last id (9) is from the store before.
+    await start({ SINKS_ENABLED: "sse" });
+    const ids = [await post(event("push", "a/b", 20)), await post(event("push", "a/b", 20))];
+    for (const resume of [{ "Last-Event-ID": "9" }, undefined]) {
+      const feed = await openFeed(resume ? `${t!.url}/sse/` : `${t!.url}/sse/?since=999`, resume);
+      await feed.waitForCount(2);
+      feed.close();
+      expect(feed.messages[0]?.event).toBe("stale");
+      expect(JSON.parse(feed.messages[0]?.data ?? "{}")).toMatchObject({ requested: resume ? 9 : 999, resumingFrom: ids[0] });
+      expect(feed.ids()).toEqual(ids);
+    }
+  });
+
   it("disconnects a subscriber that stops reading once its backlog passes the bound; others are unaffected", async () => {
     await start({ SSE_MAX_BACKLOG_BYTES: "65536" });
     const url = new URL(t!.url);

@@ -151,6 +151,18 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(await claim("other", "daemon-b")).toEqual([a1]);
     });
 
+    test("are claimed for no more keys than asked, leaving the rest to another daemon", async () => {
+      const a1 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
+      const b1 = (await appendEvent(store, { project: project(2) }, ["log"])).id;
+      const a2 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
+      const none = (await appendEvent(store, { project: null }, ["log"])).id;
+      const c1 = (await appendEvent(store, { project: project(3) }, ["log"])).id;
+      const take = async (owner: string) => (await store.claimDeliveries("log", owner, Date.now(), 60_000, 100, 2)).map((d) => d.event.id);
+      expect(await take("daemon-a")).toEqual([a1, b1, a2]);
+      expect(await take("daemon-b")).toEqual([none, c1]);
+      expect(await take("daemon-c")).toEqual([]);
+    });
+
     test("never hand out a later delivery of a key while an earlier one is claimed", async () => {
       const a1 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
       expect(await claim("log", "daemon-a", Date.now(), 1)).toEqual([a1]);

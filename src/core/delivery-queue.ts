@@ -42,7 +42,7 @@ export interface DeliveryOutcome {
 export class DeliveryQueue {
   /** Claimed by this queue and not yet recorded or given back. */
   private claimed = 0;
-  /** Lanes running now: each runs its groups (one ordering key's deliveries each) one after another. */
+  /** Lanes running now: each runs one ordering key's claimed deliveries one after another. */
   private readonly lanes = new Set<Promise<void>>();
   private pumping = false;
   private pumpAgain = false;
@@ -90,12 +90,10 @@ export class DeliveryQueue {
       const free = this.concurrency - this.lanes.size;
       if (free <= 0) return;
       const { owner, leaseMs } = this.options;
-      const due = await this.store.claimDeliveries(this.sink.name, owner, Date.now(), leaseMs, this.options.batchSize ?? 256);
+      // As many keys as there are free lanes: the rest stays for other daemons, or the next look.
+      const due = await this.store.claimDeliveries(this.sink.name, owner, Date.now(), leaseMs, this.options.batchSize ?? 256, free);
       if (this.stopped) return void (await this.release(due));
-      // Every claimed group gets run: dealt round-robin over the free lanes.
-      const groups = groupByKey(due);
-      const lanes = Array.from({ length: Math.min(free, groups.length) }, (_, lane) => groups.filter((_, index) => index % free === lane));
-      for (const lane of lanes) this.startLane(lane);
+      for (const group of groupByKey(due)) this.startLane(group);
       if (this.lanes.size === 0) await this.sleepUntilNextDue();
     } catch (error) {
       if (this.stopped) return;
@@ -104,27 +102,20 @@ export class DeliveryQueue {
     }
   }
 
-  private startLane(groups: DueDelivery[][]): void {
-    this.claimed += groups.reduce((sum, group) => sum + group.length, 0);
+  /** Runs one key's claimed deliveries one after another, up to a failure that leaves the rest waiting. */
+  private startLane(group: DueDelivery[]): void {
+    this.claimed += group.length;
     const run = (async () => {
       const unrecorded: Promise<void>[] = [];
-      const left = groups.flat();
+      const left = [...group];
       try {
-        for (const group of groups) {
-          for (const delivery of group) {
-            if (this.stopped) return;
-            left.shift();
-            const { ok, recorded } = await this.deliver(delivery);
-            unrecorded.push(recorded.finally(() => this.claimed--));
-            if (unrecorded.length >= UNRECORDED_PER_LANE) await Promise.all(unrecorded.splice(0));
-            if (!ok) {
-              // A retry keeps the rest of its key waiting behind it: give those back.
-              const rest = group.slice(group.indexOf(delivery) + 1);
-              left.splice(0, rest.length);
-              await this.release(rest);
-              break;
-            }
-          }
+        while (left.length > 0 && !this.stopped) {
+          const delivery = left.shift() as DueDelivery;
+          const { ok, recorded } = await this.deliver(delivery);
+          unrecorded.push(recorded.finally(() => this.claimed--));
+          if (unrecorded.length >= UNRECORDED_PER_LANE) await Promise.all(unrecorded.splice(0));
+          // A retry keeps the rest of its key waiting behind it: those are given back.
+          if (!ok) break;
         }
       } finally {
         await Promise.all(unrecorded);

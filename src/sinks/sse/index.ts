@@ -94,6 +94,19 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
     socket.setNoDelay(true);
     socket.write(`retry: ${RETRY_HINT_MS}\n: connected\n\n`);
 
+    // Where replay starts, and why it cannot start where asked: events pruned (RETENTION_DAYS), or an
+    // id this store never gave (the store was replaced: a fresh SQLite file after a restart).
+    const firstKept = oldest ?? newest + 1;
+    const stale =
+      since === null
+        ? null
+        : since > newest
+          ? "no stored event has this id or a later one: the store was replaced or reset, so everything it holds is sent again"
+          : since + 1 < firstKept
+            ? "older events were pruned (RETENTION_DAYS)"
+            : null;
+    const cursor = since === null ? newest : stale === null ? since : firstKept - 1;
+
     const subscriber = new Subscriber(
       {
         res,
@@ -108,17 +121,13 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
           res.destroy();
         },
       },
-      since ?? newest,
+      cursor,
     );
     subscribers.add(subscriber);
     res.on("close", () => subscribers.delete(subscriber));
     logger.debug("feed subscriber connected", { ip: req.ip, since, filters, privileged: token !== undefined });
 
-    // Retention has dropped events the subscriber asked for: say so, and where the stream resumes.
-    const firstKept = oldest ?? newest + 1;
-    if (since !== null && since + 1 < firstKept) {
-      res.write(`event: stale\ndata: ${JSON.stringify({ requested: since, resumingFrom: firstKept, reason: "older events were pruned (RETENTION_DAYS)" })}\n\n`);
-    }
+    if (stale !== null) res.write(`event: stale\ndata: ${JSON.stringify({ requested: since, resumingFrom: firstKept, reason: stale })}\n\n`);
     await subscriber.replay();
   });
 

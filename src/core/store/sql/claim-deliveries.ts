@@ -17,17 +17,40 @@ const CLAIMABLE = `
         AND (e.next_attempt_at > :now OR e.locked_at >= :staleBefore))
   ORDER BY d.event_id`;
 
+/** The candidates of the first `maxKeys` keys, in order. */
+function firstKeys<Row extends { ordering_key: string | null }>(rows: readonly Row[], maxKeys: number): Row[] {
+  const keys = new Set<string>();
+  let unkeyed = 0;
+  return rows.filter((row) => {
+    if (row.ordering_key === null) return keys.size + ++unkeyed <= maxKeys;
+    if (keys.has(row.ordering_key)) return true;
+    if (keys.size + unkeyed >= maxKeys) return false;
+    keys.add(row.ordering_key);
+    return true;
+  });
+}
+
 /**
- * Claims up to `limit` deliveries of a sink for `owner`. Claims of one sink are serialized across
- * daemons (the transaction's lock), so two daemons never take the same run, nor parts of one.
+ * Claims up to `limit` deliveries of at most `maxKeys` keys of a sink for `owner`. Claims of one
+ * sink are serialized across daemons (the transaction's lock), so two daemons never take the same
+ * run, nor parts of one.
  */
-export async function claimDeliveries(db: SqlDriver, sink: string, owner: string, now: number, leaseMs: number, limit: number): Promise<DueDelivery[]> {
-  const claimed = await db.transaction(
+export function claimDeliveries(
+  db: SqlDriver,
+  sink: string,
+  owner: string,
+  now: number,
+  leaseMs: number,
+  limit: number,
+  maxKeys = Number.MAX_SAFE_INTEGER,
+): Promise<DueDelivery[]> {
+  return db.transaction(
     async (tx) => {
-      const rows = await tx.all<{ event_id: number | string; attempts: number; ordering_key: string | null }>(
+      const candidates = await tx.all<{ event_id: number | string; attempts: number; ordering_key: string | null }>(
         `${CLAIMABLE} LIMIT ${Math.max(1, Math.floor(limit))}`,
         { sink, now, staleBefore: now - leaseMs },
       );
+      const rows = firstKeys(candidates, maxKeys);
       if (rows.length === 0) return [];
       const ids = rows.map((row) => toNumber(row.event_id) as number);
       await tx.run("UPDATE deliveries SET locked_by = :owner, locked_at = :now WHERE sink = :sink AND event_id IN (:ids)", { owner, now, sink, ids });
@@ -40,5 +63,4 @@ export async function claimDeliveries(db: SqlDriver, sink: string, owner: string
     },
     { lock: `claim:${sink}`, relaxed: true },
   );
-  return claimed;
 }

@@ -102,8 +102,8 @@ export class SqlStore implements Store {
     return idRange(this.db);
   }
 
-  claimDeliveries(sink: string, owner: string, now: number, leaseMs: number, limit: number): Promise<DueDelivery[]> {
-    return claimDeliveries(this.db, sink, owner, now, leaseMs, limit);
+  claimDeliveries(sink: string, owner: string, now: number, leaseMs: number, limit: number, maxKeys?: number): Promise<DueDelivery[]> {
+    return claimDeliveries(this.db, sink, owner, now, leaseMs, limit, maxKeys);
   }
 
   async renewClaims(owner: string, now: number): Promise<number> {
