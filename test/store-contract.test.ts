@@ -103,7 +103,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
     });
 
     test("makes every event visible in id order, so a reader following ids never skips one", async () => {
-      const other = await another();
+      const writers = [store, await another(), await another(), await another()];
       const seen: number[] = [];
       let cursor = 0;
       let writing = true;
@@ -115,9 +115,16 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
           await new Promise((resolve) => setImmediate(resolve));
         }
       })();
-      const written = await Promise.all(
-        Array.from({ length: 300 }, (_, n) => appendEvent(n % 2 ? store : other, { project: project(n % 5) }, ["log"])),
-      );
+      // Four daemons appending at once, one event at a time each: many transactions in flight together.
+      const written = (
+        await Promise.all(
+          writers.map(async (writer) => {
+            const results = [];
+            for (let n = 0; n < 150; n++) results.push(await appendEvent(writer, { project: project(n % 5) }, ["log"]));
+            return results;
+          }),
+        )
+      ).flat();
       writing = false;
       await reader;
       expect(seen).toEqual(written.map((result) => result.id).sort((a, b) => a - b));
