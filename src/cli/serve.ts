@@ -43,6 +43,8 @@ export async function serve(argv: string[]): Promise<void> {
       },
     );
   };
+  // A promise nobody awaited must not take the daemon down with every event it holds; it is a bug, so it is logged as one.
+  process.on("unhandledRejection", (reason: unknown) => logger.error("unhandled rejection (a bug: please report it)", { error: String(reason) }));
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
   process.on("SIGHUP", () => void daemon.reopen().catch((error: unknown) => logger.error("reopen failed", { error: String(error) })));

@@ -3,7 +3,7 @@ import { inject } from "vitest";
 import type { Store } from "../../src/core/store/store.js";
 import { openPostgresStore } from "../../src/core/store/postgres/open-postgres-store.js";
 import { openSqliteStore } from "../../src/core/store/sqlite/open-sqlite-store.js";
-import { createDatabase } from "./postgres-server.js";
+import { createDatabase, PostgresServer } from "./postgres-server.js";
 import { tempDir } from "./temp-dir.js";
 
 /** One engine under test: a fresh, empty location, and a store on it (several may share one location). */
@@ -15,6 +15,19 @@ export interface TestEngine {
   open(location: string): Promise<Store>;
   /** The environment that makes a daemon use this location. */
   env(location: string): Record<string, string>;
+  /** A server of its own, to be stopped and started under a running daemon (server engines only). */
+  dedicatedServer?(): Promise<DedicatedServer>;
+}
+
+export interface DedicatedServer {
+  location: string;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+async function dedicated(server: { createDatabase(): Promise<string>; stop(): Promise<void>; restart(): Promise<void>; destroy(): Promise<void> }): Promise<DedicatedServer> {
+  return { location: await server.createDatabase(), stop: () => server.stop(), restart: () => server.restart(), destroy: () => server.destroy() };
 }
 
 export const ENGINES: readonly TestEngine[] = [
@@ -31,6 +44,7 @@ export const ENGINES: readonly TestEngine[] = [
     freshLocation: () => createDatabase(inject("postgresUrl")),
     open: (url) => openPostgresStore(url, { poolSize: 5 }),
     env: (url) => ({ DATABASE_URL: url }),
+    dedicatedServer: async () => dedicated(await PostgresServer.start()),
   },
 ];
 

@@ -38,10 +38,14 @@ export async function openPostgresStore(databaseUrl: string, options: PostgresSt
   // An idle connection that breaks (the server restarts) is dropped from the pool; the next query opens a new one.
   pool.on("error", (error) => options.logger?.warn("a database connection broke; it will be replaced", { error: error.message }));
   const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => (broken = error);
+  client.on("error", onError);
   try {
     await migratePostgres(client);
   } finally {
-    client.release();
+    client.off("error", onError);
+    client.release(broken);
   }
   const listener = new CommitListener(clientConfig, options.logger);
   return new SqlStore({

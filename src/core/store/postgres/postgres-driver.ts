@@ -72,6 +72,10 @@ export class PostgresDriver implements SqlDriver {
   async transaction<T>(work: (tx: SqlQueries) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out connection has no listener of the pool's: a break between two statements would
+    // otherwise be an unhandled 'error' event. The next statement fails with it instead.
+    const onError = (error: Error) => (broken = error);
+    client.on("error", onError);
     try {
       await client.query(options.relaxed ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN");
       // Released at the end of the transaction, after its commit is visible to everyone.
@@ -83,7 +87,8 @@ export class PostgresDriver implements SqlDriver {
       await client.query("ROLLBACK").catch((rollback: Error) => (broken = rollback));
       throw error;
     } finally {
-      // A connection that could not even roll back is closed, not given back to the pool.
+      client.off("error", onError);
+      // A connection that broke, or could not even roll back, is closed, not given back to the pool.
       client.release(broken);
     }
   }
