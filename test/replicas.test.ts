@@ -103,6 +103,25 @@ describe.each(SERVER_ENGINES)("several daemons on one $name database", (engine) 
     }
   });
 
+  test("keep the first-run token in the database: a daemon on a fresh filesystem accepts the same one", async () => {
+    const location = await engine.freshLocation();
+    const env = { ...engine.env(location), SINKS_ENABLED: "sse" };
+    const firstDir = tempDir();
+    const first = await spawnDaemon(env, firstDir);
+    daemons.push(first);
+    const token = readFileSync(join(firstDir, "data", "source-token"), "utf8").trim();
+    expect(first.output()).not.toContain(token);
+    first.child.kill("SIGTERM");
+    await first.exited;
+
+    const freshDir = tempDir();
+    const second = await spawnDaemon(env, freshDir);
+    daemons.push(second);
+    expect((await postHook(second.url, push(1), { token })).status).toBe(202);
+    expect(readFileSync(join(freshDir, "data", "source-token"), "utf8").trim()).toBe(token);
+    expect(second.output()).toMatch(/accepting only the token kept in the store/);
+  });
+
   test("finish a killed daemon's delivery on another once its claim lapses, keeping the project's order", async () => {
     const location = await engine.freshLocation();
     const recordFile = join(tempDir(), "records.jsonl");

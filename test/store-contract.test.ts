@@ -34,6 +34,14 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
   const claim = (sink: string, owner = "daemon-a", now = Date.now(), limit = 100, leaseMs = 60_000) =>
     store.claimDeliveries(sink, owner, now, leaseMs, limit).then((due) => due.map((delivery) => delivery.event.id));
 
+  test("migrates a fresh location once when several daemons open it at the same moment", async () => {
+    const fresh = await engine.freshLocation();
+    const opened = await Promise.all(Array.from({ length: 4 }, () => engine.open(fresh)));
+    others.push(...opened);
+    const ids = await Promise.all(opened.map((one) => appendEvent(one).then((result) => result.id)));
+    expect(new Set(ids).size).toBe(4);
+  });
+
   describe("events", () => {
     test("stores an event with its payload as sent and gives it the next id", async () => {
       const first = await appendEvent(store, { type: "merge_request", action: "open", project: project(7), actor: { username: "ada", name: "Ada" } }, ["log"]);
