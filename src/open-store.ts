@@ -1,5 +1,6 @@
 import type { Logger } from "winston";
 import { ConfigError, type Config } from "./core/config.js";
+import { openMariaDbStore } from "./core/store/mariadb/open-mariadb-store.js";
 import { openPostgresStore } from "./core/store/postgres/open-postgres-store.js";
 import { openSqliteStore } from "./core/store/sqlite/open-sqlite-store.js";
 import type { Store } from "./core/store/store.js";
@@ -18,5 +19,10 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
   if (url === undefined) return openSqliteStore(config.DATABASE_PATH);
   const engine = engineOf(url);
   if (engine === "postgres") return openPostgresStore(url, { poolSize: config.DATABASE_POOL_SIZE, logger });
-  throw new ConfigError("DATABASE_URL names MariaDB/MySQL, which this version cannot use yet");
+  return openMariaDbStore(url, {
+    poolSize: config.DATABASE_POOL_SIZE,
+    logger,
+    user: config.TOOL_TOOLSDB_USER,
+    password: config.TOOL_TOOLSDB_PASSWORD,
+  });
 }

@@ -66,6 +66,9 @@ const schema = z.object({
       .optional(),
   ),
   DATABASE_POOL_SIZE: integer(10, 1, 1000),
+  /** Toolforge puts the tool's ToolsDB credentials here; a mysql:// URL without credentials uses them. */
+  TOOL_TOOLSDB_USER: optionalText,
+  TOOL_TOOLSDB_PASSWORD: optionalText,
   DELIVERY_LEASE_SECONDS: integer(60, 1, 86_400),
   LOG_EVENTS_TO: optionalText,
   DEBUG: flag,
@@ -100,6 +103,7 @@ export type Config = z.infer<typeof schema>;
 /** Variables whose values are secrets: never echoed in an error, a log line or a page. */
 export const SECRET_VARIABLES = [
   "DATABASE_URL",
+  "TOOL_TOOLSDB_PASSWORD",
   "SOURCE_TOKEN",
   "SOURCE_SIGNING_TOKEN",
   "PROJECT_TOKENS",

@@ -3,13 +3,15 @@ import { inject } from "vitest";
 import type { Store } from "../../src/core/store/store.js";
 import { openPostgresStore } from "../../src/core/store/postgres/open-postgres-store.js";
 import { openSqliteStore } from "../../src/core/store/sqlite/open-sqlite-store.js";
+import { openMariaDbStore } from "../../src/core/store/mariadb/open-mariadb-store.js";
+import { createMariaDbDatabase, MariaDbServer } from "./mariadb-server.js";
 import { createDatabase, PostgresServer } from "./postgres-server.js";
 import { tempDir } from "./temp-dir.js";
 
 /** One engine under test: a fresh, empty location, and a store on it (several may share one location). */
 export interface TestEngine {
   name: "sqlite" | "postgres" | "mariadb";
-  /** Null when the engine's server is not installed here. */
+  /** False when the engine's server is not installed here (MariaDB without Debian's mariadb-server). */
   available: boolean;
   freshLocation(): Promise<string>;
   open(location: string): Promise<Store>;
@@ -45,6 +47,14 @@ export const ENGINES: readonly TestEngine[] = [
     open: (url) => openPostgresStore(url, { poolSize: 5 }),
     env: (url) => ({ DATABASE_URL: url }),
     dedicatedServer: async () => dedicated(await PostgresServer.start()),
+  },
+  {
+    name: "mariadb",
+    available: inject("mariadbUrl") !== null,
+    freshLocation: () => createMariaDbDatabase(inject("mariadbUrl") as string),
+    open: (url) => openMariaDbStore(url, { poolSize: 5 }),
+    env: (url) => ({ DATABASE_URL: url }),
+    dedicatedServer: async () => dedicated(await MariaDbServer.start()),
   },
 ];
 

@@ -23,7 +23,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      actor_username TEXT,
      actor_name TEXT,
      payload TEXT NOT NULL,
+     payload_parts INTEGER NOT NULL DEFAULT 0,
      UNIQUE (delivery_id, dedup_scope)
+   );
+   CREATE TABLE event_payload_parts (
+     event_id BIGINT NOT NULL,
+     part INTEGER NOT NULL,
+     chunk TEXT NOT NULL,
+     PRIMARY KEY (event_id, part)
    );
    CREATE INDEX events_received_at ON events (received_at);
    CREATE INDEX events_project_path ON events (project_path);

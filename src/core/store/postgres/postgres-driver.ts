@@ -50,6 +50,8 @@ function queriesOn(client: pg.Pool | pg.PoolClient, statements: StatementNames):
 export class PostgresDriver implements SqlDriver {
   readonly engine = "postgres" as const;
   readonly dialect = DIALECT;
+  /** Statements are not size-limited here (SQLite takes 1 GB values, PostgreSQL 1 GB): payloads stay whole. */
+  readonly maxValueBytes = Infinity;
   private readonly statements = new StatementNames();
   private readonly pooled: SqlQueries;
 

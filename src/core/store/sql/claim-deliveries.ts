@@ -1,6 +1,6 @@
 import type { DueDelivery } from "../store.js";
 import { toNumber, type SqlDriver } from "./driver.js";
-import { EVENT_COLUMNS, toStoredEvent, type EventRow } from "./event-rows.js";
+import { EVENT_COLUMNS, toStoredEvents, type EventRow } from "./event-rows.js";
 
 /**
  * Due deliveries nobody holds, whose ordering key has no earlier pending delivery that is held
@@ -54,11 +54,11 @@ export function claimDeliveries(
       if (rows.length === 0) return [];
       const ids = rows.map((row) => toNumber(row.event_id) as number);
       await tx.run("UPDATE deliveries SET locked_by = :owner, locked_at = :now WHERE sink = :sink AND event_id IN (:ids)", { owner, now, sink, ids });
-      const events = await tx.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (:ids)`, { ids });
-      const byId = new Map(events.map((row) => [toNumber(row.id) as number, row]));
+      const events = await toStoredEvents(tx, await tx.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (:ids)`, { ids }));
+      const byId = new Map(events.map((event) => [event.id, event]));
       return rows.flatMap((row) => {
         const event = byId.get(toNumber(row.event_id) as number);
-        return event ? [{ event: toStoredEvent(event), attempts: row.attempts, orderingKey: row.ordering_key }] : [];
+        return event ? [{ event, attempts: row.attempts, orderingKey: row.ordering_key }] : [];
       });
     },
     { lock: `claim:${sink}`, relaxed: true },

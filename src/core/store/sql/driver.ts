@@ -36,6 +36,8 @@ export interface SqlDialect {
 export interface SqlDriver extends SqlQueries {
   readonly engine: Engine;
   readonly dialect: SqlDialect;
+  /** The largest text one statement may carry (MariaDB's max_allowed_packet); larger payloads go in parts. */
+  readonly maxValueBytes: number;
   transaction<T>(work: (tx: SqlQueries) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** True for errors that mean "the database is unreachable", as opposed to "this statement failed". */
   isUnavailable(error: unknown): boolean;

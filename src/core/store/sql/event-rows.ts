@@ -1,5 +1,5 @@
 import { StoredEvent, type EventMeta, type HookKind, type Visibility } from "../../event.js";
-import { toNumber } from "./driver.js";
+import { toNumber, type SqlQueries } from "./driver.js";
 
 /** The columns of `events` every engine has. */
 export interface EventRow {
@@ -17,13 +17,32 @@ export interface EventRow {
   actor_username: string | null;
   actor_name: string | null;
   payload: string;
+  /** Payloads too large for one statement of the engine are stored in parts (event_payload_parts). */
+  payload_parts: number | string;
 }
 
 /** Every column a reader needs; the dedup scope stays inside the store. */
 export const EVENT_COLUMNS =
-  "id, delivery_id, received_at, instance, hook, type, action, project_id, project_path, project_url, visibility, actor_username, actor_name, payload";
+  "id, delivery_id, received_at, instance, hook, type, action, project_id, project_path, project_url, visibility, actor_username, actor_name, payload, payload_parts";
 
-export function toStoredEvent(row: EventRow): StoredEvent {
+/** Events from their rows, with payloads stored in parts put back together. */
+export async function toStoredEvents(db: SqlQueries, rows: readonly EventRow[]): Promise<StoredEvent[]> {
+  const split = rows.filter((row) => (toNumber(row.payload_parts) ?? 0) > 0).map((row) => toNumber(row.id) as number);
+  const payloads = new Map<number, string>();
+  if (split.length > 0) {
+    const parts = await db.all<{ event_id: number | string; chunk: string }>(
+      "SELECT event_id, chunk FROM event_payload_parts WHERE event_id IN (:ids) ORDER BY event_id, part",
+      { ids: split },
+    );
+    for (const part of parts) {
+      const id = toNumber(part.event_id) as number;
+      payloads.set(id, (payloads.get(id) ?? "") + part.chunk);
+    }
+  }
+  return rows.map((row) => toStoredEvent(row, payloads.get(toNumber(row.id) as number)));
+}
+
+function toStoredEvent(row: EventRow, payload = row.payload): StoredEvent {
   const hasProject = row.project_id !== null || row.project_path !== null || row.project_url !== null;
   const hasActor = row.actor_username !== null || row.actor_name !== null;
   const meta: EventMeta = {
@@ -44,5 +63,5 @@ export function toStoredEvent(row: EventRow): StoredEvent {
       : null,
     actor: hasActor ? { username: row.actor_username, name: row.actor_name } : null,
   };
-  return new StoredEvent(meta, row.payload);
+  return new StoredEvent(meta, payload);
 }

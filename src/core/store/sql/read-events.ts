@@ -1,16 +1,16 @@
 import type { StoredEvent } from "../../event.js";
 import type { EventQuery } from "../store.js";
 import { first, toNumber, type SqlParams, type SqlQueries } from "./driver.js";
-import { EVENT_COLUMNS, toStoredEvent, type EventRow } from "./event-rows.js";
+import { EVENT_COLUMNS, toStoredEvents, type EventRow } from "./event-rows.js";
 
 export async function getEvent(db: SqlQueries, id: number): Promise<StoredEvent | null> {
   const row = await first<EventRow>(db, `SELECT ${EVENT_COLUMNS} FROM events WHERE id = :id`, { id });
-  return row ? toStoredEvent(row) : null;
+  return row ? ((await toStoredEvents(db, [row]))[0] as StoredEvent) : null;
 }
 
 export async function eventsAfter(db: SqlQueries, afterId: number, limit: number): Promise<StoredEvent[]> {
   const rows = await db.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > :afterId ORDER BY id LIMIT ${Math.floor(limit)}`, { afterId });
-  return rows.map(toStoredEvent);
+  return toStoredEvents(db, rows);
 }
 
 export async function listEvents(db: SqlQueries, query: EventQuery): Promise<StoredEvent[]> {
@@ -37,7 +37,7 @@ export async function listEvents(db: SqlQueries, query: EventQuery): Promise<Sto
     params.before = query.before;
   }
   const sql = `SELECT ${EVENT_COLUMNS} FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${Math.floor(query.limit)}`;
-  return (await db.all<EventRow>(sql, params)).map(toStoredEvent);
+  return toStoredEvents(db, await db.all<EventRow>(sql, params));
 }
 
 export async function idRange(db: SqlQueries): Promise<{ oldest: number | null; newest: number }> {

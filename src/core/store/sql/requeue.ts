@@ -1,5 +1,6 @@
 import type { Requeue } from "../store.js";
 import type { SqlDriver } from "./driver.js";
+import { storedOrderingKey } from "./ordering-key-column.js";
 
 /**
  * Queues deliveries again: a row that exists goes back to pending with its attempts reset; a
@@ -20,7 +21,7 @@ export async function requeue(db: SqlDriver, deliveries: readonly Requeue[], now
       }
       const stored = await tx.all("SELECT id FROM events WHERE id = :eventId", { eventId });
       if (stored.length === 0) continue;
-      const row = { sink, event_id: eventId, ordering_key: orderingKey, status: "pending", attempts: 0, next_attempt_at: now, updated_at: now };
+      const row = { sink, event_id: eventId, ordering_key: storedOrderingKey(orderingKey), status: "pending", attempts: 0, next_attempt_at: now, updated_at: now };
       if (await tx.insertIfAbsent("deliveries", row)) count++;
     }
     return count;

@@ -64,7 +64,7 @@ export class SqlStore implements Store {
       (items) =>
         this.db.transaction(
           async (tx) => {
-            const results = await appendEvents(tx, items, Date.now());
+            const results = await appendEvents(tx, items, Date.now(), this.db.maxValueBytes);
             const newest = Math.max(0, ...results.filter((result) => !result.duplicate).map((result) => result.id));
             if (newest > 0) await parts.afterAppend?.(tx, newest);
             return results;

@@ -67,8 +67,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         actor_username TEXT,
         actor_name TEXT,
         payload TEXT NOT NULL,
+        payload_parts INTEGER NOT NULL DEFAULT 0,
         UNIQUE (delivery_id, dedup_scope)
       );
+      CREATE TABLE event_payload_parts (
+        event_id INTEGER NOT NULL,
+        part INTEGER NOT NULL,
+        chunk TEXT NOT NULL,
+        PRIMARY KEY (event_id, part)
+      ) WITHOUT ROWID;
       INSERT INTO events_scoped (id, delivery_id, received_at, instance, hook, type, action, project_id, project_path,
           project_url, visibility, actor_username, actor_name, payload)
         SELECT id, delivery_id, received_at, instance, hook, type, action, project_id, project_path,

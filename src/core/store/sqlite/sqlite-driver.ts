@@ -19,6 +19,8 @@ const UNAVAILABLE = /^SQLITE_(?:READONLY|FULL|IOERR|CANTOPEN|CORRUPT|NOTADB|BUSY
 export class SqliteDriver implements SqlDriver {
   readonly engine = "sqlite" as const;
   readonly dialect = DIALECT;
+  /** Statements are not size-limited here (SQLite takes 1 GB values, PostgreSQL 1 GB): payloads stay whole. */
+  readonly maxValueBytes = Infinity;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly direct: SqlQueries;
   private inTransaction = false;

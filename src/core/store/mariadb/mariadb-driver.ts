@@ -1,0 +1,143 @@
+import { createHash } from "node:crypto";
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import type { SqlDialect, SqlDriver, SqlParams, SqlQueries, SqlValue, TransactionOptions } from "../sql/driver.js";
+import { compileNamed } from "../sql/named-params.js";
+
+const DIALECT: SqlDialect = { concat: (...parts) => `CONCAT(${parts.join(", ")})` };
+
+/** How long a transaction waits for its named lock before it gives up (a stuck holder). */
+const LOCK_WAIT_SECONDS = 30;
+/** Runs of a transaction that deadlocked or waited too long for a row lock. */
+const CONFLICT_ATTEMPTS = 3;
+
+const ER_DUP_ENTRY = 1062;
+/** Deadlock found; lock wait timeout exceeded: InnoDB rolled the transaction back, and it may run again. */
+const CONFLICTS = new Set([1213, 1205]);
+
+interface MySqlError {
+  errno?: number;
+  code?: string;
+  fatal?: boolean;
+}
+
+/**
+ * Errors that mean the server cannot be reached or cannot take writes now: lost or refused
+ * connections (fatal in mysql2), a server shutting down, too many connections, a read-only server,
+ * a full disk. https://mariadb.com/kb/en/mariadb-error-code-reference/
+ */
+export function isMariaDbUnavailable(error: unknown): boolean {
+  const { errno, code, fatal } = (error ?? {}) as MySqlError;
+  if (fatal) return true;
+  if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return true;
+  return errno !== undefined && [1040, 1053, 1152, 1158, 1159, 1160, 1161, 1290, 1836, 1021, 1114, 2002, 2003, 2006, 2013].includes(errno);
+}
+
+function queriesOn(connection: Pool | PoolConnection): SqlQueries {
+  const execute = async (sql: string, params: SqlParams = {}) => {
+    const { text, values } = compileNamed(sql, params, "question");
+    const [result] = await connection.execute(text, values);
+    return result;
+  };
+  return {
+    all: async <Row>(sql: string, params?: SqlParams) => {
+      const result = await execute(sql, params);
+      return (Array.isArray(result) ? result : []) as Row[];
+    },
+    run: async (sql: string, params?: SqlParams) => ({ changes: (await execute(sql, params) as ResultSetHeader).affectedRows ?? 0 }),
+    // A plain INSERT whose duplicate-key error is the answer: INSERT IGNORE would also turn a too-long value into a silent truncation.
+    insertIfAbsent: async (table: string, row: Readonly<Record<string, SqlValue>>) => {
+      const columns = Object.keys(row);
+      try {
+        await execute(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((column) => `:${column}`).join(", ")})`, row);
+        return true;
+      } catch (error) {
+        if ((error as MySqlError).errno === ER_DUP_ENTRY) return false;
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * MariaDB (and MySQL) through a mysql2 pool. Named locks (GET_LOCK) are server-wide: their names
+ * carry a hash of the database's, so that tools sharing a server (ToolsDB) never meet.
+ */
+export class MariaDbDriver implements SqlDriver {
+  readonly engine = "mariadb" as const;
+  readonly dialect = DIALECT;
+  private readonly pooled: SqlQueries;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly database: string,
+    /** Half of the server's max_allowed_packet: what one value of a statement may carry. */
+    readonly maxValueBytes: number,
+  ) {
+    this.pooled = queriesOn(pool);
+  }
+
+  all<Row>(sql: string, params?: SqlParams): Promise<Row[]> {
+    return this.pooled.all<Row>(sql, params);
+  }
+
+  run(sql: string, params?: SqlParams): Promise<{ changes: number }> {
+    return this.pooled.run(sql, params);
+  }
+
+  insertIfAbsent(table: string, row: Readonly<Record<string, SqlValue>>): Promise<boolean> {
+    return this.pooled.insertIfAbsent(table, row);
+  }
+
+  /** A GET_LOCK name of at most 64 characters, unique to this database. */
+  lockName(name: string): string {
+    return `glw_${createHash("sha1").update(`${this.database}\n${name}`).digest("hex")}`;
+  }
+
+  async transaction<T>(work: (tx: SqlQueries) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactionOnce(work, options);
+      } catch (error) {
+        if (attempt >= CONFLICT_ATTEMPTS || !CONFLICTS.has((error as MySqlError).errno ?? 0)) throw error;
+      }
+    }
+  }
+
+  private async transactionOnce<T>(work: (tx: SqlQueries) => Promise<T>, options: TransactionOptions): Promise<T> {
+    const connection = await this.pool.getConnection();
+    const lock = options.lock ? this.lockName(options.lock) : null;
+    let broken = false;
+    try {
+      if (lock) {
+        const [rows] = await connection.query<({ got: number | null } & RowDataPacket)[]>("SELECT GET_LOCK(?, ?) AS got", [lock, LOCK_WAIT_SECONDS]);
+        if (rows[0]?.got !== 1) throw new Error(`could not take the database lock "${options.lock}" within ${LOCK_WAIT_SECONDS} s`);
+      }
+      await connection.beginTransaction();
+      try {
+        const result = await work(queriesOn(connection));
+        await connection.commit();
+        return result;
+      } catch (error) {
+        await connection.rollback().catch(() => (broken = true));
+        throw error;
+      }
+    } catch (error) {
+      if ((error as MySqlError).fatal) broken = true;
+      throw error;
+    } finally {
+      // Released after the commit returned, so that the next holder's writes are visible after ours.
+      if (lock && !broken) await connection.query("DO RELEASE_LOCK(?)", [lock]).catch(() => (broken = true));
+      // A broken connection (its session locks die with it) is closed, not given back to the pool.
+      if (broken) connection.destroy();
+      else connection.release();
+    }
+  }
+
+  isUnavailable(error: unknown): boolean {
+    return isMariaDbUnavailable(error);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
