@@ -22,7 +22,7 @@ const restrict = (files, drivers, patterns, ignores = []) => ({
 });
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "data/", "coverage/", "bench/results.json"] },
+  { ignores: ["dist/", "dist-bench/", "node_modules/", "data/", "coverage/", "bench/results.json"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

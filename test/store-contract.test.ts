@@ -31,8 +31,8 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
   const test = engine.available ? it : it.skip;
 
   const project = (id: number) => ({ id, path: `g/p${id}`, url: `https://gitlab.example.com/g/p${id}`, visibility: "public" as const });
-  const claim = (sink: string, owner = "daemon-a", now = Date.now(), limit = 100, leaseMs = 60_000) =>
-    store.claimDeliveries(sink, owner, now, leaseMs, limit).then((due) => due.map((delivery) => delivery.event.id));
+  const claim = (sink: string, owner = "daemon-a", now = Date.now(), limit = 100, leaseMs = 60_000, maxKeys?: number) =>
+    store.claimDeliveries(sink, owner, now, leaseMs, limit, maxKeys).then((due) => due.map((delivery) => delivery.event.id));
 
   test("migrates a fresh location once when several daemons open it at the same moment", async () => {
     const fresh = await engine.freshLocation();
@@ -193,7 +193,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const a2 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
       const b1 = (await appendEvent(store, { project: project(2) }, ["log"])).id;
       const now = Date.now();
-      expect(await claim("log", "daemon-a", now, 1)).toEqual([a1]);
+      expect(await claim("log", "daemon-a", now, 1, 60_000, 1)).toEqual([a1]);
       await store.markFailed("log", a1, "downstream said no", now + 5000, now);
       // b1 may be claimed at once; a2 waits behind a1, which falls due in 5 s.
       expect(await store.nextClaimAt("log", now, 60_000)).toBeLessThanOrEqual(now);

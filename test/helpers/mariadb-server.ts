@@ -28,10 +28,12 @@ export class MariaDbServer {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly durable: boolean,
   ) {}
 
-  static async start(): Promise<MariaDbServer> {
-    const server = new MariaDbServer(await freePort(), tempDir("glw-mariadb-"));
+  /** `durable`: commits wait for the redo log to reach the disk, as in production (benchmarks). */
+  static async start(options: { durable?: boolean } = {}): Promise<MariaDbServer> {
+    const server = new MariaDbServer(await freePort(), tempDir("glw-mariadb-"), options.durable ?? false);
     const installed = spawnSync(
       findProgram("mariadb-install-db") as string,
       ["--no-defaults", `--datadir=${server.dataDir}`, "--auth-root-authentication-method=normal", "--skip-test-db", ...server.userArgs()],
@@ -80,7 +82,7 @@ export class MariaDbServer {
         "--skip-name-resolve",
         "--skip-log-bin",
         "--innodb-buffer-pool-size=128M",
-        "--innodb-flush-log-at-trx-commit=0",
+        `--innodb-flush-log-at-trx-commit=${this.durable ? 1 : 0}`,
         "--max-connections=300",
         `--pid-file=${join(this.dir, "mariadb.pid")}`,
         ...this.userArgs(),

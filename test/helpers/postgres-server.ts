@@ -20,6 +20,7 @@ export class PostgresServer {
     readonly port: number,
     private readonly dir: string,
     tls: boolean,
+    durable: boolean,
   ) {
     this.server = new EmbeddedPostgres({
       databaseDir: dir,
@@ -31,17 +32,21 @@ export class PostgresServer {
       createPostgresUser: process.getuid?.() === 0,
       onLog: () => {},
       onError: () => {},
-      // Tests need no durability across a power cut; a benchmark starts its own server.
+      // Tests need no durability across a power cut; a benchmark asks for it.
       postgresFlags: [
-        "-c", "fsync=off", "-c", "max_connections=300",
+        ...(durable ? [] : ["-c", "fsync=off"]),
+        "-c", "max_connections=300",
         ...(tls ? ["-c", "ssl=on", "-c", `ssl_cert_file=${join(dir, "server.crt")}`, "-c", `ssl_key_file=${join(dir, "server.key")}`] : []),
       ],
     });
   }
 
-  /** `tls`: the server also accepts TLS, with a self-signed certificate for 127.0.0.1. */
-  static async start(options: { tls?: boolean } = {}): Promise<PostgresServer> {
-    const server = new PostgresServer(await freePort(), tempDir("glw-pg-"), options.tls ?? false);
+  /**
+   * `tls`: the server also accepts TLS, with a self-signed certificate for 127.0.0.1. `durable`:
+   * commits wait for fsync, as in production (benchmarks).
+   */
+  static async start(options: { tls?: boolean; durable?: boolean } = {}): Promise<PostgresServer> {
+    const server = new PostgresServer(await freePort(), tempDir("glw-pg-"), options.tls ?? false, options.durable ?? false);
     await server.server.initialise();
     if (options.tls) server.writeCertificate();
     await server.server.start();

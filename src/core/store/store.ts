@@ -34,9 +34,9 @@ export interface Store {
   /**
    * Claims due deliveries of a sink for `owner` until `now + lease` (renewed by renewClaims):
    * pending, due, not claimed by a live owner, and with no earlier pending delivery of the same
-   * ordering key that is claimed or waiting for a retry. Oldest event first; at most `limit`
-   * deliveries of at most `maxKeys` ordering keys (a delivery without a key counts as one), so that
-   * a daemon takes no more than it can start now and leaves the rest to the others.
+   * ordering key that is claimed or waiting for a retry. Oldest event first; the runs of at most
+   * `maxKeys` ordering keys (a delivery without a key counts as one), up to `limit` deliveries per
+   * key, so that a daemon takes no more than it can start now and leaves the rest to the others.
    */
   claimDeliveries(sink: string, owner: string, now: number, leaseMs: number, limit: number, maxKeys?: number): Promise<DueDelivery[]>;
   /** Extends every claim `owner` holds; returns how many. */

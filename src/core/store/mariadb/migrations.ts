@@ -51,7 +51,7 @@ export const MARIADB_MIGRATIONS: readonly (readonly string[])[] = [
        updated_at BIGINT NOT NULL,
        PRIMARY KEY (sink, event_id),
        KEY deliveries_pending (sink, status, event_id),
-       KEY deliveries_key (sink, ordering_key, status, event_id),
+       KEY deliveries_key (sink, status, ordering_key, event_id, next_attempt_at, locked_at, attempts),
        KEY deliveries_waiting (sink, status, next_attempt_at),
        KEY deliveries_event (event_id),
        KEY deliveries_locked (locked_by),

@@ -48,7 +48,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (sink, event_id)
    );
    CREATE INDEX deliveries_pending ON deliveries (sink, event_id) WHERE status = 'pending';
-   CREATE INDEX deliveries_key ON deliveries (sink, ordering_key, event_id) WHERE status = 'pending';
+   CREATE INDEX deliveries_key ON deliveries (sink, ordering_key, event_id) INCLUDE (next_attempt_at, locked_at, attempts) WHERE status = 'pending';
    CREATE INDEX deliveries_waiting ON deliveries (sink, next_attempt_at) WHERE status = 'pending';
    CREATE INDEX deliveries_failed ON deliveries (sink) WHERE status = 'failed';
    CREATE INDEX deliveries_event ON deliveries (event_id);

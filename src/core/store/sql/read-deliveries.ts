@@ -1,5 +1,5 @@
 import type { DeliveryCounts, DeliveryQuery, DeliveryState, DeliveryStatus } from "../store.js";
-import { first, toNumber, type SqlParams, type SqlQueries } from "./driver.js";
+import { toNumber, type SqlParams, type SqlQueries } from "./driver.js";
 
 interface DeliveryRow {
   sink: string;
@@ -65,18 +65,4 @@ export async function deliveryCounts(db: SqlQueries): Promise<Map<string, Delive
   const failed = await db.all<{ sink: string; n: unknown }>("SELECT sink, COUNT(*) AS n FROM deliveries WHERE status = 'failed' GROUP BY sink");
   for (const row of failed) entry(row.sink).failed = toNumber(row.n) as number;
   return counts;
-}
-
-/** Only the oldest pending delivery of each key can be claimed next; the others wait behind it. */
-export async function nextClaimAt(db: SqlQueries, sink: string, now: number, leaseMs: number): Promise<number | null> {
-  const row = await first<{ at: unknown }>(
-    db,
-    `SELECT MIN(CASE WHEN d.locked_at IS NOT NULL AND d.locked_at >= :staleBefore THEN d.locked_at + :leaseMs ELSE d.next_attempt_at END) AS at
-     FROM deliveries d
-     WHERE d.sink = :sink AND d.status = 'pending'
-       AND NOT EXISTS (SELECT 1 FROM deliveries e
-                       WHERE e.sink = d.sink AND e.ordering_key = d.ordering_key AND e.status = 'pending' AND e.event_id < d.event_id)`,
-    { sink, staleBefore: now - leaseMs, leaseMs },
-  );
-  return toNumber(row?.at);
 }

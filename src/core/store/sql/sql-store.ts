@@ -14,12 +14,12 @@ import type {
   Store,
 } from "../store.js";
 import { appendEvents, type PendingAppend } from "./append-events.js";
-import { claimDeliveries } from "./claim-deliveries.js";
+import { claimDeliveries, nextClaimAt } from "./claim-deliveries.js";
 import type { SqlDriver } from "./driver.js";
 import { SqlInventoryStore } from "./inventory-sql.js";
 import { forgetRecord, hasRecord, recordOnce, recordsWithPrefix } from "./ledger.js";
 import { acquireLease, prune, settingOrCreate } from "./maintenance.js";
-import { deliveriesOf, deliveryCounts, listDeliveries, nextClaimAt } from "./read-deliveries.js";
+import { deliveriesOf, deliveryCounts, listDeliveries } from "./read-deliveries.js";
 import { eventsAfter, getEvent, idRange, listEvents } from "./read-events.js";
 import { recordOutcomes, type Outcome } from "./record-outcomes.js";
 import { requeue, retryFailed } from "./requeue.js";

@@ -1,0 +1,306 @@
+// npm run bench: durable ingest on every store engine against the bare-HTTP limit, SSE fan-out,
+// and resume, in one run on one machine. Prints a table and writes bench/results.json.
+// Options: --runs 3 --seconds 8 --connections 32 --threads 2 --rate 500 --engines sqlite,postgres,mariadb
+//          --subscribers 1000 --sse-rate 100 --sse-seconds 10 --pending 10000
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { openSqliteStore } from "../src/core/store/sqlite/open-sqlite-store.js";
+import { projectOrderingKey } from "../src/core/store/ordering-key.js";
+import { MariaDbServer, mariadbAvailable } from "../test/helpers/mariadb-server.js";
+import { PostgresServer } from "../test/helpers/postgres-server.js";
+import { tempDir } from "../test/helpers/temp-dir.js";
+import { runAutocannon, runWrk, wrkVersion, type Load, type LoadResult } from "./load.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const CLI = join(ROOT, "dist/cli/index.js");
+const FIXTURE = join(ROOT, "test/fixtures/gitlab/system__merge_request.json");
+const TOKEN = "bench-source-token-0123456789";
+
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: "string", default: "3" },
+    seconds: { type: "string", default: "8" },
+    connections: { type: "string", default: "32" },
+    threads: { type: "string", default: "2" },
+    rate: { type: "string", default: "500" },
+    engines: { type: "string", default: "sqlite,postgres,mariadb" },
+    subscribers: { type: "string", default: "1000" },
+    "sse-rate": { type: "string", default: "100" },
+    "sse-seconds": { type: "string", default: "10" },
+    pending: { type: "string", default: "10000" },
+  },
+});
+const RUNS = Number(opts.runs);
+const SECONDS = Number(opts.seconds);
+const SUBSCRIBERS = Number(opts.subscribers);
+const SSE_RATE = Number(opts["sse-rate"]);
+const SSE_SECONDS = Number(opts["sse-seconds"]);
+const PENDING = Number(opts.pending);
+
+type Engine = "sqlite" | "postgres" | "mariadb";
+const engines = (opts.engines ?? "").split(",").filter((name): name is Engine => {
+  if (name === "mariadb" && !mariadbAvailable()) {
+    process.stderr.write("mariadb: skipped, mariadbd is not installed (apt-get install mariadb-server)\n");
+    return false;
+  }
+  return name === "sqlite" || name === "postgres" || name === "mariadb";
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  listenMs: number;
+}
+
+function start(command: string, args: string[], env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, [command, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4096));
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      const match = /listening on [\d.]+:(\d+)/.exec(output);
+      if (match) {
+        clearInterval(timer);
+        resolve({ child, url: `http://127.0.0.1:${match[1]}`, listenMs: performance.now() - started });
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`${command} exited: ${output}`));
+      }
+    }, 5);
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+/** A store of the engine, durable as in production, for one run; cleaned up by the returned function. */
+async function storeEnv(engine: Engine, dir: string): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
+  if (engine === "sqlite") return { env: { DATABASE_PATH: join(dir, "store.sqlite") }, cleanup: async () => {} };
+  const server = engine === "postgres" ? await PostgresServer.start({ durable: true }) : await MariaDbServer.start({ durable: true });
+  return { env: { DATABASE_URL: await server.createDatabase() }, cleanup: () => server.destroy() };
+}
+
+function startDaemon(dir: string, env: Record<string, string>): Promise<Started> {
+  return start(CLI, ["serve"], {
+    PORT: "0",
+    HOST: "127.0.0.1",
+    NODE_ENV: "production",
+    SOURCE_TOKEN: TOKEN,
+    SINKS_ENABLED: "log",
+    LOG_EVENTS_TO: join(dir, "events.log"),
+    DATABASE_PATH: join(dir, "store.sqlite"),
+    ...env,
+  });
+}
+
+// The body as GitLab sends it: one line of JSON.
+const body = JSON.stringify(JSON.parse(readFileSync(FIXTURE, "utf8")));
+const bodyDir = tempDir("glw-bench-body-");
+const bodyFile = join(bodyDir, "system__merge_request.json");
+writeFileSync(bodyFile, body);
+const wrk = wrkVersion();
+const generator = wrk ?? "autocannon (wrk is not installed: apt-get install wrk)";
+
+async function ingestRun(target: "baseline" | Engine, rate?: number): Promise<LoadResult> {
+  const dir = tempDir("glw-bench-");
+  const store = target === "baseline" ? null : await storeEnv(target, dir);
+  const server = store ? await startDaemon(dir, store.env) : await start(join(ROOT, "bench/baseline-server.mjs"), [], {});
+  const load: Load = { url: server.url, bodyFile, body, event: "System Hook", token: TOKEN, seconds: SECONDS, threads: Number(opts.threads), connections: rate ? 10 : Number(opts.connections), rate };
+  try {
+    const run = wrk ? runWrk : runAutocannon;
+    await run({ ...load, seconds: 1 }); // warm up
+    return await run(load);
+  } finally {
+    await stop(server.child);
+    await store?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function sseRun(): Promise<Record<string, number>> {
+  const dir = tempDir("glw-bench-");
+  const daemon = await startDaemon(dir, { SINKS_ENABLED: "sse,log", SSE_MAX_CLIENTS: String(Math.max(1000, SUBSCRIBERS)) });
+  const subscribers = spawn(process.execPath, [join(ROOT, "bench/sse-subscribers.mjs"), `${daemon.url}/sse/`, String(SUBSCRIBERS)], { stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  subscribers.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  while (!out.includes(`connected ${SUBSCRIBERS}`)) await sleep(20);
+
+  // A public project's merge request, so that subscribers without a token receive it.
+  const publicBody = JSON.stringify({ ...(JSON.parse(body) as object), project: { ...(JSON.parse(body) as { project: object }).project, visibility_level: 20 } });
+  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  const sentAt = new Map<number, number>();
+  const total = SSE_RATE * SSE_SECONDS;
+  const began = performance.now();
+  const posts: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = began + (i * 1000) / SSE_RATE - performance.now();
+    if (wait > 0) await sleep(wait);
+    const at = performance.timeOrigin + performance.now();
+    posts.push(
+      new Promise((resolve, reject) => {
+        const req = request(
+          `${daemon.url}/hooks`,
+          { method: "POST", agent, headers: { "content-type": "application/json", "x-gitlab-event": "System Hook", "x-gitlab-token": TOKEN, "idempotency-key": randomUUID() } },
+          (res) => {
+            let text = "";
+            res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+            res.on("end", () => {
+              sentAt.set((JSON.parse(text) as { id: number }).id, at);
+              resolve();
+            });
+          },
+        );
+        req.on("error", reject);
+        req.end(publicBody);
+      }),
+    );
+  }
+  await Promise.all(posts);
+  await sleep(2000);
+  const rss = peakRssMb(daemon.child.pid as number);
+  out = "";
+  const reported = new Promise((resolve) => subscribers.on("exit", resolve));
+  subscribers.stdin.write("report\n");
+  await reported;
+  const received = JSON.parse(out) as Record<string, number[]>;
+  agent.destroy();
+  await stop(daemon.child);
+  rmSync(dir, { recursive: true, force: true });
+
+  const latencies: number[] = [];
+  for (const [id, at] of sentAt) for (const time of received[id] ?? []) latencies.push(time - at);
+  latencies.sort((a, b) => a - b);
+  return { events: total, subscribers: SUBSCRIBERS, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? 0, lost: total * SUBSCRIBERS - latencies.length, peakRssMb: rss };
+}
+
+/** Peak resident memory of a process, from the kernel (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+async function resumeRun(): Promise<Record<string, number>> {
+  const dir = tempDir("glw-bench-");
+  const store = openSqliteStore(join(dir, "store.sqlite"));
+  const payload = JSON.parse(body) as object;
+  await Promise.all(
+    Array.from({ length: PENDING }, (_, i) => {
+      const event = {
+        deliveryId: `pending-${i}`, receivedAt: new Date().toISOString(), instance: null, hook: "project" as const, type: "merge_request", action: "open",
+        project: { id: i % 50, path: `g/p${i % 50}`, url: null, visibility: "public" as const }, actor: null, payload,
+      };
+      return store.append(event, { deliveries: [{ sink: "log", orderingKey: projectOrderingKey(event) }], scope: "", payloadJson: body });
+    }),
+  );
+  await store.close();
+  const started = performance.now();
+  const daemon = await startDaemon(dir, { SINKS_ENABLED: "sse,log" });
+  for (;;) {
+    const health = (await (await fetch(`${daemon.url}/healthz`)).json()) as { sinks: { log: { pending: number } } };
+    if (health.sinks.log.pending === 0) break;
+    await sleep(10);
+  }
+  const caughtUpMs = performance.now() - started;
+  const lines = readFileSync(join(dir, "events.log"), "utf8").split("\n").length - 1;
+  await stop(daemon.child);
+  rmSync(dir, { recursive: true, force: true });
+  if (lines !== PENDING) throw new Error(`resume wrote ${lines} log lines for ${PENDING} pending deliveries`);
+  return { pending: PENDING, listenMs: daemon.listenMs, caughtUpMs };
+}
+
+function medianOf<T extends object>(runs: T[]): T {
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(runs[0] as object)) out[key] = median(runs.map((run) => (run as Record<string, number>)[key] as number));
+  return out as T;
+}
+
+async function repeat<T extends object>(label: string, fn: () => Promise<T>): Promise<{ median: T; runs: T[] }> {
+  const runs: T[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    process.stderr.write(`  ${label}: run ${i + 1}/${RUNS}\n`);
+    runs.push(await fn());
+  }
+  return { median: medianOf(runs), runs };
+}
+
+const machine = {
+  cores: cpus().length,
+  cpu: cpus()[0]?.model ?? "unknown",
+  memoryGb: round(totalmem() / 2 ** 30),
+  node: process.version,
+  loadGenerator: generator,
+  body: `system__merge_request.json as one line, ${body.length} bytes, a fresh Idempotency-Key per request`,
+  runs: RUNS,
+  date: new Date().toISOString(),
+};
+process.stderr.write(`benchmarking on ${machine.cores} cores, Node ${machine.node}, load from ${generator}, ${RUNS} runs each\n`);
+
+const results: Record<string, unknown> = { machine };
+const baselineFull = await repeat("bare node:http, full load", () => ingestRun("baseline"));
+const baselineRate = await repeat(`bare node:http, ${opts.rate} req/s`, () => ingestRun("baseline", Number(opts.rate)));
+results.baseline = { full: baselineFull, rate: baselineRate };
+const perEngine: Record<string, { full: { median: LoadResult }; rate: { median: LoadResult } }> = {};
+for (const engine of engines) {
+  perEngine[engine] = {
+    full: await repeat(`${engine}, full load`, () => ingestRun(engine)),
+    rate: await repeat(`${engine}, ${opts.rate} req/s`, () => ingestRun(engine, Number(opts.rate))),
+  };
+}
+results.ingest = perEngine;
+const sse = SUBSCRIBERS > 0 ? await repeat(`SSE fan-out, ${SUBSCRIBERS} subscribers`, sseRun) : null;
+const resume = PENDING > 0 ? await repeat(`resume of ${PENDING} pending`, resumeRun) : null;
+results.sse = sse;
+results.resume = resume;
+writeFileSync(join(ROOT, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
+rmSync(bodyDir, { recursive: true, force: true });
+
+const b = baselineFull.median;
+const b5 = baselineRate.median;
+const latency = (r: LoadResult) => `${round(r.p50Ms, 2)} / ${round(r.p99Ms, 2)} / ${round(r.maxMs, 1)}`;
+const rows: string[][] = [
+  ["measure", "req/s", "× bare", "p50 / p99 / max ms", "errors"],
+  ["bare node:http, full load", String(round(b.requestsPerSecond, 0)), "1", latency(b), String(b.errors)],
+];
+for (const [engine, result] of Object.entries(perEngine)) {
+  const full = result.full.median;
+  rows.push([`${engine}, full load`, String(round(full.requestsPerSecond, 0)), String(round(full.requestsPerSecond / b.requestsPerSecond, 2)), latency(full), String(full.errors)]);
+}
+rows.push([`bare node:http, ${opts.rate} req/s`, String(round(b5.requestsPerSecond, 0)), "", latency(b5), String(b5.errors)]);
+for (const [engine, result] of Object.entries(perEngine)) {
+  const paced = result.rate.median;
+  rows.push([`${engine}, ${opts.rate} req/s`, String(round(paced.requestsPerSecond, 0)), "", latency(paced), String(paced.errors)]);
+}
+const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((row) => (row[c] as string).length)));
+console.log(`\n${machine.cores} cores (${machine.cpu}), Node ${machine.node}, load: ${generator}, ${machine.body}; medians of ${RUNS} runs of ${SECONDS} s`);
+console.log("durable ingest (SINKS_ENABLED=log; every 202 after its commit):\n");
+for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c] as number)).join("  "));
+if (sse) {
+  const s = sse.median;
+  console.log(
+    `\nSSE, ${s.subscribers} subscribers @ ${SSE_RATE} events/s: p50 ${round(s.p50 as number)} / p99 ${round(s.p99 as number)} / max ${round(s.max as number)} ms, ${s.lost} lost, daemon peak RSS ${round(s.peakRssMb as number)} MB`,
+  );
+}
+if (resume) console.log(`resume of ${resume.median.pending} pending deliveries: listening after ${round(resume.median.listenMs as number, 0)} ms, caught up after ${round(resume.median.caughtUpMs as number, 0)} ms`);
+console.log("\nwritten to bench/results.json");
