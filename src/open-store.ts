@@ -18,7 +18,7 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
   const url = config.DATABASE_URL;
   if (url === undefined) return openSqliteStore(config.DATABASE_PATH);
   const engine = engineOf(url);
-  if (engine === "postgres") return openPostgresStore(url, { poolSize: config.DATABASE_POOL_SIZE, logger });
+  if (engine === "postgres") return openPostgresStore(url, { poolSize: config.DATABASE_POOL_SIZE, sslMode: config.PGSSLMODE, logger });
   return openMariaDbStore(url, {
     poolSize: config.DATABASE_POOL_SIZE,
     logger,

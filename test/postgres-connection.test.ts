@@ -18,8 +18,11 @@ describe("DATABASE_URL for PostgreSQL", () => {
     expect(postgresConnection("postgres://h/db").ssl).toBe(false);
     expect(postgresConnection("postgres://h/db?sslmode=disable").ssl).toBe(false);
     expect(postgresConnection("postgres://h/db?sslmode=verify-full").ssl).toMatchObject({ rejectUnauthorized: true });
+    // Heroku's DATABASE_URL names no sslmode: PGSSLMODE=require supplies it.
+    expect(postgresConnection("postgres://h/db", "require").ssl).toMatchObject({ rejectUnauthorized: false });
+    expect(postgresConnection("postgres://h/db?sslmode=disable", "require").ssl).toBe(false);
     expect(() => postgresConnection("postgres://h/db?sslmode=sometimes")).toThrow(
-      new ConfigError("DATABASE_URL has sslmode=sometimes; it accepts disable, require, verify-ca or verify-full"),
+      new ConfigError("DATABASE_URL (or PGSSLMODE) has sslmode=sometimes; it accepts disable, require, verify-ca or verify-full"),
     );
   });
 });

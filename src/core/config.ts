@@ -66,6 +66,8 @@ const schema = z.object({
       .optional(),
   ),
   DATABASE_POOL_SIZE: integer(10, 1, 1000),
+  /** libpq's variable: the sslmode of a postgres:// DATABASE_URL that names none (Heroku: require). */
+  PGSSLMODE: optionalText,
   /** Toolforge puts the tool's ToolsDB credentials here; a mysql:// URL without credentials uses them. */
   TOOL_TOOLSDB_USER: optionalText,
   TOOL_TOOLSDB_PASSWORD: optionalText,

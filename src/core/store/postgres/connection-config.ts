@@ -16,17 +16,18 @@ export interface PostgresConnection {
 /**
  * Reads a `postgres://` / `postgresql://` URL with libpq's meaning of `sslmode`: `require`
  * encrypts without checking the certificate (what Heroku Postgres needs), `verify-ca` checks the
- * chain, `verify-full` the host name too; `disable`, `allow` and `prefer` connect without TLS.
+ * chain, `verify-full` the host name too; `disable`, `allow` and `prefer` connect without TLS. A URL
+ * without sslmode takes `defaultSslMode` (PGSSLMODE, as libpq does).
  * https://www.postgresql.org/docs/current/libpq-ssl.html#LIBPQ-SSL-SSLMODE-STATEMENTS
  */
-export function postgresConnection(databaseUrl: string): PostgresConnection {
+export function postgresConnection(databaseUrl: string, defaultSslMode = "disable"): PostgresConnection {
   let url: URL;
   try {
     url = new URL(databaseUrl);
   } catch {
     throw new ConfigError("DATABASE_URL is not a URL; write postgres://user:password@host:5432/database");
   }
-  const mode = url.searchParams.get("sslmode") ?? "disable";
+  const mode = url.searchParams.get("sslmode") ?? defaultSslMode;
   const rootCert = url.searchParams.get("sslrootcert");
   const ca = rootCert ? readFileSync(rootCert, "utf8") : undefined;
   let ssl: false | ConnectionOptions;
@@ -47,7 +48,7 @@ export function postgresConnection(databaseUrl: string): PostgresConnection {
       ssl = { rejectUnauthorized: true, ca };
       break;
     default:
-      throw new ConfigError(`DATABASE_URL has sslmode=${mode}; it accepts disable, require, verify-ca or verify-full`);
+      throw new ConfigError(`DATABASE_URL (or PGSSLMODE) has sslmode=${mode}; it accepts disable, require, verify-ca or verify-full`);
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || undefined;
   const user = url.username ? decodeURIComponent(url.username) : undefined;

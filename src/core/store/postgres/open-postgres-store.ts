@@ -10,6 +10,8 @@ import { PostgresDriver } from "./postgres-driver.js";
 export interface PostgresStoreOptions {
   /** Connections in the pool. */
   poolSize?: number;
+  /** The sslmode of a URL that names none (PGSSLMODE). */
+  sslMode?: string;
   logger?: Logger;
 }
 
@@ -24,7 +26,7 @@ const types = {
  * NOTIFY the others, which LISTEN on a connection of their own.
  */
 export async function openPostgresStore(databaseUrl: string, options: PostgresStoreOptions = {}): Promise<Store> {
-  const { location, ...connection } = postgresConnection(databaseUrl);
+  const { location, ...connection } = postgresConnection(databaseUrl, options.sslMode);
   const clientConfig: pg.ClientConfig = {
     ...connection,
     types,
