@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { postHook, TEST_TOKEN, waitFor } from "./helpers/daemon.js";
 import { SERVER_ENGINES, type DedicatedServer } from "./helpers/engines.js";
 import { openFeed } from "./helpers/feed.js";
-import { spawnDaemon, type SpawnedDaemon } from "./helpers/spawn-daemon.js";
+import { runCli, spawnDaemon, type SpawnedDaemon } from "./helpers/spawn-daemon.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const RECORDER = fileURLToPath(new URL("./fixtures/sinks/record-deliveries.mjs", import.meta.url));
@@ -85,5 +85,20 @@ describe.each(SERVER_ENGINES)("a $name outage", (engine) => {
     expect(records().filter((r) => r.phase === "start").map((r) => r.id)).toEqual(ids);
     expect(daemon.child.exitCode).toBeNull();
     expect(daemon.output()).not.toMatch(/unhandled|uncaught/i);
+    // The database password is in no log line and no page.
+    const password = decodeURIComponent(new URL(server.location).password);
+    expect(daemon.output()).not.toContain(password);
+    expect(JSON.stringify(refused.body) + JSON.stringify(await (await fetch(`${url}/healthz`)).json())).not.toContain(password);
+  });
+
+  test("stops start-up with one line naming DATABASE_URL, without its password, when the database cannot be reached", async () => {
+    server = await (engine.dedicatedServer as () => Promise<DedicatedServer>)();
+    await server.stop();
+    const password = decodeURIComponent(new URL(server.location).password);
+    const run = runCli(["serve"], { ...engine.env(server.location), PORT: "0", SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse" }, tempDir());
+    expect((await run.exited).code).toBe(1);
+    const lines = run.output().trim().split("\n");
+    expect(lines.at(-1)).toMatch(new RegExp(`^gitlab-webhooks: could not open the ${engine.name} database of DATABASE_URL \\(.*://.*@127\\.0\\.0\\.1:\\d+/t_\\w+\\): .*ECONNREFUSED`));
+    expect(run.output()).not.toContain(password);
   });
 });
