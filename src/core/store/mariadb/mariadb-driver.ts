@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import type { SqlDialect, SqlDriver, SqlParams, SqlQueries, SqlValue, TransactionOptions } from "../sql/driver.js";
+import { PooledStatements, type SqlDialect, type SqlDriver, type SqlParams, type SqlQueries, type SqlValue, type TransactionOptions } from "../sql/driver.js";
 import { compileNamed } from "../sql/named-params.js";
 
 const DIALECT: SqlDialect = { concat: (...parts) => `CONCAT(${parts.join(", ")})` };
@@ -62,10 +62,10 @@ function queriesOn(connection: Pool | PoolConnection): SqlQueries {
  * MariaDB (and MySQL) through a mysql2 pool. Named locks (GET_LOCK) are server-wide: their names
  * carry a hash of the database's, so that tools sharing a server (ToolsDB) never meet.
  */
-export class MariaDbDriver implements SqlDriver {
+export class MariaDbDriver extends PooledStatements implements SqlDriver {
   readonly engine = "mariadb" as const;
   readonly dialect = DIALECT;
-  private readonly pooled: SqlQueries;
+  protected readonly pooled: SqlQueries;
 
   constructor(
     private readonly pool: Pool,
@@ -73,19 +73,8 @@ export class MariaDbDriver implements SqlDriver {
     /** Half of the server's max_allowed_packet: what one value of a statement may carry. */
     readonly maxValueBytes: number,
   ) {
+    super();
     this.pooled = queriesOn(pool);
-  }
-
-  all<Row>(sql: string, params?: SqlParams): Promise<Row[]> {
-    return this.pooled.all<Row>(sql, params);
-  }
-
-  run(sql: string, params?: SqlParams): Promise<{ changes: number }> {
-    return this.pooled.run(sql, params);
-  }
-
-  insertIfAbsent(table: string, row: Readonly<Record<string, SqlValue>>): Promise<boolean> {
-    return this.pooled.insertIfAbsent(table, row);
   }
 
   /** A GET_LOCK name of at most 64 characters, unique to this database. */

@@ -1,6 +1,7 @@
 import type { Connection as CallbackConnection } from "mysql2";
 import mysql, { type RowDataPacket } from "mysql2/promise";
 import type { Logger } from "winston";
+import { CommitPoller } from "../sql/poll-for-commits.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store } from "../store.js";
 import { mariadbConnection, type MariaDbCredentials } from "./connection-config.js";
@@ -57,37 +58,13 @@ export async function openMariaDbStore(databaseUrl: string, options: MariaDbStor
   }
   setup.release();
 
-  const watchers = new Set<() => void>();
-  let timer: NodeJS.Timeout | undefined;
-  let newest: number | null = null;
-  const look = async () => {
-    const [rows] = await pool.query<({ newest: number | null } & RowDataPacket)[]>("SELECT MAX(id) AS newest FROM events");
-    const seen = Number(rows[0]?.newest ?? 0);
-    if (newest !== null && seen !== newest) for (const listener of watchers) listener();
-    newest = seen;
-  };
   return new SqlStore({
     driver,
     shared: true,
     location,
-    watchCommits(listener) {
-      watchers.add(listener);
-      if (!timer) {
-        // An unreachable server only delays the next look; the store's other calls report it.
-        timer = setInterval(() => void look().catch(() => undefined), MARIADB_POLL_MS);
-        timer.unref();
-      }
-      return () => {
-        watchers.delete(listener);
-        if (watchers.size === 0) {
-          clearInterval(timer);
-          timer = undefined;
-        }
-      };
-    },
-    beforeClose: async () => {
-      clearInterval(timer);
-      watchers.clear();
-    },
+    commits: new CommitPoller(async () => {
+      const [rows] = await pool.query<({ newest: number | null } & RowDataPacket)[]>("SELECT MAX(id) AS newest FROM events");
+      return Number(rows[0]?.newest ?? 0);
+    }, MARIADB_POLL_MS),
   });
 }

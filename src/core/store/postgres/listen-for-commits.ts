@@ -1,5 +1,6 @@
 import pg from "pg";
 import type { Logger } from "winston";
+import type { CommitWatcher } from "../sql/poll-for-commits.js";
 
 /** The channel appends notify on, with the newest id as payload. */
 export const COMMITS_CHANNEL = "gitlab_webhooks_events";
@@ -12,7 +13,7 @@ const RECONNECT_MAX_MS = 30_000;
  * the server goes away. Every (re)connection also calls the listeners once: notifications sent
  * while it was away are lost, so listeners look at the store to catch up.
  */
-export class CommitListener {
+export class CommitListener implements CommitWatcher {
   private readonly listeners = new Set<() => void>();
   private client: pg.Client | null = null;
   private timer: NodeJS.Timeout | undefined;

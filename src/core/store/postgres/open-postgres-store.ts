@@ -49,7 +49,6 @@ export async function openPostgresStore(databaseUrl: string, options: PostgresSt
     client.off("error", onError);
     client.release(broken);
   }
-  const listener = new CommitListener(clientConfig, options.logger);
   return new SqlStore({
     driver: new PostgresDriver(pool),
     shared: true,
@@ -57,7 +56,6 @@ export async function openPostgresStore(databaseUrl: string, options: PostgresSt
     afterAppend: async (tx, newestId) => {
       await tx.run("SELECT pg_notify(:channel, :newest)", { channel: COMMITS_CHANNEL, newest: String(newestId) });
     },
-    watchCommits: (notify) => listener.add(notify),
-    beforeClose: () => listener.stop(),
+    commits: new CommitListener(clientConfig, options.logger),
   });
 }

@@ -1,5 +1,5 @@
 import pg from "pg";
-import type { SqlDialect, SqlDriver, SqlParams, SqlQueries, SqlValue, TransactionOptions } from "../sql/driver.js";
+import { PooledStatements, type SqlDialect, type SqlDriver, type SqlParams, type SqlQueries, type SqlValue, type TransactionOptions } from "../sql/driver.js";
 import { compileNamed } from "../sql/named-params.js";
 import { lockKey } from "../sql/lock-key.js";
 
@@ -47,28 +47,17 @@ function queriesOn(client: pg.Pool | pg.PoolClient, statements: StatementNames):
 }
 
 /** PostgreSQL through a node-postgres pool. */
-export class PostgresDriver implements SqlDriver {
+export class PostgresDriver extends PooledStatements implements SqlDriver {
   readonly engine = "postgres" as const;
   readonly dialect = DIALECT;
   /** Statements are not size-limited here (SQLite takes 1 GB values, PostgreSQL 1 GB): payloads stay whole. */
   readonly maxValueBytes = Infinity;
   private readonly statements = new StatementNames();
-  private readonly pooled: SqlQueries;
+  protected readonly pooled: SqlQueries;
 
   constructor(readonly pool: pg.Pool) {
+    super();
     this.pooled = queriesOn(pool, this.statements);
-  }
-
-  all<Row>(sql: string, params?: SqlParams): Promise<Row[]> {
-    return this.pooled.all<Row>(sql, params);
-  }
-
-  run(sql: string, params?: SqlParams): Promise<{ changes: number }> {
-    return this.pooled.run(sql, params);
-  }
-
-  insertIfAbsent(table: string, row: Readonly<Record<string, SqlValue>>): Promise<boolean> {
-    return this.pooled.insertIfAbsent(table, row);
   }
 
   async transaction<T>(work: (tx: SqlQueries) => Promise<T>, options: TransactionOptions = {}): Promise<T> {

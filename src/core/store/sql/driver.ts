@@ -54,3 +54,20 @@ export function toNumber(value: unknown): number | null {
   if (value === null || value === undefined) return null;
   return typeof value === "number" ? value : Number(value);
 }
+
+/** A server engine's statements outside a transaction: each borrows a pooled connection for itself. */
+export abstract class PooledStatements implements SqlQueries {
+  protected abstract readonly pooled: SqlQueries;
+
+  all<Row>(sql: string, params?: SqlParams): Promise<Row[]> {
+    return this.pooled.all<Row>(sql, params);
+  }
+
+  run(sql: string, params?: SqlParams): Promise<{ changes: number }> {
+    return this.pooled.run(sql, params);
+  }
+
+  insertIfAbsent(table: string, row: Readonly<Record<string, SqlValue>>): Promise<boolean> {
+    return this.pooled.insertIfAbsent(table, row);
+  }
+}

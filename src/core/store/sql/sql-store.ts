@@ -16,6 +16,7 @@ import type {
 import { appendEvents, type PendingAppend } from "./append-events.js";
 import { claimDeliveries, nextClaimAt } from "./claim-deliveries.js";
 import type { SqlDriver } from "./driver.js";
+import type { CommitWatcher } from "./poll-for-commits.js";
 import { SqlInventoryStore } from "./inventory-sql.js";
 import { forgetRecord, hasRecord, recordOnce, recordsWithPrefix } from "./ledger.js";
 import { acquireLease, prune, settingOrCreate } from "./maintenance.js";
@@ -31,10 +32,8 @@ export interface SqlStoreEngine {
   location: string;
   /** Statements run in the append transaction after the events are in (PostgreSQL's NOTIFY). */
   afterAppend?: (tx: Parameters<Parameters<SqlDriver["transaction"]>[0]>[0], newestId: number) => Promise<void>;
-  /** See Store.watchCommits. */
-  watchCommits: (listener: () => void) => () => void;
-  /** Called once the store has stopped writing, before the driver closes. */
-  beforeClose?: () => Promise<void>;
+  /** See Store.watchCommits; stopped when the store closes. */
+  commits: CommitWatcher;
 }
 
 /** The append lock: ids are assigned, and become visible, in commit order. */
@@ -184,7 +183,7 @@ export class SqlStore implements Store {
   }
 
   watchCommits(listener: () => void): () => void {
-    return this.parts.watchCommits(listener);
+    return this.parts.commits.add(listener);
   }
 
   /** A write, not a read: a read-only or full store must fail it. */
@@ -202,7 +201,7 @@ export class SqlStore implements Store {
 
   async close(): Promise<void> {
     await Promise.all([this.appends.drain(), this.outcomes.drain()]);
-    await this.parts.beforeClose?.();
+    await this.parts.commits.stop();
     await this.db.close();
   }
 }

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import { ConfigError } from "../../config.js";
 import { writableDirectoryOf } from "../../writable-directory.js";
+import { CommitPoller } from "../sql/poll-for-commits.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store } from "../store.js";
 import { migrateSqlite } from "./migrations.js";
@@ -35,40 +36,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   db.pragma("busy_timeout = 5000");
   migrateSqlite(db);
   db.pragma("foreign_keys = ON");
-  const driver = new SqliteDriver(db);
-  const watchers = new Set<() => void>();
-  let timer: NodeJS.Timeout | undefined;
-  let seen = 0;
-  const look = () => {
-    if (!db.open) return;
-    const version = db.pragma("data_version", { simple: true }) as number;
-    if (version === seen) return;
-    seen = version;
-    for (const listener of watchers) listener();
-  };
   return new SqlStore({
-    driver,
+    driver: new SqliteDriver(db),
     shared: false,
     location: path === ":memory:" ? path : resolve(path),
     // data_version moves when another connection (another process) commits; our own commits do not move it.
-    watchCommits(listener) {
-      watchers.add(listener);
-      if (!timer) {
-        seen = db.pragma("data_version", { simple: true }) as number;
-        timer = setInterval(look, WATCH_INTERVAL_MS);
-        timer.unref();
-      }
-      return () => {
-        watchers.delete(listener);
-        if (watchers.size === 0) {
-          clearInterval(timer);
-          timer = undefined;
-        }
-      };
-    },
-    beforeClose: async () => {
-      clearInterval(timer);
-      watchers.clear();
-    },
+    commits: new CommitPoller(() => (db.open ? db.pragma("data_version", { simple: true }) : undefined), WATCH_INTERVAL_MS),
   });
 }
