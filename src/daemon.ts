@@ -15,7 +15,7 @@ import { createHealthRouter } from "./core/health.js";
 import { createHttpServer } from "./core/http-app.js";
 import { loadSinks } from "./core/load-sinks.js";
 import { createDaemonMetrics, createMetricsRouter } from "./core/metrics.js";
-import { loadProjectTokens, projectTokenLookup, type ProjectToken } from "./core/project-tokens.js";
+import { compileProjectTokens, loadProjectTokens, type ProjectToken } from "./core/project-tokens.js";
 import type { Sink, SinkContext, SinkFactory } from "./core/sink.js";
 import type { Store } from "./core/store/store.js";
 import { openStore } from "./open-store.js";
@@ -113,7 +113,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const hooks = createHooksHandler({
     tokens,
     signingSecrets: config.SOURCE_SIGNING_TOKEN,
-    projectTokens: projectTokenLookup(projectTokens),
+    projectTokens: compileProjectTokens(projectTokens),
     maxBodyBytes: config.MAX_BODY_BYTES,
     store,
     deliveriesFor: (event) => dispatcher.deliveriesFor(event),

@@ -11,7 +11,8 @@ import { fixtureJson } from "./helpers/fixtures.js";
 import { sleep } from "./helpers/recording-sink.js";
 
 const GITLAB_TOKEN = "glpat-mentions-bot-token";
-const MR_PATH = "/api/v4/projects/2/merge_requests/16";
+// The API is called with the project path the event authenticated, URL-encoded.
+const MR_PATH = "/api/v4/projects/flightjs%2Fflight-management/merge_requests/16";
 
 describe("reviewers page", () => {
   it("reads the example page in config/", () => {

@@ -55,6 +55,12 @@ const EXPECTED: Record<string, object> = {
     project: { id: 1, path: "jsmith/example", url: "http://example.com/jsmith/example", visibility: "private" },
     actor: { username: "jsmith", name: "John Smith" },
   },
+  // The project only through the object's URL and object_attributes.project_id.
+  "project__vulnerability.json": {
+    hook: "project", type: "vulnerability", action: null,
+    project: { id: 50, path: "flightjs/Flight", url: "https://example.com/flightjs/Flight", visibility: null },
+    actor: null,
+  },
   "system__merge_request.json": {
     hook: "system", type: "merge_request", action: "open",
     project: { id: 1, path: "gitlabhq/gitlab-test", url: "http://example.com/gitlabhq/gitlab-test", visibility: "public" },

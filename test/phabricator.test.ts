@@ -100,7 +100,7 @@ describe("phabricator sink", () => {
 
   it("finds references in every commit of the MR through the GitLab API, across pages", async () => {
     gitlab = await startFakeGitLab(GITLAB_TOKEN);
-    gitlab.paginate("/api/v4/projects/2/merge_requests/16/commits", [
+    gitlab.paginate("/api/v4/projects/flightjs%2Fflight-management/merge_requests/16/commits", [
       { id: "a", message: "First\n\nBug: T3" },
       { id: "b", message: "Second, about T4 in prose" },
       { id: "c", message: "Third\nBug: T5" },
@@ -109,7 +109,7 @@ describe("phabricator sink", () => {
     await deliver(mergeRequest("open", "No references here"));
     expect([...conduit!.comments].filter(([, list]) => list.length > 0).map(([task]) => task)).toEqual(["T3", "T5"]);
     expect(gitlab.requests.map((r) => r.path)).toEqual([
-      "/api/v4/projects/2/merge_requests/16/commits",
+      "/api/v4/projects/flightjs%2Fflight-management/merge_requests/16/commits",
       expect.stringMatching(/commits\?.*page=2/),
     ]);
   });

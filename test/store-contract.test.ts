@@ -324,6 +324,22 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(await (await another()).settingOrCreate("first_run_token", "two")).toBe("one");
     });
 
+    test("bind a project id to a path: first use for project tokens, instance credentials overrule", async () => {
+      const now = Date.now();
+      expect(await store.projectIdentity(7, "team/app")).toEqual({ pathOfId: null, idOfPath: null });
+      await store.bindProject(7, "team/app", false, now);
+      await store.bindProject(7, "team/other", false, now);
+      await store.bindProject(8, "team/app", false, now);
+      expect(await store.projectIdentity(7, "team/app")).toEqual({ pathOfId: { path: "team/app", confirmed: false }, idOfPath: { id: 7, confirmed: false } });
+      expect(await store.projectIdentity(8, "team/other")).toEqual({ pathOfId: null, idOfPath: null });
+      // A system hook says project 9 is now team/app (7 was renamed away): 9 takes the path.
+      await store.bindProject(9, "team/app", true, now);
+      expect(await store.projectIdentity(9, "team/app")).toEqual({ pathOfId: { path: "team/app", confirmed: true }, idOfPath: { id: 9, confirmed: true } });
+      expect((await store.projectIdentity(7, "x")).pathOfId).toBeNull();
+      await store.bindProject(9, "team/renamed", true, now);
+      expect(await store.projectIdentity(9, "team/app")).toEqual({ pathOfId: { path: "team/renamed", confirmed: true }, idOfPath: null });
+    });
+
     test("answer a health check with a write", async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

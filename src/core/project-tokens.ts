@@ -35,14 +35,13 @@ export function loadProjectTokens(config: Pick<Config, "PROJECT_TOKENS" | "PROJE
   return entries;
 }
 
-/**
- * The tokens that may authenticate an event of this project: those of every entry whose glob
- * matches its path. An event without a project path gets none (only SOURCE_TOKEN works for it),
- * so a token of project A never authenticates an event of project B.
- */
-export function projectTokenLookup(entries: readonly ProjectToken[]): (projectPath: string | null) => string[] {
-  const compiled = entries.map((entry) => ({ matches: globMatcher([entry.glob]), token: entry.token }));
-  return (projectPath) => (projectPath === null ? [] : compiled.filter((entry) => entry.matches(projectPath)).map((entry) => entry.token));
+/** A PROJECT_TOKENS entry ready for requests: its glob compiled once. */
+export interface ProjectTokenEntry extends ProjectToken {
+  matches(projectPath: string): boolean;
+}
+
+export function compileProjectTokens(entries: readonly ProjectToken[]): ProjectTokenEntry[] {
+  return entries.map((entry) => ({ ...entry, matches: globMatcher([entry.glob]) }));
 }
 
 /** Every value to keep out of log lines: the secret settings, and each project token on its own. */

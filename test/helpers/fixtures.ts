@@ -21,6 +21,7 @@ const PROJECT_HEADERS: Record<string, string> = {
   note: "Note Hook",
   merge: "Merge Request Hook",
   pipeline: "Pipeline Hook",
+  vulnerability: "Vulnerability Hook",
 };
 
 /** The X-Gitlab-Event GitLab sends with a fixture, from its `<hook>__` prefix and event name. */

@@ -77,6 +77,18 @@ export interface Store {
   /** The setting's stored value; when it has none, stores `value` first (the first caller wins). */
   settingOrCreate(name: string, value: string): Promise<string>;
 
+  /**
+   * What the store knows of a project's identity: the path its id is bound to, and the id its path
+   * is bound to. `confirmed` bindings come from instance-wide credentials (SOURCE_TOKEN, a signing
+   * secret); the others from the first project token that named them.
+   */
+  projectIdentity(id: number, path: string): Promise<ProjectIdentity>;
+  /**
+   * Binds a project id to a path. Confirmed: it replaces what was bound to either (renames,
+   * transfers, a path reused). Unconfirmed: only when neither is bound yet (first use).
+   */
+  bindProject(id: number, path: string, confirmed: boolean, now: number): Promise<void>;
+
   /** Deletes events received before `before` whose deliveries are all done; returns how many. */
   prune(before: Date): Promise<number>;
 
@@ -92,6 +104,11 @@ export interface Store {
   /** Fails when the store cannot take a write now. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ProjectIdentity {
+  pathOfId: { path: string; confirmed: boolean } | null;
+  idOfPath: { id: number; confirmed: boolean } | null;
 }
 
 export interface AppendOptions {

@@ -16,7 +16,9 @@ const usernames = (value: unknown): string[] =>
   (Array.isArray(value) ? value : []).map((user) => record(user).username).filter((name): name is string => typeof name === "string");
 
 interface MergeRequest {
+  /** What the ledger keys by: the id, stable across renames (the path when the event has none). */
   projectId: number | string;
+  /** What the API is called with: the project the event's credential authenticated. */
   projectPath: string;
   iid: number;
   /** People the payload already shows on the MR: actor, assignees, reviewers. */
@@ -91,7 +93,7 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
 
   async function changedFiles(mr: MergeRequest): Promise<ChangedFile[]> {
     try {
-      const diffs = await api.MergeRequests.allDiffs(mr.projectId, mr.iid);
+      const diffs = await api.MergeRequests.allDiffs(mr.projectPath, mr.iid);
       return diffs.map((diff) => ({ path: String(diff.new_path ?? diff.old_path), isNew: diff.new_file === true }));
     } catch (error) {
       throw gitlabFailure("could not list the merge request's changed files", error);
@@ -100,7 +102,7 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
 
   async function participants(mr: MergeRequest): Promise<string[]> {
     try {
-      return usernames(await api.MergeRequests.allParticipants(mr.projectId, mr.iid));
+      return usernames(await api.MergeRequests.allParticipants(mr.projectPath, mr.iid));
     } catch (error) {
       throw gitlabFailure("could not list the merge request's participants", error);
     }
@@ -115,7 +117,7 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
     if (!(await store.hasRecord(SINK, uncertain))) return mentioned;
     let notes;
     try {
-      notes = await api.MergeRequestNotes.all(mr.projectId, mr.iid);
+      notes = await api.MergeRequestNotes.all(mr.projectPath, mr.iid);
     } catch (error) {
       throw gitlabFailure("could not read the merge request's notes", error);
     }
@@ -149,7 +151,7 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
     if (users.length === 0) return;
     const uncertain = `uncertain:${mr.projectId}!${mr.iid}`;
     try {
-      await api.MergeRequestNotes.create(mr.projectId, mr.iid, noteText(users, mr.projectPath));
+      await api.MergeRequestNotes.create(mr.projectPath, mr.iid, noteText(users, mr.projectPath));
     } catch (error) {
       const status = gitlabStatus(error);
       // No answer, or a server error: the note may be there; look before posting again.

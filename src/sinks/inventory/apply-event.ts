@@ -13,12 +13,20 @@ export const INVENTORY_TYPES = new Set([
   "group_create", "group_destroy", "group_rename", "push", "tag_push", "repository_update",
 ]);
 
-/** A time to order news by, as an ISO string: GitLab's own timestamps when the body has them. */
-function isoTime(value: unknown): string | null {
+/** How far ahead of its arrival an event's own timestamps may be (clocks drift a little). */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * A time to order news by, as an ISO string: GitLab's own timestamps when the body has them, but
+ * never later than shortly after the event arrived: a timestamp in 2099 must not freeze a row
+ * against every later genuine update.
+ */
+function isoTime(value: unknown, event: GitLabEvent): string | null {
   const raw = text(value);
   if (raw === null) return null;
   const ms = Date.parse(raw.replace(/ UTC$/, "Z"));
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+  if (Number.isNaN(ms)) return null;
+  return new Date(Math.min(ms, Date.parse(event.receivedAt) + MAX_CLOCK_SKEW_MS)).toISOString();
 }
 
 function namespaceOf(path: string): string {
@@ -29,7 +37,7 @@ function namespaceOf(path: string): string {
 /** The newest commit time of a push, else when the daemon received it. */
 function pushTime(event: GitLabEvent, body: Json): string {
   const commits = Array.isArray(body.commits) ? body.commits : [];
-  const times = commits.map((commit) => isoTime(record(commit).timestamp)).filter((time): time is string => time !== null);
+  const times = commits.map((commit) => isoTime(record(commit).timestamp, event)).filter((time): time is string => time !== null);
   return times.sort().at(-1) ?? event.receivedAt;
 }
 
@@ -59,9 +67,16 @@ export function inventoryChanges(event: GitLabEvent): InventoryChange[] {
   }
 }
 
+/**
+ * The project an event is about, as ingest vouched for it (never ids elsewhere in the body): a
+ * project token's event about another project never gets here.
+ */
+function projectOf(event: GitLabEvent): { id: number | null; path: string | null } {
+  return { id: event.project?.id ?? null, path: event.project?.path ?? null };
+}
+
 function projectNews(body: Json, event: GitLabEvent): InventoryChange[] {
-  const id = integer(body.project_id);
-  const path = text(body.path_with_namespace);
+  const { id, path } = projectOf(event);
   if (id === null || path === null) return [];
   const owners = Array.isArray(body.owners) ? body.owners.map((owner) => text(record(owner).name)).filter((name): name is string => name !== null) : [];
   return [
@@ -73,17 +88,16 @@ function projectNews(body: Json, event: GitLabEvent): InventoryChange[] {
       namespace: namespaceOf(path),
       visibility: text(body.project_visibility) ?? event.project?.visibility ?? null,
       owner: text(body.owner_name) ?? owners[0] ?? null,
-      createdAt: isoTime(body.created_at),
-      updatedAt: isoTime(body.updated_at),
-      asOf: isoTime(body.updated_at) ?? isoTime(body.created_at) ?? event.receivedAt,
+      createdAt: isoTime(body.created_at, event),
+      updatedAt: isoTime(body.updated_at, event),
+      asOf: isoTime(body.updated_at, event) ?? isoTime(body.created_at, event) ?? event.receivedAt,
     },
   ];
 }
 
 function projectDestroyed(body: Json, event: GitLabEvent): InventoryChange[] {
-  const id = integer(body.project_id);
+  const { id, path } = projectOf(event);
   if (id === null) return [];
-  const path = text(body.path_with_namespace);
   return [
     {
       kind: "project-deleted",
@@ -92,7 +106,7 @@ function projectDestroyed(body: Json, event: GitLabEvent): InventoryChange[] {
       name: text(body.name),
       namespace: namespaceOf(path ?? ""),
       visibility: text(body.project_visibility),
-      asOf: isoTime(body.updated_at) ?? event.receivedAt,
+      asOf: isoTime(body.updated_at, event) ?? event.receivedAt,
     },
   ];
 }
@@ -107,9 +121,9 @@ function groupNews(body: Json, event: GitLabEvent): InventoryChange[] {
       id,
       path,
       name: text(body.name),
-      createdAt: isoTime(body.created_at),
-      updatedAt: isoTime(body.updated_at),
-      asOf: isoTime(body.updated_at) ?? isoTime(body.created_at) ?? event.receivedAt,
+      createdAt: isoTime(body.created_at, event),
+      updatedAt: isoTime(body.updated_at, event),
+      asOf: isoTime(body.updated_at, event) ?? isoTime(body.created_at, event) ?? event.receivedAt,
       renamedFrom: event.type === "group_rename" ? (text(body.old_full_path) ?? text(body.old_path)) : null,
     },
   ];
@@ -118,14 +132,13 @@ function groupNews(body: Json, event: GitLabEvent): InventoryChange[] {
 function groupDestroyed(body: Json, event: GitLabEvent): InventoryChange[] {
   const id = integer(body.group_id);
   if (id === null) return [];
-  return [{ kind: "group-deleted", id, path: text(body.full_path) ?? text(body.path), name: text(body.name), asOf: isoTime(body.updated_at) ?? event.receivedAt }];
+  return [{ kind: "group-deleted", id, path: text(body.full_path) ?? text(body.path), name: text(body.name), asOf: isoTime(body.updated_at, event) ?? event.receivedAt }];
 }
 
 /** A project seen only through pushes gets a row; its attributes wait for a project event. */
 function projectSeen(event: GitLabEvent, body: Json): Extract<InventoryChange, { kind: "project-seen" }> | null {
-  const id = event.project?.id ?? integer(body.project_id);
+  const { id, path } = projectOf(event);
   if (id === null) return null;
-  const path = event.project?.path ?? null;
   return {
     kind: "project-seen",
     id,

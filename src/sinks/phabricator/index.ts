@@ -31,7 +31,7 @@ export const createPhabricatorSink: SinkFactory = ({ config, store, logger }) =>
     const messages = mr.lastCommit ? [mr.lastCommit.message] : [];
     if (!gitlab) return messages;
     try {
-      const commits = await gitlab.MergeRequests.allCommits(mr.projectId, mr.iid);
+      const commits = await gitlab.MergeRequests.allCommits(mr.projectPath, mr.iid);
       return [...messages, ...commits.map((commit) => String(commit.message ?? ""))];
     } catch (error) {
       if (gitlabStatus(error) === 401) logger.error(describeGitLabError(error), { sink: "phabricator" });

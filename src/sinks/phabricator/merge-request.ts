@@ -6,7 +6,9 @@ export const ACTIONS: readonly MergeRequestAction[] = ["open", "reopen", "merge"
 /** The parts of a merge request event the Phabricator sink uses, read defensively from the payload. */
 export interface MergeRequestFacts {
   action: MergeRequestAction;
+  /** What the ledger keys by: the id, stable across renames (the path when the event has none). */
   projectId: number | string;
+  /** What the API is called with: the project the event's credential authenticated. */
   projectPath: string;
   iid: number;
   url: string;
@@ -46,7 +48,8 @@ export function mergeRequestFacts(event: GitLabEvent): MergeRequestFacts | null 
   const project = record(payload.project);
   const iid = attributes.iid;
   const projectPath = event.project?.path ?? text(project.path_with_namespace);
-  const projectId = event.project?.id ?? (typeof attributes.target_project_id === "number" ? attributes.target_project_id : null);
+  // The normalized project, never ids elsewhere in the payload: ingest vouches for it alone.
+  const projectId = event.project?.id ?? null;
   if (typeof iid !== "number" || projectPath === null) return null;
   const fallbackUrl = event.project?.url ? `${event.project.url}/-/merge_requests/${iid}` : null;
   const url = webUrl(attributes.url, fallbackUrl);

@@ -41,8 +41,34 @@ function projectOfRecord(body: Json): EventProject | null {
   const vis =
     visibility(nested?.visibility_level, nested?.visibility) ??
     visibility(body.visibility_level, body.project_visibility);
-  if (id === null && path === null && url === null) return null;
+  if (id === null && path === null && url === null) return projectOfObjectUrl(body);
   return { id, path, url, visibility: vis };
+}
+
+/**
+ * Events that name their project only through their object (vulnerability events): the path is
+ * the object URL's before `/-/`, the id object_attributes.project_id.
+ */
+function projectOfObjectUrl(body: Json): EventProject | null {
+  const attributes = asRecord(body.object_attributes);
+  const objectUrl = text(attributes?.url);
+  if (objectUrl === null) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(objectUrl);
+  } catch {
+    return null;
+  }
+  const cut = parsed.pathname.indexOf("/-/");
+  if (cut <= 1) return null;
+  const encoded = parsed.pathname.slice(1, cut);
+  let path: string;
+  try {
+    path = decodeURIComponent(encoded);
+  } catch {
+    return null;
+  }
+  return { id: integer(attributes?.project_id), path, url: `${parsed.origin}/${encoded}`, visibility: null };
 }
 
 /** Who did it: the `user` object, else the flat user_* fields of push events. */

@@ -2,13 +2,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "winston";
 import type { GitLabEvent, NewEvent, StoredEvent } from "../../core/event.js";
 import { sendError, sendJson } from "../../core/http-errors.js";
-import { matchesAnySecret } from "../../core/secrets.js";
+import type { ProjectTokenEntry } from "../../core/project-tokens.js";
 import type { Store } from "../../core/store/store.js";
+import { claimedCredential, confirmedCredential } from "./credentials.js";
 import { hookKindOf } from "./event-header.js";
-import { getDeliveryId } from "./get-delivery-id.js";
+import { dedupScope, getDeliveryId } from "./get-delivery-id.js";
+import { nestsDeeperThan } from "./json-depth.js";
 import { normalize, projectOf } from "./normalize.js";
+import { ProjectIdentities } from "./project-identities.js";
 import { readBody } from "./read-body.js";
-import { verifySignature } from "./verify-signature.js";
 
 export interface IngestOptions {
   /** Accepted X-Gitlab-Token values. */
@@ -16,7 +18,7 @@ export interface IngestOptions {
   /** Accepted whsec_ signing secrets. */
   signingSecrets: readonly string[];
   /** Tokens that only authenticate events of matching projects (PROJECT_TOKENS). */
-  projectTokens?: (projectPath: string | null) => readonly string[];
+  projectTokens: readonly ProjectTokenEntry[];
   maxBodyBytes: number;
   store: Store;
   /** The durable deliveries of this event: which sinks, in which order. */
@@ -31,33 +33,28 @@ export interface IngestOptions {
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
+/** GitLab's bodies nest a handful of levels; past this, a body is an attack on whoever serializes it again. */
+export const MAX_NESTING = 100;
+
+/** The longest value of a field the store indexes. */
+const MAX_FIELD_LENGTH: Partial<Record<string, number>> = { type: 255, action: 255, path: 1024, username: 255 };
+
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(", ") : value;
 }
 
-/** Why the request is not authentic, or null when it is. Never mentions the secrets themselves. */
-function authenticate(req: IncomingMessage, body: Buffer, options: IngestOptions, projectPath: () => string | null): string | null {
-  const signature = header(req, "webhook-signature");
-  if (signature !== undefined && options.signingSecrets.length > 0) {
-    return verifySignature(
-      { id: header(req, "webhook-id"), timestamp: header(req, "webhook-timestamp"), signature, body },
-      options.signingSecrets,
-    );
-  }
-  const token = header(req, "x-gitlab-token");
-  if (token === undefined || token === "") {
-    return options.signingSecrets.length > 0
-      ? "missing X-Gitlab-Token header or webhook-signature; set the hook's secret token"
-      : "missing X-Gitlab-Token header; set the hook's secret token to a value of SOURCE_TOKEN";
-  }
-  if (matchesAnySecret(token, options.tokens)) return null;
-  const scoped = options.projectTokens?.(projectPath()) ?? [];
-  if (matchesAnySecret(token, scoped)) return null;
-  return "X-Gitlab-Token does not match any accepted token for this project";
-}
-
 type Parsed = { value: unknown; text: string } | { error: string };
+
+function parseBody(raw: Buffer): Parsed {
+  const text = raw.toString("utf8");
+  if (nestsDeeperThan(text, MAX_NESTING)) return { error: `body nests objects and arrays deeper than ${MAX_NESTING} levels` };
+  try {
+    return { value: JSON.parse(text) as unknown, text };
+  } catch (error) {
+    return { error: `body is not valid JSON: ${(error as Error).message}` };
+  }
+}
 
 /**
  * The body as it is stored: the text GitLab sent, on one line. In JSON that parsed, a raw line
@@ -69,20 +66,32 @@ function storedJson(text: string): string {
   return /[\r\n]/.test(trimmed) ? trimmed.replace(/[\r\n]/g, " ") : trimmed;
 }
 
-function parseBody(raw: Buffer): Parsed {
-  const text = raw.toString("utf8");
-  try {
-    return { value: JSON.parse(text) as unknown, text };
-  } catch (error) {
-    return { error: `body is not valid JSON: ${(error as Error).message}` };
+/** A field of the event longer than the store keeps, named; null when all fit. */
+function tooLong(event: NewEvent): string | null {
+  const fields: [string, string, string | null | undefined][] = [
+    ["type", "object_kind (or X-Gitlab-Event)", event.type],
+    ["action", "the action", event.action],
+    ["path", "the project path", event.project?.path],
+    ["username", "the username", event.actor?.username],
+  ];
+  for (const [field, what, value] of fields) {
+    const max = MAX_FIELD_LENGTH[field] as number;
+    if (value != null && value.length > max) return `${what} is longer than ${max} characters`;
   }
+  return null;
 }
 
 /**
  * `POST /hooks`: authenticate, parse, normalize, commit, then acknowledge (202 {"id"}), on plain
- * node:http because it is the hot path. No network I/O and no waiting on sinks.
+ * node:http because it is the hot path. No network I/O beyond the store, and no waiting on sinks.
  */
 export function createHooksHandler(options: IngestOptions) {
+  const identities = new ProjectIdentities(options.store, options.logger);
+  const refuse = (res: ServerResponse, status: number, reason: string) => {
+    options.onAuthFailure?.(reason);
+    sendError(res, status, reason);
+  };
+
   return async (req: IncomingMessage, res: ServerResponse, logFields: (fields: object) => void): Promise<void> => {
     if (req.method !== "POST") {
       req.resume();
@@ -92,6 +101,12 @@ export function createHooksHandler(options: IngestOptions) {
     if (!JSON_TYPE.test(contentType)) {
       req.resume();
       return sendError(res, 415, `Content-Type must be application/json (got ${contentType === "" ? "none" : JSON.stringify(contentType)})`);
+    }
+    const claimed = claimedCredential(req.headers, options);
+    if ("refused" in claimed) {
+      // The body is never read: the connection closes with the answer.
+      res.setHeader("Connection", "close");
+      return refuse(res, 401, claimed.refused);
     }
     const read = await readBody(req, options.maxBodyBytes);
     if ("error" in read) return sendError(res, read.status, read.error);
@@ -103,40 +118,42 @@ export function createHooksHandler(options: IngestOptions) {
       const result = parse();
       return "value" in result ? (projectOf(result.value)?.path ?? null) : null;
     };
-    const refused = authenticate(req, read.body, options, projectPath);
-    if (refused) {
-      options.onAuthFailure?.(refused);
-      return sendError(res, 401, refused);
-    }
+    const credential = confirmedCredential(claimed, read.body, projectPath, options.signingSecrets);
+    if ("refused" in credential) return refuse(res, 401, credential.refused);
     const body = parse();
     if ("error" in body) return sendError(res, 400, body.error);
     if (typeof body.value !== "object" || body.value === null || Array.isArray(body.value)) {
       return sendError(res, 400, "body must be a JSON object");
     }
-    const deliveryId = getDeliveryId(req.headers);
+    const deliveryId = getDeliveryId(req.headers, credential);
     if ("error" in deliveryId) return sendError(res, 400, deliveryId.error);
 
     const eventHeader = header(req, "x-gitlab-event");
-    const event = normalize(
+    const normalized = normalize(
       { eventHeader, instance: header(req, "x-gitlab-instance"), deliveryId: deliveryId.id, receivedAt: new Date() },
       hookKindOf(eventHeader),
       body.value,
     );
+    const problem = tooLong(normalized);
+    if (problem) return sendError(res, 400, problem);
     let result;
     try {
+      const identity = await identities.check(credential, normalized.project);
+      if ("refused" in identity) return refuse(res, 403, identity.refused);
+      const event = { ...normalized, project: identity.project };
       result = await options.store.append(event, {
         deliveries: options.deliveriesFor({ ...event, id: 0 }),
-        scope: "",
+        scope: dedupScope(credential, event.project),
         payloadJson: storedJson(body.text),
       });
     } catch (error) {
-      options.logger.error("could not store an event", { error: String(error), deliveryId: event.deliveryId });
+      options.logger.error("could not store an event", { error: String(error), deliveryId: normalized.deliveryId });
       return sendError(res, 503, "the event store is unavailable; the daemon's log says why (GitLab will retry)");
     }
-    logFields({ eventId: result.id, hook: event.hook, type: event.type, duplicate: result.duplicate });
+    logFields({ eventId: result.id, hook: normalized.hook, type: normalized.type, duplicate: result.duplicate });
     if (result.duplicate) return sendJson(res, 200, { id: result.id, duplicate: true });
     sendJson(res, 202, { id: result.id });
-    options.onAccepted?.(event, performance.now() - started);
+    options.onAccepted?.(normalized, performance.now() - started);
     if (result.stored) options.publish(result.stored);
   };
 }

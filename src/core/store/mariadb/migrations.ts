@@ -65,6 +65,13 @@ export const MARIADB_MIGRATIONS: readonly (readonly string[])[] = [
      ) ${TABLE}`,
     `CREATE TABLE IF NOT EXISTS leases (name VARCHAR(191) NOT NULL PRIMARY KEY, owner VARCHAR(255) NOT NULL, expires_at BIGINT NOT NULL) ${TABLE}`,
     `CREATE TABLE IF NOT EXISTS settings (name VARCHAR(191) NOT NULL PRIMARY KEY, value TEXT NOT NULL) ${TABLE}`,
+    `CREATE TABLE IF NOT EXISTS project_identities (
+       project_id BIGINT NOT NULL PRIMARY KEY,
+       path VARCHAR(1024) NOT NULL,
+       confirmed INT NOT NULL,
+       updated_at BIGINT NOT NULL,
+       KEY project_identities_path (path(255))
+     ) ${TABLE}`,
     `CREATE TABLE IF NOT EXISTS inventory_projects (
        id BIGINT NOT NULL PRIMARY KEY,
        path VARCHAR(1024),

@@ -61,6 +61,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
    );
    CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at BIGINT NOT NULL);
    CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE project_identities (
+     project_id BIGINT PRIMARY KEY,
+     path TEXT COLLATE "C" NOT NULL,
+     confirmed INTEGER NOT NULL,
+     updated_at BIGINT NOT NULL
+   );
+   CREATE INDEX project_identities_path ON project_identities (path);
    CREATE TABLE inventory_projects (
      id BIGINT PRIMARY KEY,
      path TEXT COLLATE "C",

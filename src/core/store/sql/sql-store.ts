@@ -10,6 +10,7 @@ import type {
   DueDelivery,
   Engine,
   EventQuery,
+  ProjectIdentity,
   Requeue,
   Store,
 } from "../store.js";
@@ -20,6 +21,7 @@ import type { CommitWatcher } from "./poll-for-commits.js";
 import { SqlInventoryStore } from "./inventory-sql.js";
 import { forgetRecord, hasRecord, recordOnce, recordsWithPrefix } from "./ledger.js";
 import { acquireLease, prune, settingOrCreate } from "./maintenance.js";
+import { bindProject, projectIdentity } from "./project-identities.js";
 import { deliveriesOf, deliveryCounts, listDeliveries } from "./read-deliveries.js";
 import { eventsAfter, getEvent, idRange, listEvents } from "./read-events.js";
 import { recordOutcomes, type Outcome } from "./record-outcomes.js";
@@ -176,6 +178,14 @@ export class SqlStore implements Store {
 
   settingOrCreate(name: string, value: string): Promise<string> {
     return settingOrCreate(this.db, name, value);
+  }
+
+  projectIdentity(id: number, path: string): Promise<ProjectIdentity> {
+    return projectIdentity(this.db, id, path);
+  }
+
+  bindProject(id: number, path: string, confirmed: boolean, now: number): Promise<void> {
+    return bindProject(this.db, id, path, confirmed, now);
   }
 
   prune(before: Date): Promise<number> {

@@ -94,6 +94,13 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE ledger RENAME COLUMN key TO record_key;
       CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE project_identities (
+        project_id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        confirmed INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX project_identities_path ON project_identities (path);
 
       CREATE TABLE IF NOT EXISTS inventory_projects (
         id INTEGER PRIMARY KEY,
