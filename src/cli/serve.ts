@@ -2,6 +2,7 @@ import { loadConfig, loadDotEnv } from "../core/config.js";
 import { startDaemon } from "../daemon.js";
 import { createLogger } from "../core/logger.js";
 import { secretsToRedact } from "../core/project-tokens.js";
+import { rateLimitedLog } from "../core/rate-limited-log.js";
 import { builtinSinks } from "../sinks/index.js";
 import { parseCommandArgs } from "./args.js";
 
@@ -45,6 +46,9 @@ export async function serve(argv: string[]): Promise<void> {
   };
   // A promise nobody awaited must not take the daemon down with every event it holds; it is a bug, so it is logged as one.
   process.on("unhandledRejection", (reason: unknown) => logger.error("unhandled rejection (a bug: please report it)", { error: String(reason) }));
+  // Past a file size limit a write fails with EFBIG (and is retried) instead of the signal killing the daemon.
+  const fileLimit = rateLimitedLog(logger, "warn");
+  process.on("SIGXFSZ", () => fileLimit("a file reached the process's file size limit (ulimit -f); its write fails and is retried"));
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
   process.on("SIGHUP", () => void daemon.reopen().catch((error: unknown) => logger.error("reopen failed", { error: String(error) })));

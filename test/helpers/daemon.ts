@@ -7,6 +7,7 @@ import { secretsToRedact } from "../../src/core/project-tokens.js";
 import { startDaemon, type Daemon } from "../../src/daemon.js";
 import { createLogger } from "../../src/core/logger.js";
 import type { SinkFactory } from "../../src/core/sink.js";
+import type { Store } from "../../src/core/store/store.js";
 import { builtinSinks } from "../../src/sinks/index.js";
 import { tempDir } from "./temp-dir.js";
 
@@ -29,6 +30,7 @@ export async function startTestDaemon(
   env: Record<string, string> = {},
   extraSinks: Record<string, SinkFactory> = {},
   dir = tempDir(),
+  options: { store?: (config: Config) => Store } = {},
 ): Promise<TestDaemon> {
   const config = loadConfig({
     PORT: "0",
@@ -45,7 +47,7 @@ export async function startTestDaemon(
   const stream = new PassThrough();
   stream.on("data", (chunk: Buffer) => (logs += chunk.toString()));
   const logger = createLogger({ debug: true, json: false, stream, secrets: secretsToRedact(config) });
-  const daemon = await startDaemon({ config, logger, builtins: { ...builtinSinks, ...extraSinks } });
+  const daemon = await startDaemon({ config, logger, builtins: { ...builtinSinks, ...extraSinks }, store: options.store?.(config) });
   return {
     daemon,
     logs: () => logs,

@@ -11,9 +11,13 @@ export interface SpawnedDaemon {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs the compiled CLI (`npm test` builds it first) with only the given environment. */
-export function runCli(args: string[], env: Record<string, string>, cwd?: string) {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/**
+ * Runs the compiled CLI (`npm test` builds it first) with only the given environment; `wrapper`
+ * runs it under another command (prlimit, to set a resource limit).
+ */
+export function runCli(args: string[], env: Record<string, string>, cwd?: string, wrapper: string[] = []) {
+  const [command, ...prefix] = [...wrapper, process.execPath];
+  const child = spawn(command as string, [...prefix, CLI, ...args], {
     env: { PATH: process.env.PATH ?? "", ...env },
     cwd,
     stdio: ["ignore", "pipe", "pipe"],
@@ -28,8 +32,8 @@ export function runCli(args: string[], env: Record<string, string>, cwd?: string
 }
 
 /** Starts `gitlab-webhooks serve` on a free port and waits until it listens. */
-export async function spawnDaemon(env: Record<string, string>, cwd?: string): Promise<SpawnedDaemon> {
-  const run = runCli(["serve"], { PORT: "0", HOST: "127.0.0.1", ...env }, cwd);
+export async function spawnDaemon(env: Record<string, string>, cwd?: string, wrapper: string[] = []): Promise<SpawnedDaemon> {
+  const run = runCli(["serve"], { PORT: "0", HOST: "127.0.0.1", ...env }, cwd, wrapper);
   const deadline = Date.now() + 15_000;
   for (;;) {
     const match = /listening on [\d.]+:(\d+)/.exec(run.output());

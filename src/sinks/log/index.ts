@@ -1,9 +1,8 @@
-import { closeSync, openSync } from "node:fs";
 import { eventJson, type GitLabEvent } from "../../core/event.js";
 import { UNRECORDED_PER_LANE } from "../../core/delivery-queue.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
-import { writableDirectoryOf } from "../../core/writable-directory.js";
-import { appendAll, repairTail } from "./append-line.js";
+import { repairTail } from "./append-line.js";
+import { LogFile } from "./log-file.js";
 
 export const DEFAULT_LOG_PATH = "data/events.log";
 
@@ -31,14 +30,9 @@ function idOfLine(line: string): number | null {
  */
 export const createLogSink: SinkFactory = ({ config, store, logger }) => {
   const path = config.LOG_EVENTS_TO ?? DEFAULT_LOG_PATH;
-  let fd: number | undefined;
+  const file = new LogFile(path, logger);
   /** Events written just before a crash, before their delivery was recorded: not written twice. */
   const writtenBeforeCrash = new Set<number>();
-
-  const openFile = () => {
-    writableDirectoryOf(path, "LOG_EVENTS_TO", "point LOG_EVENTS_TO at a writable directory");
-    return openSync(path, "a");
-  };
 
   const sink: Sink = {
     name: "log",
@@ -51,23 +45,19 @@ export const createLogSink: SinkFactory = ({ config, store, logger }) => {
         const deliveries = await store.deliveriesOf(id);
         if (deliveries.some((d) => d.sink === "log" && d.status === "pending")) writtenBeforeCrash.add(id);
       }
-      fd = openFile();
+      file.open();
       logger.debug("log sink writing", { path });
     },
     async handle(event: GitLabEvent) {
       if (writtenBeforeCrash.delete(event.id)) return;
-      fd ??= openFile();
-      appendAll(fd, Buffer.from(`${eventJson(event)}\n`));
+      file.appendLine(Buffer.from(`${eventJson(event)}\n`));
     },
     async reopen() {
-      const previous = fd;
-      fd = openFile();
-      if (previous !== undefined) closeSync(previous);
+      file.open();
       logger.info("log sink reopened its file", { path });
     },
     async stop() {
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
+      file.close();
     },
     health: () => ({ path }),
   };
