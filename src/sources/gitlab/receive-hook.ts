@@ -39,6 +39,21 @@ export const MAX_NESTING = 100;
 /** The longest value of a field the store indexes. */
 const MAX_FIELD_LENGTH: Partial<Record<string, number>> = { type: 255, action: 255, path: 1024, username: 255 };
 
+/** How long a refused sender may go on sending, its bytes dropped as they come, before the connection is cut. */
+const DISCARD_FOR_MS = 2000;
+
+/**
+ * The body of a refused request is never kept: it is dropped as it arrives (a small one ends and
+ * the connection stays usable), and a sender still sending after DISCARD_FOR_MS is cut off. Cutting
+ * at once would reset the connection under the client's feet and lose the 401 it has not read yet.
+ */
+function discardBody(req: IncomingMessage): void {
+  const cut = setTimeout(() => req.socket.destroy(), DISCARD_FOR_MS);
+  cut.unref();
+  req.on("end", () => clearTimeout(cut));
+  req.resume();
+}
+
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(", ") : value;
@@ -104,8 +119,7 @@ export function createHooksHandler(options: IngestOptions) {
     }
     const claimed = claimedCredential(req.headers, options);
     if ("refused" in claimed) {
-      // The body is never read: the connection closes with the answer.
-      res.setHeader("Connection", "close");
+      discardBody(req);
       return refuse(res, 401, claimed.refused);
     }
     const read = await readBody(req, options.maxBodyBytes);
