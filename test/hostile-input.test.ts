@@ -1,11 +1,15 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { request } from "node:http";
 import { connect } from "node:net";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sign } from "../src/sources/gitlab/sign.js";
 import { postHook, startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from "./helpers/daemon.js";
 import { fixtureBody, fixtureJson } from "./helpers/fixtures.js";
 import { spawnDaemon, type SpawnedDaemon } from "./helpers/spawn-daemon.js";
+import { openSqliteStore } from "../src/core/store/sqlite/open-sqlite-store.js";
+import { appendEvent } from "./helpers/store.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const ADMIN = "hostile-admin-token-0123";
@@ -175,5 +179,28 @@ describe("hostile input", () => {
     expect(Math.max(...answers.map((answer) => answer.sentBytes))).toBeLessThan(25 * 1024 * 1024);
     const peakMb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${spawned.child.pid}/status`, "utf8"))?.[1]) / 1024;
     expect(peakMb).toBeLessThan(200);
+  });
+
+  it("7: keeps ingest answering within a second while 150 anonymous subscribers replay 20,000 events", async () => {
+    const dir = tempDir();
+    const store = openSqliteStore(join(dir, "store.sqlite"));
+    const project = { id: 1, path: "g/public", url: null, visibility: "public" as const };
+    await Promise.all(Array.from({ length: 20_000 }, (_, n) => appendEvent(store, { project: n % 2 ? project : { ...project, visibility: "private" as const }, payload: { n } })));
+    await store.close();
+    spawned = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", DATABASE_PATH: join(dir, "store.sqlite"), SSE_MAX_CLIENTS: "1000" }, dir);
+    const url = spawned.url;
+    let received = 0;
+    const replays = Array.from({ length: 150 }, () =>
+      request(`${url}/sse/?since=0`, { agent: false }, (res) => res.on("data", (chunk: Buffer) => (received += chunk.length))).end(),
+    );
+    await waitFor(() => (received > 0 ? true : undefined));
+    const latencies: number[] = [];
+    for (let n = 0; n < 40; n++) {
+      const started = performance.now();
+      expect((await postHook(url, push("g/p", 2, { n }))).status).toBe(202);
+      latencies.push(performance.now() - started);
+    }
+    for (const replay of replays) replay.destroy();
+    expect(Math.max(...latencies)).toBeLessThan(1000);
   });
 });

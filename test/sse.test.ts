@@ -47,7 +47,9 @@ describe("GET /sse/", () => {
     source.close();
     expect(received.map((m) => Number(m.id))).toEqual(ids);
     expect(received.map((m) => m.data.id)).toEqual(ids);
-    expect(received[0]?.data).toMatchObject({ hook: "system", type: "merge_request", action: "open", payload: mr });
+    // Without a token, e-mail addresses are withheld; the rest is as GitLab sent it.
+    const withoutEmails = JSON.parse(JSON.stringify(mr, (key, value: unknown) => (key === "email" ? undefined : value))) as object;
+    expect(received[0]?.data).toMatchObject({ hook: "system", type: "merge_request", action: "open", payload: withoutEmails });
   });
 
   it("sends the headers proxies and browsers need, and a retry hint", async () => {
@@ -220,6 +222,42 @@ describe("GET /sse/", () => {
       expect(JSON.parse(feed.messages[0]?.data ?? "{}")).toMatchObject({ requested: resume ? 9 : 999, resumingFrom: ids[0] });
       expect(feed.ids()).toEqual(ids);
     }
+  });
+
+  it("withholds e-mail addresses and pipeline variables from subscribers without a token, unless told otherwise", async () => {
+    const push = { ...fixtureJson("project__push.json"), project: { ...fixtureJson<{ project: object }>("project__push.json").project, visibility_level: 20 } };
+    const pipeline = { ...fixtureJson("project__pipeline.json"), project: { ...fixtureJson<{ project: object }>("project__pipeline.json").project, visibility_level: 20 } };
+    const leaks = /"(user_)?email"|"variables"/;
+    for (const [setting, leaksToAnonymous] of [["false", false], ["true", true]] as const) {
+      await start({ SINKS_ENABLED: "sse", SSE_ANONYMOUS_FULL_PAYLOAD: setting });
+      const anonymous = await openFeed(`${t!.url}/sse/`);
+      const holder = await openFeed(`${t!.url}/sse/`, { Authorization: `Bearer ${SSE_TOKEN}` });
+      await post(push);
+      await post(pipeline, "Pipeline Hook");
+      await anonymous.waitForCount(2);
+      await holder.waitForCount(2);
+      anonymous.close();
+      holder.close();
+      expect(JSON.stringify(push)).toMatch(leaks);
+      for (const message of anonymous.messages.filter((m) => m.event === undefined)) expect(leaks.test(message.data)).toBe(leaksToAnonymous);
+      for (const message of holder.messages.filter((m) => m.event === undefined)) expect(message.data).toMatch(leaks);
+      const anonymousPipeline = JSON.parse(anonymous.messages.at(-1)?.data ?? "{}") as { payload: { object_attributes: Record<string, unknown> } };
+      expect(anonymousPipeline.payload.object_attributes.status).toBe("success");
+      await t!.close();
+      t = undefined;
+    }
+  });
+
+  it("keeps room for token holders when anonymous subscribers fill the feed", async () => {
+    await start({ SSE_MAX_CLIENTS: "5" });
+    const anonymous = await Promise.all(Array.from({ length: 4 }, () => openFeed(`${t!.url}/sse/`)));
+    expect(anonymous.map((feed) => feed.response.status)).toEqual([200, 200, 200, 200]);
+    const fifth = await openFeed(`${t!.url}/sse/`);
+    expect(fifth.response.status).toBe(503);
+    expect(((await fifth.response.json()) as { error: string }).error).toMatch(/1 of them kept for token holders/);
+    const holder = await openFeed(`${t!.url}/sse/`, { Authorization: `Bearer ${SSE_TOKEN}` });
+    expect(holder.response.status).toBe(200);
+    for (const feed of [...anonymous, holder]) feed.close();
   });
 
   it("disconnects a subscriber that stops reading once its backlog passes the bound; others are unaffected", async () => {

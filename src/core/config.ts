@@ -89,6 +89,8 @@ const schema = z.object({
   SSE_MAX_CLIENTS: integer(1000, 1, 1_000_000),
   SSE_KEEPALIVE_SECONDS: integer(15, 1, 3600),
   SSE_MAX_BACKLOG_BYTES: integer(4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  SSE_MAX_REPLAY: integer(10_000, 1, 100_000_000),
+  SSE_ANONYMOUS_FULL_PAYLOAD: flag,
   ADMIN_TOKEN: list,
   MAX_BODY_BYTES: integer(26214400, 1, 1024 * 1024 * 1024),
   RETENTION_DAYS: integer(30, 1, 36500),

@@ -4,6 +4,8 @@ import type { StoredEvent } from "../../core/event.js";
 import { sendError } from "../../core/http-errors.js";
 import { bearerToken, matchesAnySecret } from "../../core/secrets.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
+import { publicEventJson } from "./public-payload.js";
+import { ReplayTurns } from "./replay-turns.js";
 import { Subscriber } from "./subscriber.js";
 import { parseFilters, subscriptionPredicate } from "./subscription.js";
 
@@ -33,15 +35,24 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
       this.set(subscribers.size);
     },
   });
-  const frames = new WeakMap<StoredEvent, Buffer>();
-  const frame = (event: StoredEvent): Buffer => {
-    let bytes = frames.get(event);
-    if (!bytes) {
-      bytes = Buffer.from(`id: ${event.id}\ndata: ${event.json}\n\n`);
-      frames.set(event, bytes);
-    }
-    return bytes;
+  /** An event's SSE message, made once and shared by every subscriber: whole, or as anonymous ones see it. */
+  const framer = (json: (event: StoredEvent) => string) => {
+    const frames = new WeakMap<StoredEvent, Buffer>();
+    return (event: StoredEvent): Buffer => {
+      let bytes = frames.get(event);
+      if (!bytes) {
+        bytes = Buffer.from(`id: ${event.id}\ndata: ${json(event)}\n\n`);
+        frames.set(event, bytes);
+      }
+      return bytes;
+    };
   };
+  const wholeFrame = framer((event) => event.json);
+  const publicFrame = config.SSE_ANONYMOUS_FULL_PAYLOAD ? wholeFrame : framer(publicEventJson);
+  const turns = new ReplayTurns();
+  // Token holders (the dashboard, bots with SSE_TOKEN) keep room when anonymous subscribers fill the feed.
+  const reservedForTokens = Math.max(1, Math.ceil(config.SSE_MAX_CLIENTS / 10));
+  let anonymous = 0;
 
   const unsubscribe = bus.subscribe((events) => {
     for (const subscriber of subscribers) subscriber.offer(events);
@@ -71,8 +82,11 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
     if ("error" in filters) return sendError(res, 400, filters.error, cors);
     const since = parseCursor(req.headers["last-event-id"] ?? query.since);
     if (since !== null && typeof since === "object") return sendError(res, 400, since.error, cors);
-    if (subscribers.size >= config.SSE_MAX_CLIENTS) {
-      return sendError(res, 503, `the feed has its maximum of ${config.SSE_MAX_CLIENTS} subscribers (SSE_MAX_CLIENTS); retry later`, {
+    const privileged = token !== undefined;
+    const full = subscribers.size >= config.SSE_MAX_CLIENTS || (!privileged && anonymous >= config.SSE_MAX_CLIENTS - reservedForTokens);
+    if (full) {
+      const who = privileged ? "" : `, ${reservedForTokens} of them kept for token holders`;
+      return sendError(res, 503, `the feed has its maximum of ${config.SSE_MAX_CLIENTS} subscribers (SSE_MAX_CLIENTS${who}); retry later`, {
         ...cors,
         "Retry-After": "30",
       });
@@ -104,31 +118,43 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
           ? "no stored event has this id or a later one: the store was replaced or reset, so everything it holds is sent again"
           : since + 1 < firstKept
             ? "older events were pruned (RETENTION_DAYS)"
-            : null;
-    const cursor = since === null ? newest : stale === null ? since : firstKept - 1;
+            : !privileged && newest - since > config.SSE_MAX_REPLAY
+              ? `a subscriber without a token replays at most SSE_MAX_REPLAY (${config.SSE_MAX_REPLAY}) events`
+              : null;
+    const resumeFrom = !privileged && newest + 1 - firstKept > config.SSE_MAX_REPLAY ? newest + 1 - config.SSE_MAX_REPLAY : firstKept;
+    const cursor = since === null ? newest : stale === null ? since : resumeFrom - 1;
 
     const subscriber = new Subscriber(
       {
         res,
         socket,
         store,
-        predicate: subscriptionPredicate(filters, token !== undefined),
-        frame,
+        predicate: subscriptionPredicate(filters, privileged),
+        frame: privileged ? wholeFrame : publicFrame,
+        turns,
         maxBacklogBytes: config.SSE_MAX_BACKLOG_BYTES,
-        onOverflow: (slow) => {
+        onOverflow: () => {
           logger.warn("feed subscriber is not reading; disconnected (it can resume with Last-Event-ID)", { ip: req.ip });
-          subscribers.delete(slow);
           res.destroy();
         },
       },
       cursor,
     );
     subscribers.add(subscriber);
-    res.on("close", () => subscribers.delete(subscriber));
+    if (!privileged) anonymous++;
+    res.on("close", () => {
+      if (subscribers.delete(subscriber) && !privileged) anonymous--;
+    });
     logger.debug("feed subscriber connected", { ip: req.ip, since, filters, privileged: token !== undefined });
 
-    if (stale !== null) res.write(`event: stale\ndata: ${JSON.stringify({ requested: since, resumingFrom: firstKept, reason: stale })}\n\n`);
-    await subscriber.replay();
+    if (stale !== null) res.write(`event: stale\ndata: ${JSON.stringify({ requested: since, resumingFrom: cursor + 1, reason: stale })}\n\n`);
+    try {
+      await subscriber.replay();
+    } catch (error) {
+      // The store went away mid-replay: the subscriber reconnects and resumes from its last id.
+      logger.warn("feed replay failed; the subscriber will resume", { error: String(error) });
+      subscriber.end();
+    }
   });
 
   const closeAll = () => {

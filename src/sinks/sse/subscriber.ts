@@ -2,8 +2,10 @@ import type { Socket } from "node:net";
 import type { Response } from "express";
 import type { EventMeta, StoredEvent } from "../../core/event.js";
 import type { Store } from "../../core/store/store.js";
+import type { ReplayTurns } from "./replay-turns.js";
 
-const REPLAY_PAGE = 500;
+/** Events per replay turn: small enough that one turn never holds the daemon up for long. */
+const REPLAY_PAGE = 200;
 /** Live events held back while a replay runs; past this the replay just reads further from the store. */
 const HELD_LIVE_LIMIT = 10_000;
 
@@ -17,6 +19,8 @@ export interface SubscriberOptions {
   frame: (event: StoredEvent) => Buffer;
   maxBacklogBytes: number;
   onOverflow: (subscriber: Subscriber) => void;
+  /** Replays of every subscriber take turns, a page each. */
+  turns: ReplayTurns;
 }
 
 /**
@@ -39,16 +43,23 @@ export class Subscriber {
     options.res.on("close", () => (this.closed = true));
   }
 
-  /** Replays everything after the cursor, then switches to live. */
+  /** Replays everything after the cursor, a page per turn, then switches to live. */
   async replay(): Promise<void> {
-    const { store } = this.options;
+    const { store, socket, turns } = this.options;
     for (;;) {
-      const page = await store.eventsAfter(this.cursor, REPLAY_PAGE);
-      for (const event of page) {
+      const done = await turns.take();
+      let page: StoredEvent[];
+      try {
         if (this.closed) return;
-        this.send(event);
-        if (this.options.socket.writableNeedDrain) await this.drained();
+        page = await store.eventsAfter(this.cursor, REPLAY_PAGE);
+        socket.cork();
+        for (const event of page) this.send(event);
+        socket.uncork();
+      } finally {
+        done();
       }
+      // Waiting for a slow reader is not a turn: the others replay meanwhile.
+      if (socket.writableNeedDrain) await this.drained();
       if (page.length === REPLAY_PAGE) continue;
       if (this.heldOverflowed) {
         this.heldOverflowed = false;
