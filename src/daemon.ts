@@ -12,6 +12,7 @@ import { createDashboardRouter } from "./core/dashboard.js";
 import { Dispatcher } from "./core/dispatcher.js";
 import { firstRunToken, firstRunTokenPath } from "./core/first-run-token.js";
 import { createHealthRouter } from "./core/health.js";
+import { defaultMaxConnections } from "./core/connection-guard.js";
 import { createHttpServer } from "./core/http-app.js";
 import { loadSinks } from "./core/load-sinks.js";
 import { createDaemonMetrics, createMetricsRouter } from "./core/metrics.js";
@@ -115,6 +116,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     signingSecrets: config.SOURCE_SIGNING_TOKEN,
     projectTokens: compileProjectTokens(projectTokens),
     maxBodyBytes: config.MAX_BODY_BYTES,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     store,
     deliveriesFor: (event) => dispatcher.deliveriesFor(event),
     publish: (event) => bus.publish(event),
@@ -133,6 +135,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       createDashboardRouter(),
     ],
     onResponse: daemonMetrics.onResponse,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    maxConnections: config.MAX_CONNECTIONS || defaultMaxConnections(),
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -142,8 +146,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       resolve();
     });
   });
-  // GitLab gives up after 10 s; a slow client must not hold a socket for longer than that.
-  server.requestTimeout = 30_000;
   await dispatcher.start();
 
   // Pruning runs on one daemon at a time: the one holding the lease, renewed every hour.
@@ -169,8 +171,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       clearInterval(pruneTimer);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Feed subscribers are told and let go; sinks' long waits end.
       shutdown.abort();
       bus.stop();
+      // Requests already taken are answered (their events may be stored already) before anything else stops.
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((resolve) => (waited = setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS)))]);
+      clearTimeout(waited);
       await dispatcher.stop(config.SHUTDOWN_TIMEOUT_MS);
       for (const sink of sinks) {
         await sink.stop?.().catch((error: unknown) => logger.error("sink did not stop cleanly", { sink: sink.name, error: String(error) }));

@@ -25,7 +25,13 @@ describe("dashboard", () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(error.message));
-    await page.goto(`${t.url}/`);
+    page.on("console", (message) => {
+      if (/Content Security Policy/i.test(message.text())) errors.push(message.text());
+    });
+    const loaded = await page.goto(`${t.url}/`);
+    // The page works under its own Content-Security-Policy, and no other site may frame it.
+    expect(loaded?.headers()["content-security-policy"]).toMatch(/default-src 'none'; script-src 'self'.*frame-ancestors 'none'/);
+    expect(loaded?.headers()["x-frame-options"]).toBe("DENY");
     await page.getByLabel("Admin token").fill("wrong-token");
     await page.getByRole("button", { name: "Open dashboard" }).click();
     await expect.poll(() => page.locator("#login-error").textContent()).toMatch(/not one of ADMIN_TOKEN/);

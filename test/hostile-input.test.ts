@@ -203,4 +203,52 @@ describe("hostile input", () => {
     for (const replay of replays) replay.destroy();
     expect(Math.max(...latencies)).toBeLessThan(1000);
   });
+
+  it("10: cuts slow clients after REQUEST_TIMEOUT_MS, and keeps room for genuine requests however many there are", async () => {
+    // An open-file limit of 300 puts the connection cap at 236; 600 slow sockets would exhaust it.
+    spawned = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", REQUEST_TIMEOUT_MS: "1500" }, tempDir(), ["prlimit", "--nofile=300:300"]);
+    const { port } = new URL(spawned.url);
+    const slow = Array.from({ length: 600 }, () => {
+      const socket = connect(Number(port), "127.0.0.1", () => socket.write("POST /hooks HTTP/1.1\r\nHost: x\r\n"));
+      socket.on("error", () => undefined);
+      return socket;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const genuine = await Promise.all(Array.from({ length: 50 }, (_, n) => postHook(spawned!.url, push("g/p", 1, { n })).then((r) => r.status, () => 0)));
+    expect(genuine).toEqual(genuine.map(() => 202));
+    // The slow ones that were not closed to make room are cut once the timeout passes.
+    await waitFor(() => (slow.every((socket) => socket.destroyed || socket.readyState === "closed") ? true : undefined), 6000, "slow sockets to be cut");
+    for (const socket of slow) socket.destroy();
+  });
+
+  it("13: answers every request it took before stopping on SIGTERM: nothing stored goes unanswered", async () => {
+    const dir = tempDir();
+    spawned = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "log", DATABASE_PATH: join(dir, "store.sqlite"), LOG_EVENTS_TO: join(dir, "events.log") }, dir);
+    const { port } = new URL(spawned.url);
+    const answers = new Map<string, number>();
+    let answered = 0;
+    const sent = Array.from({ length: 400 }, (_, n) => {
+      const key = `sigterm-${n}-${randomUUID()}`;
+      return new Promise<void>((resolve) => {
+        const req = request(
+          { host: "127.0.0.1", port, path: "/hooks", method: "POST", agent: false, headers: { "Content-Type": "application/json", "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": TEST_TOKEN, "Idempotency-Key": key } },
+          (res) => {
+            answers.set(key, res.statusCode ?? 0);
+            if (++answered === 60) spawned?.child.kill("SIGTERM");
+            res.resume();
+            res.on("end", resolve);
+          },
+        );
+        req.on("error", () => resolve());
+        req.end(JSON.stringify(push("g/p", n % 7, { n })));
+      });
+    });
+    await Promise.all(sent);
+    expect((await spawned.exited).code).toBe(0);
+    const store = openSqliteStore(join(dir, "store.sqlite"));
+    const stored = (await store.listEvents({ limit: 500 })).map((event) => event.meta.deliveryId);
+    await store.close();
+    expect(stored.length).toBeGreaterThan(60);
+    for (const key of stored) expect(answers.get(key), key).toBe(202);
+  });
 });

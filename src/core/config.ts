@@ -98,6 +98,9 @@ const schema = z.object({
   RETRY_MIN_MS: integer(1000, 1, 86_400_000),
   RETRY_MAX_MS: integer(3_600_000, 1, 604_800_000),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
+  REQUEST_TIMEOUT_MS: integer(10_000, 100, 600_000),
+  /** Open connections at most; 0: what the open-file limit allows (see connection-guard). */
+  MAX_CONNECTIONS: integer(0, 0, 1_000_000),
   PHABRICATOR_TIMEOUT_MS: integer(15_000, 1, 600_000),
   GITLAB_TIMEOUT_MS: integer(15_000, 1, 600_000),
 });

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import express, { type Express, type Request, type Response, type Router } from "express";
 import type { Logger } from "winston";
+import { guardConnections } from "./connection-guard.js";
 import { jsonErrorHandler, sendError } from "./http-errors.js";
 import { observeResponses, type ResponseListener } from "./observe-response.js";
 
@@ -14,6 +15,9 @@ export interface HttpAppOptions {
   /** Plain node:http handlers by exact path, tried before Express (the ingest hot path). */
   fastRoutes: Readonly<Record<string, FastHandler>>;
   onResponse?: ResponseListener;
+  /** GitLab gives up after 10 s: headers and body must have arrived within this. */
+  requestTimeoutMs: number;
+  maxConnections: number;
 }
 
 /** The daemon's HTTP surface; every answer, errors included, is JSON except the feed and the dashboard. */
@@ -34,7 +38,7 @@ export function createHttpServer(options: HttpAppOptions): { server: Server; app
   app.use((req: Request, res: Response) => sendError(res, 404, `no route for ${req.method} ${req.path}`));
   app.use(jsonErrorHandler(options.logger));
 
-  const server = createServer((req, res) => {
+  const server = createServer({ requestTimeout: options.requestTimeoutMs, headersTimeout: options.requestTimeoutMs }, (req, res) => {
     const path = (req.url ?? "/").split("?")[0] as string;
     const fast = Object.hasOwn(options.fastRoutes, path) ? options.fastRoutes[path] : undefined;
     if (!fast) return void app(req, res);
@@ -45,5 +49,6 @@ export function createHttpServer(options: HttpAppOptions): { server: Server; app
       if (!res.headersSent) sendError(res, 500, "internal error; see the daemon's log");
     });
   });
+  guardConnections(server, options.maxConnections, options.requestTimeoutMs, options.logger);
   return { server, app };
 }

@@ -6,7 +6,7 @@ export type BodyResult = { body: Buffer } | { status: number; error: string };
  * The whole request body, refused early when its Content-Length (or what arrives) passes
  * MAX_BODY_BYTES, and refused when it is compressed (GitLab sends plain JSON).
  */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
+export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<BodyResult> {
   const tooLarge = { status: 413, error: `body is larger than MAX_BODY_BYTES (${maxBytes} bytes)` };
   const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
   if (encoding !== "identity") {
@@ -22,9 +22,12 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    // GitLab gives up after 10 s: a body trickling in for longer holds a connection for nothing.
+    const late = setTimeout(() => finish({ status: 408, error: "the body did not arrive within REQUEST_TIMEOUT_MS" }), timeoutMs);
     const finish = (result: BodyResult) => {
       if (done) return;
       done = true;
+      clearTimeout(late);
       resolve(result);
     };
     req.on("data", (chunk: Buffer) => {

@@ -20,6 +20,8 @@ export interface IngestOptions {
   /** Tokens that only authenticate events of matching projects (PROJECT_TOKENS). */
   projectTokens: readonly ProjectTokenEntry[];
   maxBodyBytes: number;
+  /** How long the body may take to arrive. */
+  requestTimeoutMs: number;
   store: Store;
   /** The durable deliveries of this event: which sinks, in which order. */
   deliveriesFor: (event: GitLabEvent) => { sink: string; orderingKey: string | null }[];
@@ -122,8 +124,11 @@ export function createHooksHandler(options: IngestOptions) {
       discardBody(req);
       return refuse(res, 401, claimed.refused);
     }
-    const read = await readBody(req, options.maxBodyBytes);
-    if ("error" in read) return sendError(res, read.status, read.error);
+    const read = await readBody(req, options.maxBodyBytes, options.requestTimeoutMs);
+    if ("error" in read) {
+      if (read.status === 408) res.setHeader("Connection", "close");
+      return sendError(res, read.status, read.error);
+    }
     const started = performance.now();
 
     let parsed: Parsed | undefined;
