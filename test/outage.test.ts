@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { postHook, TEST_TOKEN, waitFor } from "./helpers/daemon.js";
 import { SERVER_ENGINES, type DedicatedServer } from "./helpers/engines.js";
@@ -100,5 +101,33 @@ describe.each(SERVER_ENGINES)("a $name outage", (engine) => {
     const lines = run.output().trim().split("\n");
     expect(lines.at(-1)).toMatch(new RegExp(`^gitlab-webhooks: could not open the ${engine.name} database of DATABASE_URL \\(.*://.*@127\\.0\\.0\\.1:\\d+/t_\\w+\\): .*ECONNREFUSED`));
     expect(run.output()).not.toContain(password);
+  });
+
+  // PostgreSQL can be made read-only under a running daemon (MariaDB's read_only spares the test's all-powerful user).
+  if (engine.name === "postgres") test("answers 503 while the database takes no writes, and 200 again once it does, without a restart", async () => {
+    server = await (engine.dedicatedServer as () => Promise<DedicatedServer>)();
+    daemon = await spawnDaemon({ ...engine.env(server.location), SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse" }, tempDir());
+    const url = daemon.url;
+    const admin = new pg.Client({ connectionString: server.location });
+    await admin.connect();
+    const readOnly = async (on: boolean) => {
+      await admin.query(on ? "ALTER SYSTEM SET default_transaction_read_only = on" : "ALTER SYSTEM RESET default_transaction_read_only");
+      await admin.query("SELECT pg_reload_conf()");
+    };
+    try {
+      expect((await postHook(url, push())).status).toBe(202);
+      await readOnly(true);
+      const health = await waitFor(async () => {
+        const response = await fetch(`${url}/healthz`);
+        return response.status === 503 ? ((await response.json()) as { store: string }) : undefined;
+      }, 10_000, "/healthz to say the store takes no writes");
+      expect(health.store).toMatch(/^unusable: .*read-only transaction/);
+      expect((await postHook(url, push())).status).toBe(503);
+      await readOnly(false);
+      await waitFor(async () => ((await fetch(`${url}/healthz`)).status === 200 ? true : undefined), 10_000, "/healthz to recover");
+      expect((await postHook(url, push())).status).toBe(202);
+    } finally {
+      await admin.end();
+    }
   });
 });
