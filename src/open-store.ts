@@ -1,9 +1,8 @@
 import type { Logger } from "winston";
 import { ConfigError, type Config } from "./core/config.js";
-import { openMariaDbStore } from "./core/store/mariadb/open-mariadb-store.js";
-import { openPostgresStore } from "./core/store/postgres/open-postgres-store.js";
-import { openSqliteStore } from "./core/store/sqlite/open-sqlite-store.js";
+import { openEngineStore, type StoreSpec } from "./core/store/open-engine-store.js";
 import type { Store } from "./core/store/store.js";
+import { WorkerStore } from "./core/store/worker/worker-store.js";
 
 /** The engine DATABASE_URL names, from its scheme. */
 export function engineOf(databaseUrl: string): "postgres" | "mariadb" {
@@ -24,22 +23,22 @@ function withoutPassword(url: string): string {
   }
 }
 
-/** The store the configuration asks for: DATABASE_URL's server database, else SQLite at DATABASE_PATH. */
-export async function openStore(config: Config, logger: Logger): Promise<Store> {
+/** The store the configuration names: DATABASE_URL's server database, else SQLite at DATABASE_PATH. */
+export function storeSpec(config: Config): StoreSpec {
   const url = config.DATABASE_URL;
-  if (url === undefined) return openSqliteStore(config.DATABASE_PATH);
-  const engine = engineOf(url);
+  if (url === undefined) return { engine: "sqlite", path: config.DATABASE_PATH };
+  if (engineOf(url) === "postgres") return { engine: "postgres", url, poolSize: config.DATABASE_POOL_SIZE, sslMode: config.PGSSLMODE };
+  return { engine: "mariadb", url, poolSize: config.DATABASE_POOL_SIZE, user: config.TOOL_TOOLSDB_USER, password: config.TOOL_TOOLSDB_PASSWORD };
+}
+
+/** Opens the configured store, on a thread of its own unless STORE_THREAD=main. */
+export async function openStore(config: Config, logger: Logger): Promise<Store> {
+  const spec = storeSpec(config);
   try {
-    if (engine === "postgres") return await openPostgresStore(url, { poolSize: config.DATABASE_POOL_SIZE, sslMode: config.PGSSLMODE, logger });
-    return await openMariaDbStore(url, {
-      poolSize: config.DATABASE_POOL_SIZE,
-      logger,
-      user: config.TOOL_TOOLSDB_USER,
-      password: config.TOOL_TOOLSDB_PASSWORD,
-    });
+    return config.STORE_THREAD === "main" ? await openEngineStore(spec, logger) : await WorkerStore.open(spec, logger);
   } catch (error) {
-    if (error instanceof ConfigError) throw error;
+    if (error instanceof ConfigError || spec.engine === "sqlite") throw error;
     const why = error instanceof Error ? error.message : String(error);
-    throw new Error(`could not open the ${engine} database of DATABASE_URL (${withoutPassword(url)}): ${why}`);
+    throw new Error(`could not open the ${spec.engine} database of DATABASE_URL (${withoutPassword(spec.url)}): ${why}`);
   }
 }

@@ -72,6 +72,7 @@ const schema = z.object({
   TOOL_TOOLSDB_USER: optionalText,
   TOOL_TOOLSDB_PASSWORD: optionalText,
   DELIVERY_LEASE_SECONDS: integer(60, 1, 86_400),
+  STORE_THREAD: z.enum(["worker", "main"], { message: "accepts worker or main" }).default("worker"),
   LOG_EVENTS_TO: optionalText,
   DEBUG: flag,
   NODE_ENV: z.string().default("development"),

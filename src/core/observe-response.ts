@@ -7,21 +7,24 @@ export type ResponseListener = (route: string, method: string, status: number, d
 const QUIET = new Set(["/healthz", "/metrics"]);
 
 /**
- * One log line per request outcome (warn for 4xx, error for 5xx) and a metrics sample, when the
- * response is finished. Only the path is logged, never the query string: it may carry ?token=.
+ * A log line per refused or failed request (warn for 4xx, error for 5xx; successes with DEBUG=true)
+ * and a metrics sample for every one, when the response is finished. Only the path is logged, never
+ * the query string: it may carry ?token=.
  */
 export function observeResponses(logger: Logger, onResponse?: ResponseListener) {
+  const debug = logger.isDebugEnabled();
   return (req: IncomingMessage, res: ServerResponse, describe: () => { route: string; path: string; fields?: object }): void => {
     const started = performance.now();
     res.once("finish", () => {
       const durationMs = performance.now() - started;
       const { route, path, fields } = describe();
       onResponse?.(route, req.method ?? "GET", res.statusCode, durationMs);
-      if (QUIET.has(route)) return;
+      if (QUIET.has(route) || (res.statusCode < 400 && !debug)) return;
       const line = { method: req.method, path, status: res.statusCode, ms: Math.round(durationMs * 10) / 10, ...fields };
       if (res.statusCode >= 500) logger.error("request", line);
       else if (res.statusCode >= 400) logger.warn("request", line);
-      else logger.info("request", line);
+      // Success is counted in /metrics; a line for each costs more than storing the event (DEBUG=true shows them).
+      else logger.debug("request", line);
     });
   };
 }

@@ -1,16 +1,27 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
+const sha256 = (value: string) => createHash("sha256").update(value).digest();
+
+/** Digests of the configured secrets, made once: only configuration ever lands here. */
+const configuredDigests = new Map<string, Buffer>();
+
+function digestOf(secret: string): Buffer {
+  let digest = configuredDigests.get(secret);
+  if (!digest) configuredDigests.set(secret, (digest = sha256(secret)));
+  return digest;
+}
+
 /**
- * True when `given` equals one of `accepted`. Each comparison runs in constant time over
- * fixed-length digests, so neither a token's content nor its length leaks through timing.
+ * True when `given` equals one of `accepted` (configured secrets). Each comparison runs in
+ * constant time over fixed-length digests, so neither a token's content nor its length leaks
+ * through timing.
  */
 export function matchesAnySecret(given: string | undefined, accepted: readonly string[]): boolean {
   if (given === undefined || given === "") return false;
-  const digest = createHash("sha256").update(given).digest();
+  const digest = sha256(given);
   let matched = false;
   for (const candidate of accepted) {
-    const expected = createHash("sha256").update(candidate).digest();
-    if (timingSafeEqual(digest, expected)) matched = true;
+    if (timingSafeEqual(digest, digestOf(candidate))) matched = true;
   }
   return matched;
 }

@@ -3,6 +3,7 @@ import { inject } from "vitest";
 import type { Store } from "../../src/core/store/store.js";
 import { openPostgresStore } from "../../src/core/store/postgres/open-postgres-store.js";
 import { openSqliteStore } from "../../src/core/store/sqlite/open-sqlite-store.js";
+import { WorkerStore } from "../../src/core/store/worker/worker-store.js";
 import { openMariaDbStore } from "../../src/core/store/mariadb/open-mariadb-store.js";
 import { createMariaDbDatabase, MariaDbServer } from "./mariadb-server.js";
 import { createDatabase, PostgresServer } from "./postgres-server.js";
@@ -10,7 +11,9 @@ import { tempDir } from "./temp-dir.js";
 
 /** One engine under test: a fresh, empty location, and a store on it (several may share one location). */
 export interface TestEngine {
-  name: "sqlite" | "postgres" | "mariadb";
+  name: "sqlite" | "sqlite through its worker thread" | "postgres" | "mariadb";
+  /** A database server several daemons may share. */
+  server: boolean;
   /** False when the engine's server is not installed here (MariaDB without Debian's mariadb-server). */
   available: boolean;
   freshLocation(): Promise<string>;
@@ -35,13 +38,24 @@ async function dedicated(server: { createDatabase(): Promise<string>; stop(): Pr
 export const ENGINES: readonly TestEngine[] = [
   {
     name: "sqlite",
+    server: false,
     available: true,
     freshLocation: async () => join(tempDir(), "store.sqlite"),
     open: async (path) => openSqliteStore(path),
     env: (path) => ({ DATABASE_PATH: path }),
   },
   {
+    // What the daemon runs: every call a message to the store's thread (the compiled worker).
+    name: "sqlite through its worker thread",
+    server: false,
+    available: true,
+    freshLocation: async () => join(tempDir(), "store.sqlite"),
+    open: (path) => WorkerStore.open({ engine: "sqlite", path }),
+    env: (path) => ({ DATABASE_PATH: path }),
+  },
+  {
     name: "postgres",
+    server: true,
     available: true,
     freshLocation: () => createDatabase(inject("postgresUrl")),
     open: (url) => openPostgresStore(url, { poolSize: 5 }),
@@ -50,6 +64,7 @@ export const ENGINES: readonly TestEngine[] = [
   },
   {
     name: "mariadb",
+    server: true,
     available: inject("mariadbUrl") !== null,
     freshLocation: () => createMariaDbDatabase(inject("mariadbUrl") as string),
     open: (url) => openMariaDbStore(url, { poolSize: 5 }),
@@ -58,4 +73,4 @@ export const ENGINES: readonly TestEngine[] = [
   },
 ];
 
-export const SERVER_ENGINES = ENGINES.filter((engine) => engine.name !== "sqlite");
+export const SERVER_ENGINES = ENGINES.filter((engine) => engine.server);

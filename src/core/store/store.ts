@@ -3,6 +3,12 @@ import type { InventoryStore } from "./inventory.js";
 
 export type Engine = "sqlite" | "postgres" | "mariadb";
 
+/** What a store says about its connection's health (a winston Logger is one). */
+export interface StoreLogger {
+  warn(message: string, fields?: Record<string, unknown>): unknown;
+  debug(message: string, fields?: Record<string, unknown>): unknown;
+}
+
 /**
  * The durable store behind the daemon: events, one delivery per sink and event, the sinks'
  * ledgers, leases for periodic work, settings and the inventory. Every engine passes the same

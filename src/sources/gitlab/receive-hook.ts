@@ -80,7 +80,7 @@ function parseBody(raw: Buffer): Parsed {
  */
 function storedJson(text: string): string {
   const trimmed = text.trim();
-  return /[\r\n]/.test(trimmed) ? trimmed.replace(/[\r\n]/g, " ") : trimmed;
+  return trimmed.includes("\n") || trimmed.includes("\r") ? trimmed.replace(/[\r\n]/g, " ") : trimmed;
 }
 
 /** A field of the event longer than the store keeps, named; null when all fit. */

@@ -1,9 +1,8 @@
 import type { Connection as CallbackConnection } from "mysql2";
 import mysql, { type RowDataPacket } from "mysql2/promise";
-import type { Logger } from "winston";
 import { CommitPoller } from "../sql/poll-for-commits.js";
 import { SqlStore } from "../sql/sql-store.js";
-import type { Store } from "../store.js";
+import type { Store, StoreLogger } from "../store.js";
 import { mariadbConnection, type MariaDbCredentials } from "./connection-config.js";
 import { MariaDbDriver } from "./mariadb-driver.js";
 import { migrateMariaDb } from "./migrations.js";
@@ -16,7 +15,7 @@ export const MARIADB_POLL_MS = 100;
 
 export interface MariaDbStoreOptions extends MariaDbCredentials {
   poolSize?: number;
-  logger?: Logger;
+  logger?: StoreLogger;
 }
 
 /**

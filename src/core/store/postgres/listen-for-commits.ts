@@ -1,6 +1,6 @@
 import pg from "pg";
-import type { Logger } from "winston";
 import type { CommitWatcher } from "../sql/poll-for-commits.js";
+import type { StoreLogger } from "../store.js";
 
 /** The channel appends notify on, with the newest id as payload. */
 export const COMMITS_CHANNEL = "gitlab_webhooks_events";
@@ -23,7 +23,7 @@ export class CommitListener implements CommitWatcher {
 
   constructor(
     private readonly config: pg.ClientConfig,
-    private readonly logger: Logger | undefined,
+    private readonly logger: StoreLogger | undefined,
   ) {}
 
   add(listener: () => void): () => void {

@@ -1,7 +1,6 @@
 import pg from "pg";
-import type { Logger } from "winston";
 import { SqlStore } from "../sql/sql-store.js";
-import type { Store } from "../store.js";
+import type { Store, StoreLogger } from "../store.js";
 import { postgresConnection } from "./connection-config.js";
 import { CommitListener, COMMITS_CHANNEL } from "./listen-for-commits.js";
 import { migratePostgres } from "./migrations.js";
@@ -12,7 +11,7 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** The sslmode of a URL that names none (PGSSLMODE). */
   sslMode?: string;
-  logger?: Logger;
+  logger?: StoreLogger;
 }
 
 /** BIGINT (int8) as a JavaScript number: ids and millisecond times stay far below 2^53. */
