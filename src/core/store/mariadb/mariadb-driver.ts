@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import { PooledStatements, type SqlDialect, type SqlDriver, type SqlParams, type SqlQueries, type SqlValue, type TransactionOptions } from "../sql/driver.js";
+import { multiRowInsertSql } from "../sql/multi-row-insert.js";
 import { compileNamed } from "../sql/named-params.js";
 
 const DIALECT: SqlDialect = { concat: (...parts) => `CONCAT(${parts.join(", ")})` };
@@ -54,6 +55,9 @@ function queriesOn(connection: Pool | PoolConnection): SqlQueries {
         if ((error as MySqlError).errno === ER_DUP_ENTRY) return false;
         throw error;
       }
+    },
+    insertRows: async (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) => {
+      await connection.execute(multiRowInsertSql(table, columns, rows.length, "question"), rows.flat());
     },
   };
 }

@@ -1,5 +1,6 @@
 import pg from "pg";
 import { PooledStatements, type SqlDialect, type SqlDriver, type SqlParams, type SqlQueries, type SqlValue, type TransactionOptions } from "../sql/driver.js";
+import { multiRowInsertSql } from "../sql/multi-row-insert.js";
 import { compileNamed } from "../sql/named-params.js";
 import { lockKey } from "../sql/lock-key.js";
 
@@ -42,6 +43,10 @@ function queriesOn(client: pg.Pool | pg.PoolClient, statements: StatementNames):
       const columns = Object.keys(row);
       const sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((column) => `:${column}`).join(", ")}) ON CONFLICT DO NOTHING`;
       return (await query(sql, row)).rowCount === 1;
+    },
+    insertRows: async (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) => {
+      const text = multiRowInsertSql(table, columns, rows.length, "dollar");
+      await client.query({ name: statements.nameOf(text), text, values: rows.flat() });
     },
   };
 }

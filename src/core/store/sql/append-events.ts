@@ -17,6 +17,8 @@ const EVENT_INSERT_COLUMNS = [
   "project_path", "project_url", "visibility", "actor_username", "actor_name", "payload", "payload_parts",
 ] as const;
 
+const DELIVERY_INSERT_COLUMNS = ["sink", "event_id", "ordering_key", "status", "attempts", "next_attempt_at", "updated_at"] as const;
+
 const dedupKey = (scope: string, deliveryId: string) => `${scope}\n${deliveryId}`;
 
 function eventRow(item: PendingAppend, parts: readonly string[]): SqlValue[] {
@@ -65,13 +67,6 @@ function chunks<T>(items: readonly T[], bytes: (item: T) => number): T[][] {
   return out;
 }
 
-/** A multi-row INSERT with positional-style named parameters (:r0c0, :r0c1, …). */
-async function insertRows(tx: SqlQueries, table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void> {
-  const params: Record<string, SqlValue> = {};
-  const tuples = rows.map((row, r) => `(${row.map((value, c) => ((params[`r${r}c${c}`] = value), `:r${r}c${c}`)).join(", ")})`);
-  await tx.run(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${tuples.join(", ")}`, params);
-}
-
 async function idsOf(tx: SqlQueries, deliveryIds: readonly string[]): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   for (let start = 0; start < deliveryIds.length; start += ROWS_PER_STATEMENT) {
@@ -101,7 +96,7 @@ export async function appendEvents(tx: SqlQueries, items: readonly PendingAppend
     const parts = new Map([...fresh.values()].map((item) => [item, payloadParts(item.options.payloadJson, maxValueBytes)]));
     const inlineLength = (item: PendingAppend) => ((parts.get(item) as string[]).length > 0 ? 0 : item.options.payloadJson.length);
     for (const group of chunks([...fresh.values()], inlineLength)) {
-      await insertRows(tx, "events", EVENT_INSERT_COLUMNS, group.map((item) => eventRow(item, parts.get(item) as string[])));
+      await tx.insertRows("events", EVENT_INSERT_COLUMNS, group.map((item) => eventRow(item, parts.get(item) as string[])));
     }
     const assigned = await idsOf(tx, [...new Set([...fresh.values()].map((item) => item.event.deliveryId))]);
     const deliveries: SqlValue[][] = [];
@@ -114,7 +109,7 @@ export async function appendEvents(tx: SqlQueries, items: readonly PendingAppend
       }
     }
     for (const group of chunks(deliveries, () => 0)) {
-      await insertRows(tx, "deliveries", ["sink", "event_id", "ordering_key", "status", "attempts", "next_attempt_at", "updated_at"], group);
+      await tx.insertRows("deliveries", DELIVERY_INSERT_COLUMNS, group);
     }
   }
   return items.map((item, index) => {

@@ -11,6 +11,8 @@ export interface SqlQueries {
   run(sql: string, params?: SqlParams): Promise<{ changes: number }>;
   /** Inserts a row unless one with the same unique key exists; true when it was inserted. */
   insertIfAbsent(table: string, row: Readonly<Record<string, SqlValue>>): Promise<boolean>;
+  /** Inserts rows of values, in `columns` order, in one statement. */
+  insertRows(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<void>;
 }
 
 export interface TransactionOptions {
@@ -69,5 +71,9 @@ export abstract class PooledStatements implements SqlQueries {
 
   insertIfAbsent(table: string, row: Readonly<Record<string, SqlValue>>): Promise<boolean> {
     return this.pooled.insertIfAbsent(table, row);
+  }
+
+  insertRows(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<void> {
+    return this.pooled.insertRows(table, columns, rows);
   }
 }

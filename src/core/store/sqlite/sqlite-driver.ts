@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { SqlDialect, SqlDriver, SqlParams, SqlQueries, SqlValue, TransactionOptions } from "../sql/driver.js";
+import { multiRowInsertSql } from "../sql/multi-row-insert.js";
 import { compileNamed } from "../sql/named-params.js";
 
 type Synchronous = "FULL" | "NORMAL";
@@ -38,6 +39,7 @@ export class SqliteDriver implements SqlDriver {
       all: <Row>(sql: string, params?: SqlParams) => settle(() => this.allNow<Row>(sql, params)),
       run: (sql: string, params?: SqlParams) => settle(() => this.runNow(sql, params)),
       insertIfAbsent: (table: string, row: Readonly<Record<string, SqlValue>>) => settle(() => this.insertNow(table, row)),
+      insertRows: (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) => settle(() => this.insertRowsNow(table, columns, rows)),
     };
   }
 
@@ -51,6 +53,10 @@ export class SqliteDriver implements SqlDriver {
 
   insertIfAbsent(table: string, row: Readonly<Record<string, SqlValue>>): Promise<boolean> {
     return this.whenFree(() => this.insertNow(table, row));
+  }
+
+  insertRows(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<void> {
+    return this.whenFree(() => this.insertRowsNow(table, columns, rows));
   }
 
   transaction<T>(work: (tx: SqlQueries) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
@@ -118,6 +124,10 @@ export class SqliteDriver implements SqlDriver {
   private runNow(sql: string, params: SqlParams = {}): { changes: number } {
     const { text, values } = compileNamed(sql, params, "question");
     return { changes: this.statement(text).run(...values).changes };
+  }
+
+  private insertRowsNow(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void {
+    this.statement(multiRowInsertSql(table, columns, rows.length, "question")).run(...rows.flat());
   }
 
   private insertNow(table: string, row: Readonly<Record<string, SqlValue>>): boolean {

@@ -19,12 +19,13 @@ const logger = {
 
 let pending: Result[] = [];
 let flushing = false;
-/** Answers leave in batches, one message per turn of this thread's event loop. */
+/** Answers that are ready together leave together. */
 function answer(result: Result): void {
   pending.push(result);
   if (flushing) return;
   flushing = true;
-  setImmediate(() => {
+  // A batch's answers, resolved together, leave in one message, at once.
+  queueMicrotask(() => {
     flushing = false;
     const results = pending;
     pending = [];
