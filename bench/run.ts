@@ -139,9 +139,12 @@ async function ingestRun(target: "baseline" | Engine, rate?: number): Promise<Lo
   }
 }
 
-async function sseRun(): Promise<Record<string, number>> {
+/** The feed under load: the daemon's, or (`plain`) a server that only writes each frame to every socket. */
+async function sseRun(plain = false): Promise<Record<string, number>> {
   const dir = tempDir("glw-bench-");
-  const daemon = await startDaemon(dir, { SINKS_ENABLED: "sse,log", SSE_MAX_CLIENTS: String(Math.max(1000, SUBSCRIBERS)) });
+  const daemon = plain
+    ? await start(join(ROOT, "bench/sse-baseline-server.mjs"), [], {})
+    : await startDaemon(dir, { SINKS_ENABLED: "sse,log", SSE_MAX_CLIENTS: String(2 * Math.max(1000, SUBSCRIBERS)) });
   const subscribers = spawn(process.execPath, [join(ROOT, "bench/sse-subscribers.mjs"), `${daemon.url}/sse/`, String(SUBSCRIBERS)], { stdio: ["pipe", "pipe", "inherit"] });
   let out = "";
   subscribers.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
@@ -269,9 +272,11 @@ for (const engine of engines) {
   };
 }
 results.ingest = perEngine;
-const sse = SUBSCRIBERS > 0 ? await repeat(`SSE fan-out, ${SUBSCRIBERS} subscribers`, sseRun) : null;
+const sse = SUBSCRIBERS > 0 ? await repeat(`SSE fan-out, ${SUBSCRIBERS} subscribers`, () => sseRun()) : null;
+const ssePlain = SUBSCRIBERS > 0 ? await repeat(`plain writer, ${SUBSCRIBERS} subscribers`, () => sseRun(true)) : null;
 const resume = PENDING > 0 ? await repeat(`resume of ${PENDING} pending`, resumeRun) : null;
 results.sse = sse;
+results.ssePlain = ssePlain;
 results.resume = resume;
 writeFileSync(join(ROOT, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
 rmSync(bodyDir, { recursive: true, force: true });
@@ -296,10 +301,12 @@ const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((row) =>
 console.log(`\n${machine.cores} cores (${machine.cpu}), Node ${machine.node}, load: ${generator}, ${machine.body}; medians of ${RUNS} runs of ${SECONDS} s`);
 console.log("durable ingest (SINKS_ENABLED=log; every 202 after its commit):\n");
 for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c] as number)).join("  "));
-if (sse) {
-  const s = sse.median;
+for (const [label, run] of [["SSE", sse], ["plain writer (the machine's limit)", ssePlain]] as const) {
+  if (!run) continue;
+  const s = run.median;
+  const bytes = (body.length + 40) * SSE_RATE * SUBSCRIBERS;
   console.log(
-    `\nSSE, ${s.subscribers} subscribers @ ${SSE_RATE} events/s: p50 ${round(s.p50 as number)} / p99 ${round(s.p99 as number)} / max ${round(s.max as number)} ms, ${s.lost} lost, daemon peak RSS ${round(s.peakRssMb as number)} MB`,
+    `${label}, ${s.subscribers} subscribers @ ${SSE_RATE} events/s (${round(bytes / 2 ** 20)} MB/s): p50 ${round(s.p50 as number)} / p99 ${round(s.p99 as number)} / max ${round(s.max as number)} ms, ${s.lost} lost, peak RSS ${round(s.peakRssMb as number)} MB`,
   );
 }
 if (resume) console.log(`resume of ${resume.median.pending} pending deliveries: listening after ${round(resume.median.listenMs as number, 0)} ms, caught up after ${round(resume.median.caughtUpMs as number, 0)} ms`);
