@@ -22,7 +22,7 @@ export interface Load {
   seconds: number;
   connections: number;
   threads: number;
-  /** Requests per second in all (paced per connection), or undefined for as fast as the server answers. */
+  /** Requests per second in all (on a schedule), or undefined for as fast as the server answers. */
   rate?: number;
 }
 
@@ -35,13 +35,13 @@ export function wrkVersion(): string | null {
 
 /**
  * wrk: a C load generator that is not the bottleneck of a Node server. A fresh Idempotency-Key
- * every request; with a rate, each connection pauses between requests.
+ * every request; with a rate, requests are sent on a schedule, whatever the answers' latency.
  */
 export function runWrk(load: Load): Promise<LoadResult> {
-  const pauseMs = load.rate ? Math.round((load.connections * 1000) / load.rate) : 0;
+  const ratePerThread = load.rate ? load.rate / load.threads : 0;
   const args = [
     `-t${load.threads}`, `-c${load.connections}`, `-d${load.seconds}s`, "--timeout", "10s", "-s", LUA, load.url, "--",
-    load.bodyFile, load.token, load.event, String(pauseMs), randomUUID().slice(0, 8),
+    load.bodyFile, load.token, load.event, String(ratePerThread), randomUUID().slice(0, 8),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });

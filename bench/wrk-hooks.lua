@@ -1,7 +1,21 @@
 -- wrk script: POSTs one GitLab body to /hooks, as GitLab does, with a fresh Idempotency-Key on every
 -- request (a repeated key would measure the duplicate path). Arguments after `--`:
---   <body file> <token> <X-Gitlab-Event> <ms between requests on one connection, 0 = as fast as it can> <run nonce>
+--   <body file> <token> <X-Gitlab-Event> <requests per second per thread, 0 = as fast as it can> <run nonce>
+-- With a rate, requests follow a schedule (one every 1/rate s per thread) rather than a fixed
+-- pause after each answer, so that slower answers do not lower the offered load: the rate is met
+-- as long as the thread's connections can carry it.
 -- Prints one JSON line with the totals and latency percentiles (microseconds).
+
+local ffi = require("ffi")
+ffi.cdef[[
+  typedef struct { long tv_sec; long tv_usec; } timeval;
+  int gettimeofday(timeval *tv, void *tz);
+]]
+local tv = ffi.new("timeval")
+local function now_ms()
+  ffi.C.gettimeofday(tv, nil)
+  return tonumber(tv.tv_sec) * 1000 + tonumber(tv.tv_usec) / 1000
+end
 
 local threads = {}
 
@@ -16,7 +30,9 @@ function init(args)
   file:close()
   token = args[2]
   event = args[3]
-  pause = tonumber(args[4]) or 0
+  local rate = tonumber(args[4]) or 0
+  interval = rate > 0 and 1000 / rate or 0
+  next_slot = nil
   nonce = args[5] or tostring(os.time())
   counter = 0
 end
@@ -32,7 +48,10 @@ function request()
 end
 
 function delay()
-  return pause
+  if interval == 0 then return 0 end
+  local now = now_ms()
+  next_slot = next_slot and next_slot + interval or now
+  return math.max(0, math.floor(next_slot - now))
 end
 
 function done(summary, latency, requests)
