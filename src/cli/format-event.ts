@@ -1,8 +1,5 @@
 import type { GitLabEvent } from "../core/event.js";
-
-function record(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-}
+import { record } from "../core/payload.js";
 
 /** `!16` for a merge request, `#23` for an issue: what the event is about inside its project. */
 function reference(event: GitLabEvent): string | null {

@@ -1,10 +1,6 @@
 import type { GitLabEvent } from "../../core/event.js";
+import { integer, list, record, text, type JsonObject } from "../../core/payload.js";
 import type { InventoryChange } from "../../core/store/inventory.js";
-
-type Json = Record<string, unknown>;
-const record = (value: unknown): Json => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : {});
-const text = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
-const integer = (value: unknown): number | null => (typeof value === "number" && Number.isSafeInteger(value) ? value : null);
 
 const ZERO_SHA = /^0{40}$|^0{64}$/;
 
@@ -35,8 +31,8 @@ function namespaceOf(path: string): string {
 }
 
 /** The newest commit time of a push, else when the daemon received it. */
-function pushTime(event: GitLabEvent, body: Json): string {
-  const commits = Array.isArray(body.commits) ? body.commits : [];
+function pushTime(event: GitLabEvent, body: JsonObject): string {
+  const commits = list(body.commits);
   const times = commits.map((commit) => isoTime(record(commit).timestamp, event)).filter((time): time is string => time !== null);
   return times.sort().at(-1) ?? event.receivedAt;
 }
@@ -75,10 +71,10 @@ function projectOf(event: GitLabEvent): { id: number | null; path: string | null
   return { id: event.project?.id ?? null, path: event.project?.path ?? null };
 }
 
-function projectNews(body: Json, event: GitLabEvent): InventoryChange[] {
+function projectNews(body: JsonObject, event: GitLabEvent): InventoryChange[] {
   const { id, path } = projectOf(event);
   if (id === null || path === null) return [];
-  const owners = Array.isArray(body.owners) ? body.owners.map((owner) => text(record(owner).name)).filter((name): name is string => name !== null) : [];
+  const owners = list(body.owners).map((owner) => text(record(owner).name)).filter((name): name is string => name !== null);
   return [
     {
       kind: "project",
@@ -95,7 +91,7 @@ function projectNews(body: Json, event: GitLabEvent): InventoryChange[] {
   ];
 }
 
-function projectDestroyed(body: Json, event: GitLabEvent): InventoryChange[] {
+function projectDestroyed(body: JsonObject, event: GitLabEvent): InventoryChange[] {
   const { id, path } = projectOf(event);
   if (id === null) return [];
   return [
@@ -111,7 +107,7 @@ function projectDestroyed(body: Json, event: GitLabEvent): InventoryChange[] {
   ];
 }
 
-function groupNews(body: Json, event: GitLabEvent): InventoryChange[] {
+function groupNews(body: JsonObject, event: GitLabEvent): InventoryChange[] {
   const id = integer(body.group_id);
   const path = text(body.full_path) ?? text(body.path);
   if (id === null || path === null) return [];
@@ -129,14 +125,14 @@ function groupNews(body: Json, event: GitLabEvent): InventoryChange[] {
   ];
 }
 
-function groupDestroyed(body: Json, event: GitLabEvent): InventoryChange[] {
+function groupDestroyed(body: JsonObject, event: GitLabEvent): InventoryChange[] {
   const id = integer(body.group_id);
   if (id === null) return [];
   return [{ kind: "group-deleted", id, path: text(body.full_path) ?? text(body.path), name: text(body.name), asOf: isoTime(body.updated_at, event) ?? event.receivedAt }];
 }
 
 /** A project seen only through pushes gets a row; its attributes wait for a project event. */
-function projectSeen(event: GitLabEvent, body: Json): Extract<InventoryChange, { kind: "project-seen" }> | null {
+function projectSeen(event: GitLabEvent, body: JsonObject): Extract<InventoryChange, { kind: "project-seen" }> | null {
   const { id, path } = projectOf(event);
   if (id === null) return null;
   return {
@@ -155,7 +151,7 @@ function branch(projectId: number, ref: string, after: string | null, at: string
   return { kind: "branch", projectId, name: ref.slice("refs/heads/".length), commit: deleted ? null : after, at, deleted };
 }
 
-function push(body: Json, event: GitLabEvent): InventoryChange[] {
+function push(body: JsonObject, event: GitLabEvent): InventoryChange[] {
   const seen = projectSeen(event, body);
   if (!seen) return [];
   const at = pushTime(event, body);
@@ -168,12 +164,12 @@ function push(body: Json, event: GitLabEvent): InventoryChange[] {
   return changes;
 }
 
-function repositoryUpdate(body: Json, event: GitLabEvent): InventoryChange[] {
+function repositoryUpdate(body: JsonObject, event: GitLabEvent): InventoryChange[] {
   const seen = projectSeen(event, body);
   if (!seen) return [];
   const at = event.receivedAt;
   const changes: InventoryChange[] = [seen, { kind: "push", projectId: seen.id, at, pusher: text(body.user_username) ?? text(body.user_name), defaultBranch: null }];
-  for (const change of Array.isArray(body.changes) ? body.changes : []) {
+  for (const change of list(body.changes)) {
     const ref = text(record(change).ref);
     if (ref?.startsWith("refs/heads/")) changes.push(branch(seen.id, ref, text(record(change).after), at));
   }

@@ -1,21 +1,6 @@
 import type { EventActor, EventProject, HookKind, NewEvent, Visibility } from "../../core/event.js";
+import { integer, record, text, type JsonObject } from "../../core/payload.js";
 import { typeFromHeader } from "./event-header.js";
-
-type Json = Record<string, unknown>;
-
-function asRecord(value: unknown): Json | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-}
-
-function text(value: unknown): string | null {
-  return typeof value === "string" && value !== "" ? value : null;
-}
-
-function integer(value: unknown): number | null {
-  if (typeof value === "number" && Number.isSafeInteger(value)) return value;
-  if (typeof value === "string" && /^\d{1,15}$/.test(value)) return Number(value);
-  return null;
-}
 
 const VISIBILITY_LEVELS: Record<number, Visibility> = { 0: "private", 10: "internal", 20: "public" };
 
@@ -30,16 +15,16 @@ function visibility(level: unknown, name: unknown): Visibility | null {
  * project_id / path_with_namespace / project_visibility fields of system events.
  */
 export function projectOf(body: unknown): EventProject | null {
-  return projectOfRecord(asRecord(body) ?? {});
+  return projectOfRecord(record(body));
 }
 
-function projectOfRecord(body: Json): EventProject | null {
-  const nested = asRecord(body.project);
-  const id = integer(nested?.id) ?? integer(body.project_id);
-  const path = text(nested?.path_with_namespace) ?? (body.project_id !== undefined ? text(body.path_with_namespace) : null);
-  const url = text(nested?.web_url) ?? text(nested?.homepage);
+function projectOfRecord(body: JsonObject): EventProject | null {
+  const nested = record(body.project);
+  const id = integer(nested.id) ?? integer(body.project_id);
+  const path = text(nested.path_with_namespace) ?? (body.project_id !== undefined ? text(body.path_with_namespace) : null);
+  const url = text(nested.web_url) ?? text(nested.homepage);
   const vis =
-    visibility(nested?.visibility_level, nested?.visibility) ??
+    visibility(nested.visibility_level, nested.visibility) ??
     visibility(body.visibility_level, body.project_visibility);
   if (id === null && path === null && url === null) return projectOfObjectUrl(body);
   return { id, path, url, visibility: vis };
@@ -49,9 +34,9 @@ function projectOfRecord(body: Json): EventProject | null {
  * Events that name their project only through their object (vulnerability events): the path is
  * the object URL's before `/-/`, the id object_attributes.project_id.
  */
-function projectOfObjectUrl(body: Json): EventProject | null {
-  const attributes = asRecord(body.object_attributes);
-  const objectUrl = text(attributes?.url);
+function projectOfObjectUrl(body: JsonObject): EventProject | null {
+  const attributes = record(body.object_attributes);
+  const objectUrl = text(attributes.url);
   if (objectUrl === null) return null;
   let parsed: URL;
   try {
@@ -68,25 +53,25 @@ function projectOfObjectUrl(body: Json): EventProject | null {
   } catch {
     return null;
   }
-  return { id: integer(attributes?.project_id), path, url: `${parsed.origin}/${encoded}`, visibility: null };
+  return { id: integer(attributes.project_id), path, url: `${parsed.origin}/${encoded}`, visibility: null };
 }
 
 /** Who did it: the `user` object, else the flat user_* fields of push events. */
-function actorOf(body: Json): EventActor | null {
-  const user = asRecord(body.user);
-  const username = text(user?.username) ?? text(body.user_username);
-  const name = text(user?.name) ?? text(body.user_name);
+function actorOf(body: JsonObject): EventActor | null {
+  const user = record(body.user);
+  const username = text(user.username) ?? text(body.user_username);
+  const name = text(user.name) ?? text(body.user_name);
   if (username === null && name === null) return null;
   return { username, name };
 }
 
-function actionOf(body: Json): string | null {
-  const attributes = asRecord(body.object_attributes);
+function actionOf(body: JsonObject): string | null {
+  const attributes = record(body.object_attributes);
   return (
-    text(attributes?.action) ??
+    text(attributes.action) ??
     text(body.action) ??
     // Pipelines and jobs have no action; their status is what people filter on.
-    (body.object_kind === "pipeline" ? text(attributes?.status) : null) ??
+    (body.object_kind === "pipeline" ? text(attributes.status) : null) ??
     (body.object_kind === "build" ? text(body.build_status) : null)
   );
 }
@@ -100,18 +85,18 @@ export interface HookRequest {
 
 /** Turns a GitLab request into the event every sink sees (DESIGN.md, "The event"). */
 export function normalize(request: HookRequest, hook: HookKind, body: unknown): NewEvent {
-  const record = asRecord(body) ?? {};
+  const fields = record(body);
   const type =
-    text(record.object_kind) ?? text(record.event_name) ?? typeFromHeader(request.eventHeader) ?? "unknown";
+    text(fields.object_kind) ?? text(fields.event_name) ?? typeFromHeader(request.eventHeader) ?? "unknown";
   return {
     deliveryId: request.deliveryId,
     receivedAt: request.receivedAt.toISOString(),
     instance: text(request.instance),
     hook,
     type,
-    action: actionOf(record),
-    project: projectOfRecord(record),
-    actor: actorOf(record),
+    action: actionOf(fields),
+    project: projectOfRecord(fields),
+    actor: actorOf(fields),
     payload: body,
   };
 }
