@@ -57,6 +57,12 @@ async function deliver(body: object, event = "Merge Request Hook", deliveryId: s
   return id;
 }
 
+async function postAndReadId(body: object): Promise<number> {
+  const response = await postHook(t!.url, body, { event: "Merge Request Hook" });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { id: number }).id;
+}
+
 const edits = () => conduit!.calls.filter((call) => call.method === "maniphest.edit");
 
 describe("task references", () => {
@@ -156,6 +162,31 @@ describe("phabricator sink", () => {
     const state = (await t!.daemon.store.deliveriesOf(id)).find((d) => d.sink === "phabricator");
     expect(state).toMatchObject({ status: "delivered", attempts: 2 });
     expect(edits().map((call) => call.params.objectIdentifier)).toEqual(["T1", "T2", "T3", "T2"]);
+  });
+
+  it("lets a merge request whose comment keeps failing hold back none of its project's other merge requests", async () => {
+    // Backoff in minutes, as configured by default: the failing MR's next try is far away.
+    await start({ RETRY_MIN_MS: "300000", RETRY_MAX_MS: "900000" });
+    const refused = { error_code: "ERR-CONDUIT-CORE", error_info: "You do not have permission to edit this object." };
+    conduit!.failWhen((call) => call.method === "maniphest.edit" && call.params.objectIdentifier === "T1", refused, 1000);
+    const stuckId = await postAndReadId(mergeRequest("open", "Bug: T1"));
+    const stuck = await waitFor(async () => {
+      const state = (await t!.daemon.store.deliveriesOf(stuckId)).find((d) => d.sink === "phabricator");
+      return state && state.attempts === 1 ? state : undefined;
+    }, 8000, "the first attempt on MR !16 to fail");
+    expect(stuck.status).toBe("pending");
+    expect(Date.parse(stuck.nextAttemptAt ?? "") - Date.now()).toBeGreaterThan(60_000);
+
+    // Another MR of the same project is commented on at once.
+    const other = mergeRequest("open", "Bug: T2", "Fix things", { iid: 17, url: MR_URL.replace(/16$/, "17") });
+    await deliver(other);
+    expect(conduit!.comments.get("T2")?.map((c) => c.split("\n")[0])).toEqual([`agarcia opened ${MR_URL.replace(/16$/, "17")}`]);
+
+    // The failing MR's own later event still waits behind it: order holds within one merge request.
+    const mergedId = await postAndReadId(mergeRequest("merge", "Bug: T1"));
+    await sleep(300);
+    expect((await t!.daemon.store.deliveriesOf(mergedId)).find((d) => d.sink === "phabricator")).toMatchObject({ status: "pending", attempts: 0 });
+    expect(conduit!.comments.get("T1")).toEqual([]);
   });
 
   it("retries a timeout, and does not post twice when the timed-out call had gone through", async () => {

@@ -2,6 +2,7 @@ import { Gauge } from "prom-client";
 import { requireSetting } from "../../core/config.js";
 import type { GitLabEvent } from "../../core/event.js";
 import { createGitLabApi, describeGitLabError, gitlabStatus } from "../../core/gitlab-api.js";
+import { mergeRequestOf, mergeRequestOrderingKey, record, usernames } from "../../core/payload.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { entriesForProject, needsFiles, usersToMention, type ChangedFile } from "./decide-mentions.js";
 import { ReviewersSource } from "./reviewers-source.js";
@@ -9,11 +10,6 @@ import { checkTokenExpiry, type TokenExpiry } from "./token-expiry.js";
 
 const DAY_MS = 86_400_000;
 const SINK = "gitlab-mentions";
-
-type Json = Record<string, unknown>;
-const record = (value: unknown): Json => (typeof value === "object" && value !== null ? (value as Json) : {});
-const usernames = (value: unknown): string[] =>
-  (Array.isArray(value) ? value : []).map((user) => record(user).username).filter((name): name is string => typeof name === "string");
 
 interface MergeRequest {
   /** What the ledger keys by: the id, stable across renames (the path when the event has none). */
@@ -26,19 +22,15 @@ interface MergeRequest {
 }
 
 /** Open and reopen always; update only when it pushed commits (it carries oldrev). */
-function mergeRequestOf(event: GitLabEvent): MergeRequest | null {
-  if (event.type !== "merge_request") return null;
-  const payload = record(event.payload);
-  const attributes = record(payload.object_attributes);
-  const pushed = event.action === "update" && typeof attributes.oldrev === "string";
-  if (event.action !== "open" && event.action !== "reopen" && !pushed) return null;
-  const iid = attributes.iid;
+function mergeRequestToMention(event: GitLabEvent): MergeRequest | null {
+  const mr = mergeRequestOf(event);
+  if (!mr) return null;
+  const pushed = mr.action === "update" && mr.oldrev !== null;
+  if (mr.action !== "open" && mr.action !== "reopen" && !pushed) return null;
   const projectPath = event.project?.path;
-  if (typeof iid !== "number" || !projectPath) return null;
-  const known = [event.actor?.username, ...usernames(payload.assignees), ...usernames(payload.reviewers)].filter(
-    (name): name is string => typeof name === "string",
-  );
-  return { projectId: event.project?.id ?? projectPath, projectPath, iid, known };
+  if (!projectPath) return null;
+  const known = [event.actor?.username, ...mr.assignees, ...mr.reviewers].filter((name): name is string => typeof name === "string");
+  return { projectId: event.project?.id ?? projectPath, projectPath, iid: mr.iid, known };
 }
 
 /**
@@ -139,7 +131,7 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
   }
 
   async function handle(event: GitLabEvent): Promise<void> {
-    const mr = mergeRequestOf(event);
+    const mr = mergeRequestToMention(event);
     if (!mr) return;
     const page = await reviewers.get();
     const entries = entriesForProject(page.entries, mr.projectPath);
@@ -164,7 +156,9 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
 
   const sink: Sink = {
     name: SINK,
-    accepts: (event) => mergeRequestOf(event) !== null,
+    accepts: (event) => mergeRequestToMention(event) !== null,
+    // Mentions concern one merge request: a failing one must not hold back the project's others.
+    orderingKey: mergeRequestOrderingKey,
     handle,
     async start() {
       await Promise.all([

@@ -1,6 +1,7 @@
 import { requireSetting } from "../../core/config.js";
 import type { GitLabEvent } from "../../core/event.js";
 import { createGitLabApi, describeGitLabError, gitlabStatus } from "../../core/gitlab-api.js";
+import { mergeRequestOrderingKey } from "../../core/payload.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { commentText } from "./comment.js";
 import { ConduitClient, ConduitError, ConduitTransportError } from "./conduit-client.js";
@@ -138,6 +139,8 @@ export const createPhabricatorSink: SinkFactory = ({ config, store, logger }) =>
       ACTIONS.includes(event.action as (typeof ACTIONS)[number]) &&
       // Titles of private and internal projects' MRs must not land on public tasks.
       (config.PHABRICATOR_PRIVATE || event.project?.visibility === "public"),
+    // Comments concern one merge request: a task the bot may not edit must not hold back the project's other MRs.
+    orderingKey: mergeRequestOrderingKey,
     handle,
     async start() {
       try {
