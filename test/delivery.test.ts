@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { PermanentError } from "../src/core/sink.js";
+import { PermanentError, RetryLaterError } from "../src/core/sink.js";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "./helpers/daemon.js";
 import { recordingSink, sleep } from "./helpers/recording-sink.js";
 
@@ -66,6 +66,55 @@ describe("delivery", () => {
     await waitFor(async () => ((await deliveryTo("picky", id))?.status === "failed" ? true : undefined));
     await sleep(200);
     expect(recording.calls).toHaveLength(1);
+  });
+
+  it("recognizes a plugin's own copy of PermanentError by its name", async () => {
+    // What a plugin loaded from a path throws: a class of the same name, not ours.
+    class PermanentError extends Error {
+      override name = "PermanentError";
+    }
+    const { factory, recording } = recordingSink("plugin", () => {
+      throw new PermanentError("this event is not for me");
+    });
+    t = await startTestDaemon({ SINKS_ENABLED: "plugin" }, { plugin: factory });
+    const id = await post(pushTo(1, 1));
+    await waitFor(async () => ((await deliveryTo("plugin", id))?.status === "failed" ? true : undefined));
+    await sleep(200);
+    expect(recording.calls).toHaveLength(1);
+  });
+
+  it("retries at the time a RetryLaterError names, not on the backoff's schedule, and keeps the status", async () => {
+    const { factory, recording } = recordingSink("limited", (_event, attempt) => {
+      if (attempt === 1) throw new RetryLaterError("downstream answered 429", Date.now() + 700, { status: 429 });
+    });
+    // The backoff alone would retry within 20–40 ms.
+    t = await startTestDaemon({ SINKS_ENABLED: "limited" }, { limited: factory });
+    const id = await post(pushTo(1, 1));
+    const waiting = await waitFor(async () => {
+      const state = await deliveryTo("limited", id);
+      return state?.attempts === 1 ? state : undefined;
+    });
+    expect(waiting).toMatchObject({ status: "pending", lastError: "downstream answered 429", lastErrorStatus: 429 });
+    await waitFor(() => (recording.delivered.includes(id) ? true : undefined), 3000);
+    const [first, second] = recording.calls.map((call) => call.at);
+    expect((second as number) - (first as number)).toBeGreaterThanOrEqual(650);
+  });
+
+  it("keeps the HTTP status an error carries, and a status of several failures together", async () => {
+    const { factory } = recordingSink("refused", () => {
+      const forbidden = Object.assign(new Error("T1: 403 Forbidden"), { status: 403 });
+      throw new AggregateError([new Error("T2: no answer"), forbidden], "could not comment on T1, T2");
+    });
+    t = await startTestDaemon({ SINKS_ENABLED: "refused", MAX_ATTEMPTS: "1" }, { refused: factory });
+    const id = await post(pushTo(1, 1));
+    const state = await waitFor(async () => {
+      const found = await deliveryTo("refused", id);
+      return found?.status === "failed" ? found : undefined;
+    });
+    expect(state).toMatchObject({ lastError: "could not comment on T1, T2", lastErrorStatus: 403 });
+    const attempts = (await t.daemon.store.attemptsOf(id)).filter((attempt) => attempt.sink === "refused");
+    expect(attempts).toEqual([expect.objectContaining({ sink: "refused", outcome: "failed", errorStatus: 403 })]);
+    expect(t.logs()).toMatch(/delivery failed for good.*status.*403|delivery failed for good.*403/);
   });
 
   it("delivers events of one project in order, even across a retry, while other projects go on", async () => {

@@ -259,8 +259,44 @@ describe("gitlab-mentions sink", () => {
     });
     expect(t!.logs()).toMatch(/error gitlab-mentions: GitLab refused GITLAB_TOKEN \(401\)/);
     expect(t!.logs()).not.toContain(GITLAB_TOKEN);
+    // Configuration, not an outage: the status is kept for the API and the dashboard.
+    expect((await t!.daemon.store.deliveriesOf(id)).find((d) => d.sink === "gitlab-mentions")?.lastErrorStatus).toBe(401);
     gitlab!.failAll = null;
     await waitFor(() => (w.notes.length === 1 ? true : undefined), 5000);
+  });
+
+  it("waits as long as GitLab's Retry-After says on a 429, and keeps the status", async () => {
+    const w = await start({ RETRY_MIN_MS: "20", RETRY_MAX_MS: "50" });
+    gitlab!.failAll = 429;
+    gitlab!.failHeaders = { "Retry-After": "2" };
+    const response = await postHook(t!.url, mergeRequest("open"), { event: "Merge Request Hook" });
+    const { id } = (await response.json()) as { id: number };
+    const posted = Date.now();
+    const waiting = await waitFor(async () => {
+      const state = (await t!.daemon.store.deliveriesOf(id)).find((d) => d.sink === "gitlab-mentions");
+      return state && state.attempts >= 1 ? state : undefined;
+    });
+    expect(waiting).toMatchObject({ status: "pending", attempts: 1, lastErrorStatus: 429 });
+    expect(waiting.lastError).toMatch(/GitLab answered 429 to GET \/api\/v4\/projects\/flightjs%2Fflight-management\/merge_requests\/16\//);
+    expect(Date.parse(waiting.nextAttemptAt ?? "") - posted).toBeGreaterThanOrEqual(1500);
+    gitlab!.failAll = null;
+    await waitFor(() => (w.notes.length === 1 ? true : undefined), 5000);
+    expect(Date.now() - posted).toBeGreaterThanOrEqual(1500);
+  });
+
+  it("names GitLab's URL and the cause when it cannot be reached", async () => {
+    await start();
+    const down = gitlab!.url;
+    await gitlab!.close();
+    const response = await postHook(t!.url, mergeRequest("open"), { event: "Merge Request Hook" });
+    const { id } = (await response.json()) as { id: number };
+    const state = await waitFor(async () => {
+      const found = (await t!.daemon.store.deliveriesOf(id)).find((d) => d.sink === "gitlab-mentions");
+      return found && found.attempts >= 1 ? found : undefined;
+    });
+    const port = new URL(down).port;
+    expect(state.lastError).toContain(`GitLab at ${down} could not be reached (ECONNREFUSED 127.0.0.1:${port})`);
+    expect(state.lastErrorStatus).toBeNull();
   });
 
   it("refuses to start without GITLAB_TOKEN, naming it", async () => {

@@ -1,8 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { InventoryChange } from "../src/core/store/inventory.js";
-import type { Store } from "../src/core/store/store.js";
+import type { DeliveredAttempt, FailedAttempt, Store } from "../src/core/store/store.js";
 import { ENGINES } from "./helpers/engines.js";
 import { appendEvent } from "./helpers/store.js";
+
+/** An attempt that started 5 ms before `now` and took 5 ms. */
+const took = (now: number): DeliveredAttempt => ({ startedAt: now - 5, durationMs: 5 });
+const failedWith = (error: string, retryAt: number | null, now: number, status: number | null = null): FailedAttempt => ({ ...took(now), error, retryAt, status });
 
 /**
  * The store contract: every engine runs these same tests, unchanged. What one engine does here,
@@ -104,7 +108,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const second = await appendEvent(store, {}, ["log"]);
       const third = await appendEvent(store, {}, ["log"]);
       expect(await store.idRange()).toEqual({ oldest: first.id, newest: third.id });
-      for (const id of [first.id, second.id, third.id]) await store.markDelivered("log", id, Date.now());
+      for (const id of [first.id, second.id, third.id]) await store.markDelivered("log", id, took(Date.now()), Date.now());
       expect(await store.prune(new Date(Date.now() + 60_000))).toBe(2);
       expect(await store.idRange()).toEqual({ oldest: third.id, newest: third.id });
       expect((await appendEvent(store)).id).toBeGreaterThan(third.id);
@@ -184,7 +188,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const a2 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
       const b1 = (await appendEvent(store, { project: project(2) }, ["log"])).id;
       expect(await claim("log", "daemon-b")).toEqual([b1]);
-      await store.markDelivered("log", a1, Date.now());
+      await store.markDelivered("log", a1, took(Date.now()), Date.now());
       expect(await claim("log", "daemon-b")).toEqual([a2]);
     });
 
@@ -194,11 +198,11 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const b1 = (await appendEvent(store, { project: project(2) }, ["log"])).id;
       const now = Date.now();
       expect(await claim("log", "daemon-a", now, 1, 60_000, 1)).toEqual([a1]);
-      await store.markFailed("log", a1, "downstream said no", now + 5000, now);
+      await store.markFailed("log", a1, failedWith("downstream said no", now + 5000, now), now);
       // b1 may be claimed at once; a2 waits behind a1, which falls due in 5 s.
       expect(await store.nextClaimAt("log", now, 60_000)).toBeLessThanOrEqual(now);
       expect(await claim("log", "daemon-a", now + 1)).toEqual([b1]);
-      await store.markDelivered("log", b1, now);
+      await store.markDelivered("log", b1, took(now), now);
       expect(await store.nextClaimAt("log", now, 60_000)).toBe(now + 5000);
       const retried = await store.claimDeliveries("log", "daemon-a", now + 5000, 60_000, 10);
       expect(retried.map((delivery) => [delivery.event.id, delivery.attempts])).toEqual([
@@ -237,8 +241,8 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const now = Date.now();
       await claim("log");
       await claim("phab");
-      await store.markDelivered("log", delivered, now);
-      await store.markFailed("phab", dead, "task T1 does not exist", null, now);
+      await store.markDelivered("log", delivered, took(now), now);
+      await store.markFailed("phab", dead, failedWith("task T1 does not exist", null, now), now);
       expect((await store.deliveriesOf(delivered)).map((d) => [d.sink, d.status, d.attempts])).toEqual([
         ["log", "delivered", 1],
         ["phab", "pending", 0],
@@ -258,10 +262,44 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(await claim("phab", "daemon-b", now + 10)).toEqual([dead]);
     });
 
+    test("keep every attempt with its time, duration, outcome, error and the downstream's status", async () => {
+      const id = (await appendEvent(store, { project: project(1) }, ["log", "phab"])).id;
+      const t0 = Date.UTC(2026, 10, 22, 10, 0, 0);
+      await claim("phab", "daemon-a", t0);
+      await store.markFailed("phab", id, { startedAt: t0, durationMs: 120, error: "GitLab answered 503", status: 503, retryAt: t0 + 1000 }, t0 + 120);
+      expect((await store.deliveriesOf(id)).find((d) => d.sink === "phab")).toMatchObject({
+        status: "pending",
+        attempts: 1,
+        lastError: "GitLab answered 503",
+        lastErrorStatus: 503,
+        lastAttemptAt: new Date(t0).toISOString(),
+        lastDurationMs: 120,
+      });
+      await claim("phab", "daemon-a", t0 + 1000);
+      await store.markFailed("phab", id, { startedAt: t0 + 1000, durationMs: 30, error: "GitLab refused GITLAB_TOKEN (401)", status: 401, retryAt: null }, t0 + 1030);
+      await store.requeue([{ sink: "phab", eventId: id, orderingKey: null }], t0 + 2000);
+      await claim("phab", "daemon-a", t0 + 2000);
+      await store.markDelivered("phab", id, { startedAt: t0 + 2000, durationMs: 40 }, t0 + 2040);
+      await claim("log", "daemon-a", t0 + 3000);
+      await store.markDelivered("log", id, { startedAt: t0 + 3000, durationMs: 2.6 }, t0 + 3003);
+      expect(await store.attemptsOf(id)).toEqual([
+        { sink: "phab", eventId: id, startedAt: new Date(t0).toISOString(), durationMs: 120, outcome: "retry", error: "GitLab answered 503", errorStatus: 503 },
+        { sink: "phab", eventId: id, startedAt: new Date(t0 + 1000).toISOString(), durationMs: 30, outcome: "failed", error: "GitLab refused GITLAB_TOKEN (401)", errorStatus: 401 },
+        { sink: "phab", eventId: id, startedAt: new Date(t0 + 2000).toISOString(), durationMs: 40, outcome: "delivered", error: null, errorStatus: null },
+        { sink: "log", eventId: id, startedAt: new Date(t0 + 3000).toISOString(), durationMs: 3, outcome: "delivered", error: null, errorStatus: null },
+      ]);
+      expect((await store.deliveriesOf(id)).find((d) => d.sink === "phab")).toMatchObject({ status: "delivered", lastError: null, lastErrorStatus: null });
+      expect(await store.prune(new Date(Date.now() + 60_000))).toBe(0);
+      const newer = (await appendEvent(store, {}, [])).id;
+      expect(await store.prune(new Date(Date.now() + 60_000))).toBe(1);
+      expect(await store.attemptsOf(id)).toEqual([]);
+      expect(newer).toBeGreaterThan(id);
+    });
+
     test("are queued again on request, created for a sink that had none", async () => {
       const id = (await appendEvent(store, {}, ["log"])).id;
       await claim("log");
-      await store.markDelivered("log", id, Date.now());
+      await store.markDelivered("log", id, took(Date.now()), Date.now());
       const requeued = await store.requeue(
         [
           { sink: "log", eventId: id, orderingKey: "id:1" },
@@ -281,13 +319,13 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
     test("are pruned with their event only once every one is delivered", async () => {
       const old = (await appendEvent(store, {}, ["log", "phab"])).id;
       const newest = (await appendEvent(store, {}, ["log"])).id;
-      await store.markDelivered("log", old, Date.now());
-      await store.markDelivered("log", newest, Date.now());
+      await store.markDelivered("log", old, took(Date.now()), Date.now());
+      await store.markDelivered("log", newest, took(Date.now()), Date.now());
       expect(await store.prune(new Date(Date.now() + 60_000))).toBe(0);
-      await store.markFailed("phab", old, "gone", null, Date.now());
+      await store.markFailed("phab", old, failedWith("gone", null, Date.now()), Date.now());
       expect(await store.prune(new Date(Date.now() + 60_000))).toBe(0);
       await store.requeue([{ sink: "phab", eventId: old, orderingKey: null }], Date.now());
-      await store.markDelivered("phab", old, Date.now());
+      await store.markDelivered("phab", old, took(Date.now()), Date.now());
       expect(await store.prune(new Date(Date.now() - 60_000))).toBe(0);
       expect(await store.prune(new Date(Date.now() + 60_000))).toBe(1);
       expect(await store.getEvent(old)).toBeNull();

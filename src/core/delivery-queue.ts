@@ -1,7 +1,8 @@
 import type { Logger } from "winston";
 import { retryDelayMs, type BackoffOptions } from "./backoff.js";
 import { rateLimitedLog } from "./rate-limited-log.js";
-import { isPermanentError, type Sink, type SinkContext } from "./sink.js";
+import { classifyFailure } from "./failure.js";
+import type { Sink, SinkContext } from "./sink.js";
 import type { DueDelivery, Store } from "./store/store.js";
 
 export interface DeliveryQueueOptions {
@@ -23,6 +24,9 @@ export interface DeliveryQueueOptions {
  * recorded and run again (delivery is at least once; sinks with side effects keep ledgers).
  */
 export const UNRECORDED_PER_LANE = 64;
+
+/** The longest a downstream's Retry-After may park a delivery: a bogus date must not park it for years. */
+const MAX_RETRY_AFTER_MS = 86_400_000;
 
 /** Backoff for an outcome the store would not take (full disk, database away). */
 const RECORD_RETRY: BackoffOptions = { minMs: 500, maxMs: 30_000 };
@@ -146,33 +150,44 @@ export class DeliveryQueue {
    */
   private async deliver(delivery: DueDelivery): Promise<{ ok: boolean; recorded: Promise<void> }> {
     const { event } = delivery;
+    const startedAt = Date.now();
     const started = performance.now();
     const sink = this.sink.name;
     try {
       await this.sink.handle(event.toEvent(), this.ctx);
-      const recorded = this.record(delivery, () => this.store.markDelivered(sink, event.id, Date.now())).then(() => {
-        if (!this.abandoned) this.onOutcome({ sink, outcome: "delivered", durationMs: performance.now() - started });
+      const durationMs = performance.now() - started;
+      const recorded = this.record(delivery, () => this.store.markDelivered(sink, event.id, { startedAt, durationMs }, Date.now())).then(() => {
+        if (!this.abandoned) this.onOutcome({ sink, outcome: "delivered", durationMs });
       });
       return { ok: true, recorded };
     } catch (error) {
       if (this.abandoned) return { ok: false, recorded: Promise.resolve() };
+      const durationMs = performance.now() - started;
       const attempts = delivery.attempts + 1;
-      const message = error instanceof Error ? error.message : String(error);
-      const permanent = isPermanentError(error);
-      const giveUp = permanent || attempts >= this.options.maxAttempts;
-      const retryAt = giveUp ? null : Date.now() + retryDelayMs(attempts, this.options.backoff);
+      const failure = classifyFailure(error);
+      const giveUp = failure.permanent || attempts >= this.options.maxAttempts;
+      const retryAt = giveUp ? null : this.retryAt(attempts, failure.retryAt);
       // A failure is recorded before the key's next delivery may run.
-      await this.record(delivery, () => this.store.markFailed(sink, event.id, message, retryAt, Date.now()));
-      this.onOutcome({ sink, outcome: giveUp ? "failed" : "retry", durationMs: performance.now() - started });
-      const fields = { sink, eventId: event.id, type: event.meta.type, attempts, error: message };
+      await this.record(delivery, () =>
+        this.store.markFailed(sink, event.id, { startedAt, durationMs, error: failure.message, status: failure.status, retryAt }, Date.now()),
+      );
+      this.onOutcome({ sink, outcome: giveUp ? "failed" : "retry", durationMs });
+      const fields = { sink, eventId: event.id, type: event.meta.type, attempts, error: failure.message, ...(failure.status !== null && { status: failure.status }) };
       if (giveUp) {
-        const why = permanent ? "permanent error" : `${attempts} attempts`;
+        const why = failure.permanent ? "permanent error" : `${attempts} attempts`;
         this.logger.error(`delivery failed for good (${why}); retry it from the admin API`, fields);
       } else {
         this.logger.warn("delivery failed; will retry", { ...fields, retryAt: new Date(retryAt ?? 0).toISOString() });
       }
       return { ok: giveUp, recorded: Promise.resolve() };
     }
+  }
+
+  /** The downstream's own time when it named one (Retry-After), else the backoff's. */
+  private retryAt(attempts: number, requested: number | null): number {
+    const now = Date.now();
+    if (requested === null) return now + retryDelayMs(attempts, this.options.backoff);
+    return Math.min(Math.max(requested, now), now + MAX_RETRY_AFTER_MS);
   }
 
   /** Writes an outcome, again and again with backoff while the store refuses it, until shutdown gives up. */

@@ -25,7 +25,10 @@ export interface Sink {
   name: string;
   /** Cheap filter, no I/O: run at ingest, inside the transaction that stores the event. */
   accepts(event: GitLabEvent): boolean;
-  /** Throw to retry with backoff; throw PermanentError to dead-letter at once. */
+  /**
+   * Throw to retry with backoff; throw PermanentError to dead-letter at once, RetryLaterError to retry
+   * at a time the downstream named. An error's numeric `status` is kept as the downstream's HTTP status.
+   */
   handle(event: GitLabEvent, ctx: SinkContext): Promise<void>;
   /**
    * Which deliveries must run one after another, in id order: those with the same key. Null lets
@@ -44,12 +47,4 @@ export interface Sink {
 
 export type SinkFactory = (ctx: SinkContext) => Sink | Promise<Sink>;
 
-/** A failure that retrying cannot fix (a task that does not exist, a payload the sink cannot use). */
-export class PermanentError extends Error {
-  override name = "PermanentError";
-}
-
-/** By name as well as class: a plugin loaded from a path may carry its own copy of the class. */
-export function isPermanentError(error: unknown): boolean {
-  return error instanceof PermanentError || (error instanceof Error && error.name === "PermanentError");
-}
+export { classifyFailure, isPermanentError, PermanentError, RetryLaterError, type Failure } from "./failure.js";

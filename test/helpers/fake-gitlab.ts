@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { sendJson, startFakeServer, type FakeServer } from "./fake-server.js";
 
 export interface FakeGitLab extends FakeServer {
@@ -9,19 +9,21 @@ export interface FakeGitLab extends FakeServer {
   paginate(pattern: string, items: unknown[], perPage?: number): void;
   /** Answers every request with this status (for 401 tests) until set back to null. */
   failAll: number | null;
+  /** Headers sent with failAll's answers (Retry-After with a 429). */
+  failHeaders: Record<string, string>;
 }
 
 /** GitLab's /api/v4 on loopback: JSON bodies, PRIVATE-TOKEN auth, offset pagination with Link headers. */
 export async function startFakeGitLab(token: string): Promise<FakeGitLab> {
   const routes: { regex: RegExp; handler: (req: IncomingMessage, body: string, res: ServerResponse, match: RegExpMatchArray) => void }[] = [];
   const requests: FakeGitLab["requests"] = [];
-  const state: { failAll: number | null } = { failAll: null };
+  const state: { failAll: number | null; failHeaders: Record<string, string> } = { failAll: null, failHeaders: {} };
   let base = "";
   const server = await startFakeServer((req, body, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     const given = req.headers["private-token"];
     requests.push({ method: req.method ?? "GET", path: url.pathname + url.search, body, token: Array.isArray(given) ? given[0] : given });
-    if (state.failAll !== null) return sendJson(res, state.failAll, { message: `${state.failAll} Unauthorized` });
+    if (state.failAll !== null) return sendJson(res, state.failAll, { message: `${state.failAll} ${STATUS_CODES[state.failAll] ?? ""}` }, state.failHeaders);
     if (given !== token) return sendJson(res, 401, { message: "401 Unauthorized" });
     const key = `${req.method} ${url.pathname}`;
     for (const route of routes) {
@@ -39,6 +41,12 @@ export async function startFakeGitLab(token: string): Promise<FakeGitLab> {
     },
     set failAll(value) {
       state.failAll = value;
+    },
+    get failHeaders() {
+      return state.failHeaders;
+    },
+    set failHeaders(value) {
+      state.failHeaders = value;
     },
     route(pattern, handler) {
       routes.push({ regex: new RegExp(`^${pattern}$`), handler });

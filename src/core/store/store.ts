@@ -56,14 +56,16 @@ export interface Store {
    * delivery of a key falls due or its claim lapses. Null when nothing is pending.
    */
   nextClaimAt(sink: string, now: number, leaseMs: number): Promise<number | null>;
-  markDelivered(sink: string, eventId: number, now: number): Promise<void>;
-  /** Records a failed attempt: retried at `retryAt`, or dead-lettered when retryAt is null. */
-  markFailed(sink: string, eventId: number, error: string, retryAt: number | null, now: number): Promise<void>;
+  markDelivered(sink: string, eventId: number, attempt: DeliveredAttempt, now: number): Promise<void>;
+  /** Records a failed attempt: retried at `attempt.retryAt`, or dead-lettered when that is null. */
+  markFailed(sink: string, eventId: number, attempt: FailedAttempt, now: number): Promise<void>;
   /** Queues deliveries again (creating the missing ones); returns how many were (re)queued. */
   requeue(deliveries: readonly Requeue[], now: number): Promise<number>;
   /** Dead letters of a sink (or of all sinks) back to pending; returns how many. */
   retryFailed(sink: string | null, now: number): Promise<number>;
   deliveriesOf(eventId: number): Promise<DeliveryState[]>;
+  /** Every recorded attempt at an event's deliveries, oldest first: the failed ones and each delivered one. */
+  attemptsOf(eventId: number): Promise<DeliveryAttempt[]>;
   listDeliveries(query: DeliveryQuery): Promise<DeliveryState[]>;
   /** Pending and failed deliveries per sink; cheap enough for every health probe and scrape. */
   deliveryCounts(): Promise<Map<string, DeliveryCounts>>;
@@ -158,12 +160,40 @@ export interface DueDelivery {
   orderingKey: string | null;
 }
 
+export interface DeliveredAttempt {
+  /** When the sink's handle() was called (epoch ms). */
+  startedAt: number;
+  durationMs: number;
+}
+
+export interface FailedAttempt extends DeliveredAttempt {
+  error: string;
+  /** The downstream's HTTP status, when it answered. */
+  status: number | null;
+  /** When to try again (epoch ms); null: dead-lettered. */
+  retryAt: number | null;
+}
+
+export interface DeliveryAttempt {
+  sink: string;
+  eventId: number;
+  startedAt: string;
+  durationMs: number;
+  outcome: "delivered" | "retry" | "failed";
+  error: string | null;
+  errorStatus: number | null;
+}
+
 export interface DeliveryState {
   sink: string;
   eventId: number;
   status: DeliveryStatus;
   attempts: number;
   lastError: string | null;
+  /** The downstream's HTTP status in the last failure, when it answered (401/403: configuration; 429/5xx: try later). */
+  lastErrorStatus: number | null;
+  lastAttemptAt: string | null;
+  lastDurationMs: number | null;
   nextAttemptAt: string | null;
   updatedAt: string;
 }

@@ -1,7 +1,7 @@
 import { Gauge } from "prom-client";
 import { requireSetting } from "../../core/config.js";
 import type { GitLabEvent } from "../../core/event.js";
-import { createGitLabApi, describeGitLabError, gitlabStatus } from "../../core/gitlab-api.js";
+import { createGitLabApi, describeGitLabError, gitlabFailure, gitlabStatus } from "../../core/gitlab-api.js";
 import { mergeRequestOf, mergeRequestOrderingKey, record, usernames } from "../../core/payload.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { entriesForProject, needsFiles, usersToMention, type ChangedFile } from "./decide-mentions.js";
@@ -67,10 +67,9 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
     }
   };
 
-  const gitlabFailure = (what: string, error: unknown) => {
-    const why = describeGitLabError(error);
-    if (gitlabStatus(error) === 401) logger.error(`${SINK}: ${why}`);
-    return new Error(`${what}: ${why}`);
+  const gitlabTrouble = (what: string, error: unknown) => {
+    if (gitlabStatus(error) === 401) logger.error(`${SINK}: ${describeGitLabError(error, { restart: true })}`);
+    return gitlabFailure(what, error);
   };
 
   async function bot(): Promise<string> {
@@ -79,7 +78,7 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
       botUsername = String((await api.Users.showCurrentUser()).username);
       return botUsername;
     } catch (error) {
-      throw gitlabFailure("could not look up the bot's own account", error);
+      throw gitlabTrouble("could not look up the bot's own account", error);
     }
   }
 
@@ -88,7 +87,7 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
       const diffs = await api.MergeRequests.allDiffs(mr.projectPath, mr.iid);
       return diffs.map((diff) => ({ path: String(diff.new_path ?? diff.old_path), isNew: diff.new_file === true }));
     } catch (error) {
-      throw gitlabFailure("could not list the merge request's changed files", error);
+      throw gitlabTrouble("could not list the merge request's changed files", error);
     }
   }
 
@@ -96,7 +95,7 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
     try {
       return usernames(await api.MergeRequests.allParticipants(mr.projectPath, mr.iid));
     } catch (error) {
-      throw gitlabFailure("could not list the merge request's participants", error);
+      throw gitlabTrouble("could not list the merge request's participants", error);
     }
   }
 
@@ -111,7 +110,7 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
     try {
       notes = await api.MergeRequestNotes.all(mr.projectPath, mr.iid);
     } catch (error) {
-      throw gitlabFailure("could not read the merge request's notes", error);
+      throw gitlabTrouble("could not read the merge request's notes", error);
     }
     for (const note of notes) {
       if (record(note.author).username !== me) continue;
@@ -148,7 +147,7 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
       const status = gitlabStatus(error);
       // No answer, or a server error: the note may be there; look before posting again.
       if (status === null || status >= 500) await store.recordOnce(SINK, uncertain, Date.now());
-      throw gitlabFailure("could not post the mention note", error);
+      throw gitlabTrouble("could not post the mention note", error);
     }
     for (const user of users) await store.recordOnce(SINK, `${ledgerPrefix(mr)}${user}`, Date.now());
     logger.info("mentioned reviewers on a merge request", { project: mr.projectPath, iid: mr.iid, users });

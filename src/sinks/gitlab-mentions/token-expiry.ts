@@ -19,7 +19,7 @@ export async function checkTokenExpiry(api: GitLabApi, logger: Logger, now = new
   try {
     token = (await api.PersonalAccessTokens.show()) as { expires_at?: string | null };
   } catch (error) {
-    logger.error(`could not check GITLAB_TOKEN's expiry: ${describeGitLabError(error)}`);
+    logger.error(`could not check GITLAB_TOKEN's expiry: ${describeGitLabError(error, { restart: true })}`);
     throw error;
   }
   const expiresAt = token.expires_at ?? null;

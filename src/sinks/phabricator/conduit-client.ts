@@ -1,3 +1,5 @@
+import { retryAfter } from "../../core/failure.js";
+import { networkCause } from "../../core/network-cause.js";
 import { encodeParams, type ConduitValue } from "./encode-params.js";
 
 /** Conduit answered with an error envelope (it does so with HTTP 200). */
@@ -30,6 +32,8 @@ export class ConduitTransportError extends Error {
     /** True when the request may have reached Phabricator and taken effect (timeout, dropped answer, 5xx). */
     readonly mayHaveApplied: boolean,
     readonly status: number | null = null,
+    /** Phabricator's Retry-After (epoch ms), honoured by the delivery queue. */
+    readonly retryAt: number | null = null,
   ) {
     super(`${method}: ${message}`);
   }
@@ -73,14 +77,16 @@ export class ConduitClient {
       });
     } catch (error) {
       const timedOut = (error as Error).name === "TimeoutError";
-      const cause = (error as { cause?: { code?: string } }).cause?.code;
+      const cause = networkCause(error);
       // A refused connection never reached Phabricator; anything else might have.
-      const mayHaveApplied = timedOut || cause !== "ECONNREFUSED";
-      throw new ConduitTransportError(timedOut ? `no answer within ${this.options.timeoutMs ?? 15_000} ms` : `request failed (${cause ?? (error as Error).message})`, method, mayHaveApplied);
+      const mayHaveApplied = timedOut || !cause.startsWith("ECONNREFUSED");
+      const why = timedOut ? `no answer within ${this.options.timeoutMs ?? 15_000} ms` : `could not be reached (${cause})`;
+      throw new ConduitTransportError(`Phabricator at ${this.base} ${why}`, method, mayHaveApplied);
     }
     const text = await response.text().catch(() => "");
     if (!response.ok) {
-      throw new ConduitTransportError(`HTTP ${response.status}`, method, response.status >= 500, response.status);
+      const retryAt = retryAfter(response.headers.get("retry-after"));
+      throw new ConduitTransportError(`Phabricator at ${this.base} answered HTTP ${response.status}`, method, response.status >= 500, response.status, retryAt);
     }
     let envelope: Envelope<T>;
     try {

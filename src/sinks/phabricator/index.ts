@@ -1,6 +1,6 @@
 import { requireSetting } from "../../core/config.js";
 import type { GitLabEvent } from "../../core/event.js";
-import { createGitLabApi, describeGitLabError, gitlabStatus } from "../../core/gitlab-api.js";
+import { createGitLabApi, gitlabFailure } from "../../core/gitlab-api.js";
 import { mergeRequestOrderingKey } from "../../core/payload.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { commentText } from "./comment.js";
@@ -35,8 +35,9 @@ export const createPhabricatorSink: SinkFactory = ({ config, store, logger }) =>
       const commits = await gitlab.MergeRequests.allCommits(mr.projectPath, mr.iid);
       return [...messages, ...commits.map((commit) => String(commit.message ?? ""))];
     } catch (error) {
-      if (gitlabStatus(error) === 401) logger.error(describeGitLabError(error), { sink: "phabricator" });
-      throw new Error(`could not list the merge request's commits: ${describeGitLabError(error)}`);
+      const failure = gitlabFailure("could not list the merge request's commits", error);
+      if (failure.status === 401) logger.error(failure.message, { sink: "phabricator" });
+      throw failure;
     }
   }
 
@@ -111,7 +112,8 @@ export const createPhabricatorSink: SinkFactory = ({ config, store, logger }) =>
       targetBranch: mr.targetBranch,
       title: mr.title,
     });
-    const failures: string[] = [];
+    const failures: Error[] = [];
+    const failedTasks: string[] = [];
     for (const task of tasks) {
       const key = `${mrKey(mr)}${task}:${mr.action}${head}`;
       if (await store.hasRecord("phabricator", key)) continue;
@@ -125,11 +127,15 @@ export const createPhabricatorSink: SinkFactory = ({ config, store, logger }) =>
         if (error instanceof ConduitError && error.isInvalidAuth) {
           logger.error("Phabricator refused PHABRICATOR_TOKEN (ERR-INVALID-AUTH); put a valid api- token in place and restart", { task });
         }
-        failures.push(`${task}: ${(error as Error).message}`);
+        failures.push(error as Error);
+        failedTasks.push(task);
       }
     }
     // Retry the whole event: the ledger skips the tasks already commented on.
-    if (failures.length > 0) throw new Error(`could not comment on ${failures.join("; ")}`);
+    // Several failures travel together, so that each one's status and Retry-After is kept.
+    if (failures.length > 0) {
+      throw new AggregateError(failures, `could not comment on ${failures.map((failure, i) => `${failedTasks[i]}: ${failure.message}`).join("; ")}`);
+    }
   }
 
   const sink: Sink = {

@@ -48,6 +48,9 @@ export const MARIADB_MIGRATIONS: readonly (readonly string[])[] = [
        locked_by VARCHAR(255),
        locked_at BIGINT,
        last_error TEXT,
+       last_error_status INT,
+       last_attempt_at BIGINT,
+       last_duration_ms INT,
        updated_at BIGINT NOT NULL,
        PRIMARY KEY (sink, event_id),
        KEY deliveries_pending (sink, status, event_id),
@@ -56,6 +59,18 @@ export const MARIADB_MIGRATIONS: readonly (readonly string[])[] = [
        KEY deliveries_event (event_id),
        KEY deliveries_locked (locked_by),
        CONSTRAINT deliveries_event_fk FOREIGN KEY (event_id) REFERENCES events (id) ON DELETE CASCADE
+     ) ${TABLE}`,
+    `CREATE TABLE IF NOT EXISTS delivery_attempts (
+       id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+       event_id BIGINT NOT NULL,
+       sink VARCHAR(100) NOT NULL,
+       started_at BIGINT NOT NULL,
+       duration_ms INT NOT NULL,
+       outcome VARCHAR(16) NOT NULL,
+       error TEXT,
+       error_status INT,
+       KEY delivery_attempts_event (event_id, sink),
+       CONSTRAINT delivery_attempts_event_fk FOREIGN KEY (event_id) REFERENCES events (id) ON DELETE CASCADE
      ) ${TABLE}`,
     `CREATE TABLE IF NOT EXISTS ledger (
        sink VARCHAR(100) NOT NULL,

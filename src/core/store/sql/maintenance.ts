@@ -22,6 +22,7 @@ export async function prune(db: SqlDriver, before: Date): Promise<number> {
     const ids = rows.map((row) => toNumber(row.id) as number);
     await db.transaction(async (tx) => {
       await tx.run("DELETE FROM deliveries WHERE event_id IN (:ids)", { ids });
+      await tx.run("DELETE FROM delivery_attempts WHERE event_id IN (:ids)", { ids });
       await tx.run("DELETE FROM event_payload_parts WHERE event_id IN (:ids)", { ids });
       pruned += (await tx.run("DELETE FROM events WHERE id IN (:ids)", { ids })).changes;
     });

@@ -1,4 +1,4 @@
-import type { DeliveryCounts, DeliveryQuery, DeliveryState, DeliveryStatus } from "../store.js";
+import type { DeliveryAttempt, DeliveryCounts, DeliveryQuery, DeliveryState, DeliveryStatus } from "../store.js";
 import { toNumber, type SqlParams, type SqlQueries } from "./driver.js";
 
 interface DeliveryRow {
@@ -8,10 +8,18 @@ interface DeliveryRow {
   attempts: number;
   next_attempt_at: number | string;
   last_error: string | null;
+  last_error_status: number | null;
+  last_attempt_at: number | string | null;
+  last_duration_ms: number | null;
   updated_at: number | string;
 }
 
-const DELIVERY_COLUMNS = "sink, event_id, status, attempts, next_attempt_at, last_error, updated_at";
+const DELIVERY_COLUMNS = "sink, event_id, status, attempts, next_attempt_at, last_error, last_error_status, last_attempt_at, last_duration_ms, updated_at";
+
+const isoTime = (ms: unknown): string | null => {
+  const value = toNumber(ms);
+  return value === null ? null : new Date(value).toISOString();
+};
 
 function toDeliveryState(row: DeliveryRow): DeliveryState {
   return {
@@ -20,14 +28,39 @@ function toDeliveryState(row: DeliveryRow): DeliveryState {
     status: row.status as DeliveryStatus,
     attempts: row.attempts,
     lastError: row.last_error,
-    nextAttemptAt: row.status === "pending" ? new Date(toNumber(row.next_attempt_at) as number).toISOString() : null,
-    updatedAt: new Date(toNumber(row.updated_at) as number).toISOString(),
+    lastErrorStatus: toNumber(row.last_error_status),
+    lastAttemptAt: isoTime(row.last_attempt_at),
+    lastDurationMs: toNumber(row.last_duration_ms),
+    nextAttemptAt: row.status === "pending" ? isoTime(row.next_attempt_at) : null,
+    updatedAt: isoTime(row.updated_at) as string,
   };
 }
 
 export async function deliveriesOf(db: SqlQueries, eventId: number): Promise<DeliveryState[]> {
   const rows = await db.all<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE event_id = :eventId ORDER BY sink`, { eventId });
   return rows.map(toDeliveryState);
+}
+
+/** Failed attempts from their own rows, and each delivered attempt from its delivery, oldest first. */
+export async function attemptsOf(db: SqlQueries, eventId: number): Promise<DeliveryAttempt[]> {
+  const failed = await db.all<{ sink: string; started_at: unknown; duration_ms: unknown; outcome: string; error: string | null; error_status: unknown }>(
+    "SELECT sink, started_at, duration_ms, outcome, error, error_status FROM delivery_attempts WHERE event_id = :eventId ORDER BY id",
+    { eventId },
+  );
+  const attempts: DeliveryAttempt[] = failed.map((row) => ({
+    sink: row.sink,
+    eventId,
+    startedAt: isoTime(row.started_at) as string,
+    durationMs: toNumber(row.duration_ms) ?? 0,
+    outcome: row.outcome === "failed" ? "failed" : "retry",
+    error: row.error,
+    errorStatus: toNumber(row.error_status),
+  }));
+  for (const delivery of await deliveriesOf(db, eventId)) {
+    if (delivery.status !== "delivered" || delivery.lastAttemptAt === null) continue;
+    attempts.push({ sink: delivery.sink, eventId, startedAt: delivery.lastAttemptAt, durationMs: delivery.lastDurationMs ?? 0, outcome: "delivered", error: null, errorStatus: null });
+  }
+  return attempts.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
 }
 
 export async function listDeliveries(db: SqlQueries, query: DeliveryQuery): Promise<DeliveryState[]> {

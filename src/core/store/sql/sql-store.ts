@@ -4,7 +4,10 @@ import type { InventoryStore } from "../inventory.js";
 import type {
   AppendOptions,
   AppendResult,
+  DeliveredAttempt,
+  DeliveryAttempt,
   DeliveryCounts,
+  FailedAttempt,
   DeliveryQuery,
   DeliveryState,
   DueDelivery,
@@ -22,7 +25,7 @@ import { SqlInventoryStore } from "./inventory-sql.js";
 import { forgetRecord, hasRecord, recordOnce, recordsWithPrefix } from "./ledger.js";
 import { acquireLease, prune, settingOrCreate } from "./maintenance.js";
 import { bindProject, projectIdentity } from "./project-identities.js";
-import { deliveriesOf, deliveryCounts, listDeliveries } from "./read-deliveries.js";
+import { attemptsOf, deliveriesOf, deliveryCounts, listDeliveries } from "./read-deliveries.js";
 import { eventsAfter, getEvent, idRange, listEvents } from "./read-events.js";
 import { recordOutcomes, type Outcome } from "./record-outcomes.js";
 import { requeue, retryFailed } from "./requeue.js";
@@ -128,12 +131,12 @@ export class SqlStore implements Store {
     return nextClaimAt(this.db, sink, now, leaseMs);
   }
 
-  async markDelivered(sink: string, eventId: number, now: number): Promise<void> {
-    await this.outcomes.push({ kind: "delivered", sink, eventId, now });
+  async markDelivered(sink: string, eventId: number, attempt: DeliveredAttempt, now: number): Promise<void> {
+    await this.outcomes.push({ kind: "delivered", sink, eventId, attempt, now });
   }
 
-  async markFailed(sink: string, eventId: number, error: string, retryAt: number | null, now: number): Promise<void> {
-    await this.outcomes.push({ kind: "failed", sink, eventId, error, retryAt, now });
+  async markFailed(sink: string, eventId: number, attempt: FailedAttempt, now: number): Promise<void> {
+    await this.outcomes.push({ kind: "failed", sink, eventId, attempt, now });
   }
 
   requeue(deliveries: readonly Requeue[], now: number): Promise<number> {
@@ -146,6 +149,10 @@ export class SqlStore implements Store {
 
   deliveriesOf(eventId: number): Promise<DeliveryState[]> {
     return deliveriesOf(this.db, eventId);
+  }
+
+  attemptsOf(eventId: number): Promise<DeliveryAttempt[]> {
+    return attemptsOf(this.db, eventId);
   }
 
   listDeliveries(query: DeliveryQuery): Promise<DeliveryState[]> {

@@ -87,6 +87,21 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
 
       ALTER TABLE deliveries ADD COLUMN locked_by TEXT;
       ALTER TABLE deliveries ADD COLUMN locked_at INTEGER;
+      ALTER TABLE deliveries ADD COLUMN last_error_status INTEGER;
+      ALTER TABLE deliveries ADD COLUMN last_attempt_at INTEGER;
+      ALTER TABLE deliveries ADD COLUMN last_duration_ms INTEGER;
+      -- Failed attempts, for the event page (a delivered attempt is the delivery's own last_attempt_at).
+      CREATE TABLE delivery_attempts (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+        sink TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        error TEXT,
+        error_status INTEGER
+      );
+      CREATE INDEX delivery_attempts_event ON delivery_attempts (event_id, sink);
       -- Covers everything a claim reads, so the planner takes it over the primary key even without statistics.
       CREATE INDEX deliveries_key ON deliveries (sink, ordering_key, event_id, next_attempt_at, locked_at, attempts) WHERE status = 'pending';
       CREATE INDEX deliveries_locked ON deliveries (locked_by) WHERE locked_by IS NOT NULL;

@@ -5,7 +5,10 @@ import type { StoreSpec } from "../open-engine-store.js";
 import type {
   AppendOptions,
   AppendResult,
+  DeliveredAttempt,
+  DeliveryAttempt,
   DeliveryCounts,
+  FailedAttempt,
   DeliveryQuery,
   DeliveryState,
   DueDelivery,
@@ -163,11 +166,11 @@ export class WorkerStore implements Store {
   nextClaimAt(sink: string, now: number, leaseMs: number): Promise<number | null> {
     return this.call("nextClaimAt", sink, now, leaseMs);
   }
-  markDelivered(sink: string, eventId: number, now: number): Promise<void> {
-    return this.call("markDelivered", sink, eventId, now);
+  markDelivered(sink: string, eventId: number, attempt: DeliveredAttempt, now: number): Promise<void> {
+    return this.call("markDelivered", sink, eventId, attempt, now);
   }
-  markFailed(sink: string, eventId: number, error: string, retryAt: number | null, now: number): Promise<void> {
-    return this.call("markFailed", sink, eventId, error, retryAt, now);
+  markFailed(sink: string, eventId: number, attempt: FailedAttempt, now: number): Promise<void> {
+    return this.call("markFailed", sink, eventId, attempt, now);
   }
   requeue(deliveries: readonly Requeue[], now: number): Promise<number> {
     return this.call("requeue", deliveries, now);
@@ -177,6 +180,9 @@ export class WorkerStore implements Store {
   }
   deliveriesOf(eventId: number): Promise<DeliveryState[]> {
     return this.call("deliveriesOf", eventId);
+  }
+  attemptsOf(eventId: number): Promise<DeliveryAttempt[]> {
+    return this.call("attemptsOf", eventId);
   }
   listDeliveries(query: DeliveryQuery): Promise<DeliveryState[]> {
     return this.call("listDeliveries", query);
