@@ -62,22 +62,23 @@ describe("hostile input", () => {
     expect(JSON.stringify((JSON.parse(logged) as { payload: unknown }).payload)).toBe(nested(98));
   });
 
-  it("2: deduplicates an idempotency key only among events of the same credential and project", async () => {
+  it("2: deduplicates an idempotency key only among events about the same project", async () => {
     t = await startTestDaemon({ PROJECT_TOKENS: `a/*=${A_TOKEN},b/*=${B_TOKEN}` });
     for (const headerName of ["Idempotency-Key", "webhook-id", "X-Gitlab-Event-UUID"]) {
       const key = randomUUID();
       const headers = { [headerName]: key, "Idempotency-Key": headerName === "Idempotency-Key" ? key : "" };
       const forged = await postHook(t.url, push("a/x", 1), { token: A_TOKEN, headers });
       expect(forged.status).toBe(202);
-      // The genuine event of project B, through B's token and through SOURCE_TOKEN, is stored and delivered.
+      // Project B's genuine event with the same key, through B's token, is stored and delivered.
       const byB = await postHook(t.url, push("b/y", 2), { token: B_TOKEN, headers });
-      const bySource = await postHook(t.url, push("b/y", 2), { token: TEST_TOKEN, headers });
-      expect([byB.status, bySource.status]).toEqual([202, 202]);
-      const ids = [await json(forged), await json(byB), await json(bySource)].map((body) => body.id);
-      expect(new Set(ids).size).toBe(3);
-      // The same credential and project resending it: a duplicate.
+      expect(byB.status).toBe(202);
+      const ids = [await json(forged), await json(byB)].map((body) => body.id);
+      expect(new Set(ids).size).toBe(2);
+      // The same event again, whichever credential sends it (a resend, or `hooks recover` with SOURCE_TOKEN): a duplicate.
       const resent = await postHook(t.url, push("a/x", 1), { token: A_TOKEN, headers });
       expect(await json(resent)).toEqual({ id: ids[0], duplicate: true });
+      const recovered = await postHook(t.url, push("b/y", 2), { token: TEST_TOKEN, headers });
+      expect(await json(recovered)).toEqual({ id: ids[1], duplicate: true });
     }
   });
 

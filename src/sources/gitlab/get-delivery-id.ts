@@ -32,13 +32,12 @@ export function getDeliveryId(headers: IncomingHttpHeaders, credential: Credenti
 }
 
 /**
- * Delivery ids deduplicate only among events the same kind of credential could have sent about
- * the same project: a key forged with one project's token can never swallow another project's
- * event, nor one sent with SOURCE_TOKEN.
+ * Delivery ids deduplicate only among events about the same project: a key forged through one
+ * project's token can never swallow another project's event. The credential is not part of it, so
+ * that `hooks recover`, which sends GitLab's logged requests again with SOURCE_TOKEN, finds the
+ * deliveries that did arrive through a project token or a signature.
  */
-export function dedupScope(credential: Credential, project: EventProject | null): string {
-  const who = credential.kind === "project" ? "project-token" : credential.kind;
+export function dedupScope(project: EventProject | null): string {
   const what = project?.path ?? (project?.id != null ? `#${project.id}` : "");
-  const scope = `${who}:${what}`;
-  return scope.length <= 255 ? scope : `${who}:sha256:${createHash("sha256").update(what).digest("hex")}`;
+  return what.length <= 255 ? what : `sha256:${createHash("sha256").update(what).digest("hex")}`;
 }

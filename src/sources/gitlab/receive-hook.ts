@@ -162,7 +162,7 @@ export function createHooksHandler(options: IngestOptions) {
       const event = { ...normalized, project: identity.project };
       result = await options.store.append(event, {
         deliveries: options.deliveriesFor({ ...event, id: 0 }),
-        scope: dedupScope(credential, event.project),
+        scope: dedupScope(event.project),
         payloadJson: storedJson(body.text),
       });
     } catch (error) {
