@@ -1,11 +1,15 @@
 import { loadDotEnv } from "../core/config.js";
 import { createGitLabApi, describeGitLabError, gitlabStatus, type GitLabApi } from "../core/gitlab-api.js";
 import { generateToken } from "../core/secrets.js";
+import { describeTarget, listHooks, refOf, type HookTarget } from "../core/gitlab-hooks.js";
 import { parseCommandArgs, UsageError } from "./args.js";
+import { recoverHooks } from "./hooks-recover.js";
+import { showHooks } from "./hooks-status.js";
 
-export const HOOKS_HELP = `Usage: gitlab-webhooks hooks add|list|remove TARGET [options]
+export const HOOKS_HELP = `Usage: gitlab-webhooks hooks add|list|remove|status|recover TARGET [options]
 
-Registers this daemon's webhooks in GitLab (GITLAB_URL, GITLAB_TOKEN from the environment or .env).
+Registers this daemon's webhooks in GitLab, shows whether GitLab still calls them, and fetches
+what GitLab could not deliver (GITLAB_URL, GITLAB_TOKEN from the environment or .env).
 
 Targets (one):
   --project PATH|ID   a project's hooks (needs Maintainer)
@@ -22,8 +26,23 @@ add:
 remove:
   --id N              the hook's id (see list), or
   --url URL           every hook of the target with this URL
+status:               each hook's URL, events, whether GitLab disabled it (alert_status,
+                      disabled_until), and the status codes of its last deliveries
+recover:              reads the hook's delivery log (GitLab keeps 7 days; GitLab 17.3+) and posts
+                      every request the daemon did not take to the daemon again, with its own
+                      headers and body: its Idempotency-Key makes a second run change nothing.
+                      GitLab redacts the secret token in its log, so the requests are sent with the
+                      daemon's own SOURCE_TOKEN (or signed with SOURCE_SIGNING_TOKEN).
+                      System hooks have no such log: there is nothing to recover them from.
+  --hook ID           the hook to read (needed when the target has several)
+  --since TIME        only deliveries since TIME: 2026-11-20T08:00Z, or 6h, 2d ago
+  --all               every logged delivery, not only the failed ones (the daemon answers
+                      "duplicate" for those it holds)
+  --dry-run           print what would be sent, send nothing
+  --to URL            the daemon's /hooks (default http://127.0.0.1:$PORT/hooks, PORT default 8000)
 
-Exit status: 0 on success, 1 when GitLab refused, 2 for a usage mistake.
+Exit status: 0 on success, 1 when GitLab or the daemon refused (or a hook is disabled, for
+status), 2 for a usage mistake.
 `;
 
 /** Event names people type → GitLab's hook flags (camelCase, as the API client sends them). */
@@ -46,14 +65,6 @@ const SYSTEM_EVENTS = new Set(["push", "tag_push", "merge_requests", "repository
 const DEFAULT_EVENTS = ["push", "tag_push", "merge_requests", "issues", "notes", "pipeline"];
 const DEFAULT_SYSTEM_EVENTS = ["push", "tag_push", "merge_requests", "repository_update"];
 
-type Target = { kind: "project"; ref: string } | { kind: "group"; ref: string } | { kind: "system" };
-
-interface Hook {
-  id: number;
-  url: string;
-  [flag: string]: unknown;
-}
-
 /** `merge_request_events`, `merge_requests`, `notes`, `note` → the canonical name. */
 function canonicalEvent(name: string): string {
   const bare = name.trim().toLowerCase().replace(/_events$/, "");
@@ -61,7 +72,7 @@ function canonicalEvent(name: string): string {
   return aliases[bare] ?? bare;
 }
 
-function eventFlags(names: readonly string[], target: Target): Record<string, boolean> {
+function eventFlags(names: readonly string[], target: HookTarget): Record<string, boolean> {
   const allowed = target.kind === "system" ? [...SYSTEM_EVENTS] : Object.keys(EVENT_FLAGS).filter((e) => e !== "repository_update");
   const wanted = new Set(names.map(canonicalEvent));
   for (const name of wanted) {
@@ -71,14 +82,8 @@ function eventFlags(names: readonly string[], target: Target): Record<string, bo
   return Object.fromEntries(allowed.map((name) => [EVENT_FLAGS[name] as string, wanted.has(name)]));
 }
 
-const refOf = (value: string) => (/^\d+$/.test(value) ? Number(value) : value);
-
-function describeTarget(target: Target): string {
-  return target.kind === "system" ? "system hook" : `${target.kind} hook of ${target.ref}`;
-}
-
 /** What to tell the user when GitLab says no. */
-function refusal(error: unknown, target: Target): string {
+function refusal(error: unknown, target: HookTarget): string {
   const status = gitlabStatus(error);
   if (status === 404) {
     return target.kind === "system"
@@ -92,29 +97,16 @@ function refusal(error: unknown, target: Target): string {
   return describeGitLabError(error);
 }
 
-async function listHooks(api: GitLabApi, target: Target): Promise<Hook[]> {
-  if (target.kind === "project") return (await api.ProjectHooks.all(refOf(target.ref))) as unknown as Hook[];
-  if (target.kind === "group") return (await api.GroupHooks.all(refOf(target.ref))) as unknown as Hook[];
-  return (await api.SystemHooks.all()) as unknown as Hook[];
+async function addHook(api: GitLabApi, target: HookTarget, url: string, options: Record<string, unknown>): Promise<{ id: number }> {
+  if (target.kind === "project") return (await api.ProjectHooks.add(refOf(target.ref), url, options)) as unknown as { id: number };
+  if (target.kind === "group") return (await api.GroupHooks.add(refOf(target.ref), url, options)) as unknown as { id: number };
+  return (await api.SystemHooks.add(url, options)) as unknown as { id: number };
 }
 
-async function addHook(api: GitLabApi, target: Target, url: string, options: Record<string, unknown>): Promise<Hook> {
-  if (target.kind === "project") return (await api.ProjectHooks.add(refOf(target.ref), url, options)) as unknown as Hook;
-  if (target.kind === "group") return (await api.GroupHooks.add(refOf(target.ref), url, options)) as unknown as Hook;
-  return (await api.SystemHooks.add(url, options)) as unknown as Hook;
-}
-
-async function removeHook(api: GitLabApi, target: Target, id: number): Promise<void> {
+async function removeHook(api: GitLabApi, target: HookTarget, id: number): Promise<void> {
   if (target.kind === "project") await api.ProjectHooks.remove(refOf(target.ref), id);
   else if (target.kind === "group") await api.GroupHooks.remove(refOf(target.ref), id);
   else await api.SystemHooks.remove(id);
-}
-
-function enabledEvents(hook: Hook): string {
-  return Object.entries(hook)
-    .filter(([key, value]) => key.endsWith("_events") && value === true)
-    .map(([key]) => key.replace(/_events$/, ""))
-    .join(",");
 }
 
 export async function hooks(argv: string[]): Promise<number> {
@@ -129,6 +121,11 @@ export async function hooks(argv: string[]): Promise<number> {
       events: { type: "string" },
       token: { type: "string" },
       id: { type: "string" },
+      hook: { type: "string" },
+      since: { type: "string" },
+      all: { type: "boolean", default: false },
+      "dry-run": { type: "boolean", default: false },
+      to: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -137,11 +134,13 @@ export async function hooks(argv: string[]): Promise<number> {
     return 0;
   }
   const [action, ...extra] = positionals;
-  if (action !== "add" && action !== "list" && action !== "remove") throw new UsageError("hooks needs add, list or remove");
+  if (action !== "add" && action !== "list" && action !== "remove" && action !== "status" && action !== "recover") {
+    throw new UsageError("hooks needs add, list, remove, status or recover");
+  }
   if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(" ")}`);
   const chosen = [values.project !== undefined, values.group !== undefined, values.system === true].filter(Boolean).length;
   if (chosen !== 1) throw new UsageError("name one target: --project, --group or --system");
-  const target: Target = values.project !== undefined ? { kind: "project", ref: values.project } : values.group !== undefined ? { kind: "group", ref: values.group } : { kind: "system" };
+  const target: HookTarget = values.project !== undefined ? { kind: "project", ref: values.project } : values.group !== undefined ? { kind: "group", ref: values.group } : { kind: "system" };
 
   loadDotEnv();
   const token = process.env.GITLAB_TOKEN?.trim();
@@ -150,10 +149,15 @@ export async function hooks(argv: string[]): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
 
   try {
+    if (action === "status") return await showHooks(api, target, out);
+    if (action === "recover") {
+      if (target.kind === "system") throw new UsageError("system hooks have no delivery log in GitLab: there is nothing to recover them from");
+      return await recoverHooks(api, target, { hook: values.hook, since: values.since, all: values.all, dryRun: values["dry-run"], to: values.to }, out);
+    }
     if (action === "list") {
       const found = await listHooks(api, target);
       if (found.length === 0) out(`no ${describeTarget(target)}s`);
-      for (const hook of found) out(`${hook.id}\t${hook.url}\t${enabledEvents(hook)}`);
+      for (const hook of found) out(`${hook.id}\t${hook.url}\t${hook.events.join(",")}`);
       return 0;
     }
     if (action === "remove") {

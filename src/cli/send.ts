@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { loadDotEnv } from "../core/config.js";
-import { firstRunTokenPath } from "../core/first-run-token.js";
 import { guessEventHeader } from "../sources/gitlab/event-header.js";
-import { sign } from "../sources/gitlab/sign.js";
-import { firstOf, parseCommandArgs, UsageError } from "./args.js";
+import { parseCommandArgs, UsageError } from "./args.js";
+import { daemonTarget, postToDaemon } from "./post-to-daemon.js";
 
 export const SEND_HELP = `Usage: gitlab-webhooks send FILE... [options]
 
@@ -22,13 +21,6 @@ Options:
 
 Exit status: 0 when every file was accepted (202 or duplicate 200), 1 otherwise.
 `;
-
-function defaultToken(): string | undefined {
-  const configured = firstOf(process.env.SOURCE_TOKEN);
-  if (configured) return configured;
-  const path = firstRunTokenPath(process.env.DATABASE_PATH ?? "data/gitlab-webhooks.sqlite");
-  return existsSync(path) ? readFileSync(path, "utf8").trim() : undefined;
-}
 
 export async function send(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs({
@@ -49,10 +41,7 @@ export async function send(argv: string[]): Promise<number> {
   }
   if (positionals.length === 0) throw new UsageError("send needs at least one JSON file");
   loadDotEnv();
-  const url = values.url ?? `http://127.0.0.1:${process.env.PORT ?? "8000"}/hooks`;
-  const token = values.token ?? defaultToken();
-  const signingToken = values["signing-token"] ?? firstOf(process.env.SOURCE_SIGNING_TOKEN);
-  if (!token && !signingToken) throw new UsageError("no token: pass --token or --signing-token, or set SOURCE_TOKEN");
+  const target = daemonTarget({ url: values.url, token: values.token, signingToken: values["signing-token"] });
 
   let allAccepted = true;
   for (const file of positionals) {
@@ -64,26 +53,18 @@ export async function send(argv: string[]): Promise<number> {
       // Sent as it is: the daemon's answer says what is wrong with it.
     }
     const id = randomUUID();
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const headers: Record<string, string> = {
-      "Content-Type": "application/json",
+    const headers = {
       "User-Agent": "GitLab/gitlab-webhooks-send",
       "X-Gitlab-Event": values.event ?? guessEventHeader(parsed),
       "X-Gitlab-Instance": values.instance ?? "https://gitlab.example.com",
       "X-Gitlab-Event-UUID": id,
-      "Idempotency-Key": id,
-      "webhook-id": id,
-      "webhook-timestamp": timestamp,
     };
-    if (token) headers["X-Gitlab-Token"] = token;
-    if (signingToken) headers["webhook-signature"] = sign(signingToken, id, timestamp, body);
     try {
-      const response = await fetch(url, { method: "POST", headers, body });
-      const text = (await response.text()).trim();
-      process.stdout.write(`${file}: ${response.status} ${text}\n`);
-      if (response.status !== 202 && response.status !== 200) allAccepted = false;
+      const answer = await postToDaemon(target, body, headers, id);
+      process.stdout.write(`${file}: ${answer.status} ${answer.text}\n`);
+      if (answer.status !== 202 && answer.status !== 200) allAccepted = false;
     } catch (error) {
-      process.stdout.write(`${file}: could not reach ${url}: ${(error as Error).cause ?? (error as Error).message}\n`);
+      process.stdout.write(`${file}: ${(error as Error).message}\n`);
       allAccepted = false;
     }
   }

@@ -5,8 +5,11 @@ export interface FakeGitLab extends FakeServer {
   requests: { method: string; path: string; body: string; token: string | undefined }[];
   /** Routes by "METHOD /api/v4/path" (regex source); the handler answers. */
   route(pattern: string, handler: (req: IncomingMessage, body: string, res: ServerResponse, match: RegExpMatchArray) => void): void;
-  /** Serves `items` at this path in pages of `perPage`, with GitLab's Link and X-* headers. */
-  paginate(pattern: string, items: unknown[], perPage?: number): void;
+  /**
+   * Serves `items` at this path in pages of `perPage` (or the per_page asked for, up to
+   * `maxPerPage`, as GitLab caps it), with GitLab's Link and X-* headers.
+   */
+  paginate(pattern: string, items: unknown[], perPage?: number, maxPerPage?: number): void;
   /** Answers every request with this status (for 401 tests) until set back to null. */
   failAll: number | null;
   /** Headers sent with failAll's answers (Retry-After with a 429). */
@@ -51,11 +54,11 @@ export async function startFakeGitLab(token: string): Promise<FakeGitLab> {
     route(pattern, handler) {
       routes.push({ regex: new RegExp(`^${pattern}$`), handler });
     },
-    paginate(pattern, items, perPage = 2) {
+    paginate(pattern, items, perPage = 2, maxPerPage = 100) {
       fake.route(`GET ${pattern}`, (req, _body, res) => {
         const url = new URL(req.url ?? "/", base);
         const page = Number(url.searchParams.get("page") ?? "1");
-        const size = Number(url.searchParams.get("per_page") ?? perPage);
+        const size = Math.min(Number(url.searchParams.get("per_page") ?? perPage), maxPerPage);
         const pages = Math.max(1, Math.ceil(items.length / size));
         const headers: Record<string, string> = { "X-Page": String(page), "X-Per-Page": String(size), "X-Total": String(items.length), "X-Total-Pages": String(pages) };
         if (page < pages) {
