@@ -7,7 +7,7 @@ import { Registry } from "prom-client";
 import type { Logger } from "winston";
 import { createAdminApi } from "./core/admin-api.js";
 import { Bus } from "./core/bus.js";
-import type { Config } from "./core/config.js";
+import { ConfigError, type Config } from "./core/config.js";
 import { createDashboardRouter } from "./core/dashboard.js";
 import { Dispatcher } from "./core/dispatcher.js";
 import { firstRunToken, firstRunTokenPath } from "./core/first-run-token.js";
@@ -21,6 +21,8 @@ import type { Sink, SinkContext, SinkFactory } from "./core/sink.js";
 import type { Store } from "./core/store/store.js";
 import { openStore } from "./open-store.js";
 import { createHooksHandler } from "./sources/gitlab/receive-hook.js";
+import { createGitLabApi } from "./core/gitlab-api.js";
+import { HooksWatch } from "./core/hooks-watch.js";
 
 export interface DaemonOptions {
   config: Config;
@@ -37,6 +39,8 @@ export interface Daemon {
   store: Store;
   sinks: readonly Sink[];
   dispatcher: Dispatcher;
+  /** HOOKS_WATCH's view of GitLab's hooks; null when nothing is watched. */
+  hooksWatch: HooksWatch | null;
   /** This daemon among others on one store: the owner of its delivery claims and leases. */
   owner: string;
   /** Reopens sinks' files (SIGHUP, after logrotate). */
@@ -71,6 +75,14 @@ function daemonOwner(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 }
 
+/** HOOKS_WATCH's watcher, when it lists anything; it reads GitLab with GITLAB_TOKEN. */
+function hooksWatchOf(config: Config, logger: Logger, metrics: Registry): HooksWatch | null {
+  if (config.HOOKS_WATCH.length === 0) return null;
+  if (!config.GITLAB_TOKEN) throw new ConfigError("HOOKS_WATCH needs GITLAB_TOKEN: a token that may read the hooks (Maintainer of the projects, Owner of the groups)");
+  const api = createGitLabApi(config.GITLAB_URL, config.GITLAB_TOKEN, config.GITLAB_TIMEOUT_MS);
+  return new HooksWatch(api, config.HOOKS_WATCH, config.HOOKS_WATCH_INTERVAL_SECONDS * 1000, logger, metrics);
+}
+
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, logger } = options;
   const projectTokens = loadProjectTokens(config);
@@ -84,7 +96,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   let sinks: Sink[];
   let tokens: string[];
+  let hooksWatch: HooksWatch | null;
   try {
+    hooksWatch = hooksWatchOf(config, logger, metrics);
     tokens = await ingestTokens(config, logger, store, projectTokens);
     sinks = await loadSinks(enabledSinkNames(config), options.builtins, ctx);
     for (const sink of sinks) await sink.start?.();
@@ -128,9 +142,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logger,
     fastRoutes: { "/hooks": hooks, "/hooks/": hooks },
     routers: [
-      createHealthRouter(store, dispatcher),
+      createHealthRouter(store, dispatcher, hooksWatch),
       createMetricsRouter(metrics),
-      createAdminApi(config.ADMIN_TOKEN, store, dispatcher),
+      createAdminApi(config.ADMIN_TOKEN, store, dispatcher, hooksWatch),
       sinkRouter,
       createDashboardRouter(),
     ],
@@ -147,6 +161,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
   });
   await dispatcher.start();
+  hooksWatch?.start();
 
   // Pruning runs on one daemon at a time: the one holding the lease, renewed every hour.
   const prune = async () => {
@@ -169,6 +184,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const close = () =>
     (closing ??= (async () => {
       clearInterval(pruneTimer);
+      hooksWatch?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Feed subscribers are told and let go; sinks' long waits end.
@@ -192,5 +208,5 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     for (const sink of sinks) await sink.reopen?.();
   };
 
-  return { url, server, store, sinks, dispatcher, owner, reopen, close };
+  return { url, server, store, sinks, dispatcher, hooksWatch, owner, reopen, close };
 }

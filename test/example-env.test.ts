@@ -3,6 +3,19 @@ import { parseEnv } from "node:util";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/core/config.js";
 
+/** Every variable the configuration reads, from its schema's source. */
+const VARIABLES = [...readFileSync(new URL("../src/core/config.ts", import.meta.url), "utf8").matchAll(/^  ([A-Z][A-Z0-9_]+):/gm)].map((match) => match[1] as string);
+
+describe("the documentation of the configuration", () => {
+  it("lists every variable in config/example.env and the README", () => {
+    const example = readFileSync(new URL("../config/example.env", import.meta.url), "utf8");
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    expect(VARIABLES.length).toBeGreaterThan(40);
+    expect(VARIABLES.filter((name) => !new RegExp(`^${name}=`, "m").test(example))).toEqual([]);
+    expect(VARIABLES.filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
+  });
+});
+
 describe("config/example.env", () => {
   it("is a valid configuration that gives the documented defaults", () => {
     const text = readFileSync(new URL("../config/example.env", import.meta.url), "utf8");

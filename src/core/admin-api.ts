@@ -2,6 +2,7 @@ import express, { type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import { requireAdminToken } from "./admin-auth.js";
 import type { Dispatcher } from "./dispatcher.js";
+import type { HooksWatch } from "./hooks-watch.js";
 import type { HookKind, StoredEvent } from "./event.js";
 import { sendError } from "./http-errors.js";
 import type { Store } from "./store/store.js";
@@ -48,7 +49,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, res: Response): T | unde
  * `/api`: events with their per-sink delivery state, redelivery, and dead letters in bulk — what
  * GitLab's "Recent deliveries" page gives, for every sink.
  */
-export function createAdminApi(adminTokens: readonly string[], store: Store, dispatcher: Dispatcher): Router {
+export function createAdminApi(adminTokens: readonly string[], store: Store, dispatcher: Dispatcher, hooksWatch: HooksWatch | null = null): Router {
   const router = express.Router();
   const durableSinks = () => dispatcher.sinks.map((sink) => sink.name);
   router.use("/api", requireAdminToken(adminTokens), express.json({ limit: "64kb" }));
@@ -56,6 +57,11 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
   const withDeliveries = async (event: StoredEvent, payload: boolean) => ({
     ...(payload ? event.toEvent() : event.meta),
     deliveries: await store.deliveriesOf(event.id),
+  });
+
+  // What HOOKS_WATCH found: each watched hook, its state, why, and how to re-enable it.
+  router.get("/api/hooks", (_req: Request, res: Response) => {
+    res.json(hooksWatch?.state ?? { watching: [], checkedAt: null, hooks: [], problems: [] });
   });
 
   router.get("/api/events", async (req: Request, res: Response) => {
@@ -71,7 +77,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
     if (eventId === undefined) return;
     const event = await store.getEvent(eventId);
     if (!event) return sendError(res, 404, `no event ${eventId} (it may have been pruned after RETENTION_DAYS)`);
-    res.json(await withDeliveries(event, true));
+    res.json({ ...(await withDeliveries(event, true)), attempts: await store.attemptsOf(eventId) });
   });
 
   router.post("/api/events/:id/redeliver", async (req: Request, res: Response) => {

@@ -102,6 +102,9 @@ const schema = z.object({
   REQUEST_TIMEOUT_MS: integer(10_000, 100, 600_000),
   /** Open connections at most; 0: what the open-file limit allows (see connection-guard). */
   MAX_CONNECTIONS: integer(0, 0, 1_000_000),
+  /** Projects and groups whose hooks the daemon asks GitLab about (`path` or `path#hook id`). */
+  HOOKS_WATCH: list,
+  HOOKS_WATCH_INTERVAL_SECONDS: integer(300, 10, 86_400),
   PHABRICATOR_TIMEOUT_MS: integer(15_000, 1, 600_000),
   GITLAB_TIMEOUT_MS: integer(15_000, 1, 600_000),
 });
