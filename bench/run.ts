@@ -212,7 +212,7 @@ async function resumeRun(): Promise<Record<string, number>> {
     Array.from({ length: PENDING }, (_, i) => {
       const event = {
         deliveryId: `pending-${i}`, receivedAt: new Date().toISOString(), instance: null, hook: "project" as const, type: "merge_request", action: "open",
-        project: { id: i % 50, path: `g/p${i % 50}`, url: null, visibility: "public" as const }, actor: null, payload,
+        project: { id: i % 50, path: `g/p${i % 50}`, url: null, visibility: "public" as const }, actor: null, object: null, payload,
       };
       return store.append(event, { deliveries: [{ sink: "log", orderingKey: projectOrderingKey(event) }], scope: "", payloadJson: body });
     }),

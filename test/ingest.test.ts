@@ -112,6 +112,31 @@ describe("POST /hooks", () => {
     }
   });
 
+  it("names the pusher of a system push by username, learned from an event that showed it", async () => {
+    const systemPush = { ...fixtureJson("system__push.json"), user_id: 4004 };
+    const before = (await (await postHook(t.url, systemPush, { event: "System Hook" })).json()) as { id: number };
+    expect((await t.daemon.store.getEvent(before.id))?.meta.actor).toEqual({ username: null, name: "John Smith" });
+    // A project hook's push shows user 4004 with the username.
+    const projectPush = { ...fixtureJson("project__push.json"), user_id: 4004, user_username: "jsmith" };
+    expect((await postHook(t.url, projectPush, { event: "Push Hook" })).status).toBe(202);
+    const after = (await (await postHook(t.url, systemPush, { event: "System Hook" })).json()) as { id: number };
+    expect((await t.daemon.store.getEvent(after.id))?.meta.actor).toEqual({ username: "jsmith", name: "John Smith" });
+    expect(await t.daemon.store.usernameOf(4004)).toBe("jsmith");
+  });
+
+  it("keeps GitLab's request headers with the event, and never a credential or a custom header", async () => {
+    const body = fixtureBody("project__issue.json");
+    const response = await postHook(t.url, body, {
+      event: "Issue Hook",
+      headers: { "X-Gitlab-Instance": "https://gitlab.example.com", "User-Agent": "GitLab/17.6.0", "X-Custom-Secret": "do-not-keep", Authorization: "Bearer nope" },
+    });
+    const { id } = (await response.json()) as { id: number };
+    const headers = (await t.daemon.store.getEvent(id))?.requestHeaders ?? {};
+    expect(headers).toMatchObject({ "x-gitlab-event": "Issue Hook", "x-gitlab-instance": "https://gitlab.example.com", "user-agent": "GitLab/17.6.0", "content-type": "application/json" });
+    expect(Object.keys(headers)).not.toContain("x-gitlab-token");
+    expect(JSON.stringify(headers)).not.toMatch(/do-not-keep|nope|test-source-token/);
+  });
+
   it("never answers malformed input with a 5xx", async () => {
     const bodies = ["{", "}", "\u0000", "[", '{"a":', "\ud800", "1e999999", '{"object_kind":{}}', '{"project":[]}', '{"project":{"id":"x","visibility_level":"20"}}', '{"user":5,"object_attributes":"x"}'];
     for (const body of bodies) {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { InventoryChange } from "../src/core/store/inventory.js";
 import type { DeliveredAttempt, FailedAttempt, Store } from "../src/core/store/store.js";
 import { ENGINES } from "./helpers/engines.js";
-import { appendEvent } from "./helpers/store.js";
+import { appendEvent, newEvent } from "./helpers/store.js";
 
 /** An attempt that started 5 ms before `now` and took 5 ms. */
 const took = (now: number): DeliveredAttempt => ({ startedAt: now - 5, durationMs: 5 });
@@ -57,6 +57,19 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(first.stored?.meta).toEqual(stored?.meta);
       expect((await store.getEvent(second.id))?.payload).toEqual({ text: "zürich ✓ \u2028 \"quoted\"", n: [1, 2] });
       expect(await store.getEvent(second.id + 1000)).toBeNull();
+    });
+
+    test("keeps the event's object summary, and its request headers for the event's own page", async () => {
+      const object = { kind: "merge_request", iid: 16, id: 99, title: "Add input validation ✓", url: "https://gitlab.example.com/g/p7/-/merge_requests/16", ref: "feature/x", state: "opened" };
+      const event = newEvent({ type: "merge_request", project: project(7), object });
+      const headers = { "x-gitlab-event": "Merge Request Hook", "idempotency-key": event.deliveryId };
+      const { id } = await store.append(event, { deliveries: [], scope: "", payloadJson: "{}", headers });
+      expect((await store.getEvent(id))?.meta.object).toEqual(object);
+      expect((await store.getEvent(id))?.requestHeaders).toEqual(headers);
+      const [listed] = await store.listEvents({ limit: 1 });
+      expect(listed?.meta.object).toEqual(object);
+      expect(listed?.requestHeaders).toBeNull();
+      expect((await appendEvent(store, { object: null })).stored?.meta.object).toBeNull();
     });
 
     test("keeps a 20 MB payload whole", async () => {
@@ -331,6 +344,17 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(await store.getEvent(old)).toBeNull();
       expect(await store.deliveriesOf(old)).toEqual([]);
       expect(await store.getEvent(newest)).not.toBeNull();
+    });
+  });
+
+  describe("known users", () => {
+    test("binds a user id to its username, follows a rename, and answers null for a stranger", async () => {
+      await store.rememberUser(4, "jsmith", 1);
+      await store.rememberUser(4, "jsmith", 2);
+      expect(await store.usernameOf(4)).toBe("jsmith");
+      await store.rememberUser(4, "john.smith", 3);
+      expect(await another().then((other) => other.usernameOf(4))).toBe("john.smith");
+      expect(await store.usernameOf(5)).toBeNull();
     });
   });
 

@@ -15,6 +15,19 @@ export interface EventActor {
   name: string | null;
 }
 
+/** What a bot prints: the merge request, issue, comment, push, pipeline, … the event is about. */
+export interface EventObject {
+  /** merge_request, issue, work_item, note, push, tag, pipeline, job, release, deployment, wiki_page, … */
+  kind: string;
+  iid: number | null;
+  id: number | null;
+  title: string | null;
+  url: string | null;
+  /** The branch or tag (source branch of a merge request, the pushed branch, the pipeline's ref). */
+  ref: string | null;
+  state: string | null;
+}
+
 export interface GitLabEvent {
   id: number;
   deliveryId: string;
@@ -25,6 +38,7 @@ export interface GitLabEvent {
   action: string | null;
   project: EventProject | null;
   actor: EventActor | null;
+  object: EventObject | null;
   payload: unknown;
 }
 
@@ -56,6 +70,8 @@ export class StoredEvent {
   constructor(
     readonly meta: EventMeta,
     readonly payloadJson: string,
+    /** The request's headers, credentials left out; read for one event's page only, else null. */
+    readonly requestHeaders: Readonly<Record<string, string>> | null = null,
   ) {}
 
   get id(): number {

@@ -14,6 +14,7 @@ export function newEvent(overrides: Partial<NewEvent> = {}): NewEvent {
     action: null,
     project: { id: 1, path: "g/p1", url: null, visibility: "public" },
     actor: null,
+    object: null,
     payload: { object_kind: "push" },
     ...overrides,
   };

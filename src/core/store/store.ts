@@ -97,6 +97,13 @@ export interface Store {
    */
   bindProject(id: number, path: string, confirmed: boolean, now: number): Promise<void>;
 
+  /**
+   * Binds a GitLab user id to its username, as an event from an instance-wide credential showed
+   * them together; usernameOf reads it back for events that name the user by id only (system pushes).
+   */
+  rememberUser(id: number, username: string, now: number): Promise<void>;
+  usernameOf(id: number): Promise<string | null>;
+
   /** Deletes events received before `before` whose deliveries are all done; returns how many. */
   prune(before: Date): Promise<number>;
 
@@ -126,6 +133,8 @@ export interface AppendOptions {
   scope: string;
   /** The payload already as one line of JSON (as GitLab sent it). */
   payloadJson: string;
+  /** The request's headers to keep with the event (credentials already left out). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface AppendResult {

@@ -1,6 +1,7 @@
 import type { EventActor, EventProject, HookKind, NewEvent, Visibility } from "../../core/event.js";
 import { integer, record, text, type JsonObject } from "../../core/payload.js";
 import { typeFromHeader } from "./event-header.js";
+import { summarizeObject } from "./summarize-object.js";
 
 const VISIBILITY_LEVELS: Record<number, Visibility> = { 0: "private", 10: "internal", 20: "public" };
 
@@ -86,6 +87,7 @@ export interface HookRequest {
 /** Turns a GitLab request into the event every sink sees (DESIGN.md, "The event"). */
 export function normalize(request: HookRequest, hook: HookKind, body: unknown): NewEvent {
   const fields = record(body);
+  const project = projectOfRecord(fields);
   const type =
     text(fields.object_kind) ?? text(fields.event_name) ?? typeFromHeader(request.eventHeader) ?? "unknown";
   return {
@@ -95,8 +97,9 @@ export function normalize(request: HookRequest, hook: HookKind, body: unknown): 
     hook,
     type,
     action: actionOf(fields),
-    project: projectOfRecord(fields),
+    project,
     actor: actorOf(fields),
+    object: summarizeObject(type, body, project),
     payload: body,
   };
 }

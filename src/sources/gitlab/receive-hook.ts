@@ -7,6 +7,8 @@ import type { Store } from "../../core/store/store.js";
 import { claimedCredential, confirmedCredential } from "./credentials.js";
 import { hookKindOf } from "./event-header.js";
 import { dedupScope, getDeliveryId } from "./get-delivery-id.js";
+import { keptHeaders } from "./kept-headers.js";
+import { KnownUsers } from "./known-users.js";
 import { nestsDeeperThan } from "./json-depth.js";
 import { normalize, projectOf } from "./normalize.js";
 import { ProjectIdentities } from "./project-identities.js";
@@ -104,6 +106,7 @@ function tooLong(event: NewEvent): string | null {
  */
 export function createHooksHandler(options: IngestOptions) {
   const identities = new ProjectIdentities(options.store, options.logger);
+  const users = new KnownUsers(options.store);
   const refuse = (res: ServerResponse, status: number, reason: string) => {
     options.onAuthFailure?.(reason);
     sendError(res, status, reason);
@@ -159,11 +162,13 @@ export function createHooksHandler(options: IngestOptions) {
     try {
       const identity = await identities.check(credential, normalized.project);
       if ("refused" in identity) return refuse(res, 403, identity.refused);
-      const event = { ...normalized, project: identity.project };
+      const actor = await users.actorOf(normalized.actor, body.value, credential);
+      const event = { ...normalized, project: identity.project, actor };
       result = await options.store.append(event, {
         deliveries: options.deliveriesFor({ ...event, id: 0 }),
         scope: dedupScope(event.project),
         payloadJson: storedJson(body.text),
+        headers: keptHeaders(req.headers),
       });
     } catch (error) {
       options.logger.error("could not store an event", { error: String(error), deliveryId: normalized.deliveryId });

@@ -26,6 +26,14 @@ export const MARIADB_MIGRATIONS: readonly (readonly string[])[] = [
        visibility VARCHAR(16),
        actor_username VARCHAR(255),
        actor_name TEXT,
+       object_kind VARCHAR(64),
+       object_id BIGINT,
+       object_iid BIGINT,
+       object_title TEXT,
+       object_url TEXT,
+       object_ref TEXT,
+       object_state VARCHAR(64),
+       headers TEXT,
        payload LONGTEXT NOT NULL,
        payload_parts INT NOT NULL DEFAULT 0,
        UNIQUE KEY events_delivery (delivery_id, dedup_scope),
@@ -87,6 +95,7 @@ export const MARIADB_MIGRATIONS: readonly (readonly string[])[] = [
        updated_at BIGINT NOT NULL,
        KEY project_identities_path (path(255))
      ) ${TABLE}`,
+    `CREATE TABLE IF NOT EXISTS known_users (user_id BIGINT NOT NULL PRIMARY KEY, username VARCHAR(255) NOT NULL, updated_at BIGINT NOT NULL) ${TABLE}`,
     `CREATE TABLE IF NOT EXISTS inventory_projects (
        id BIGINT NOT NULL PRIMARY KEY,
        path VARCHAR(1024),

@@ -22,6 +22,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      visibility TEXT,
      actor_username TEXT,
      actor_name TEXT,
+     object_kind TEXT,
+     object_id BIGINT,
+     object_iid BIGINT,
+     object_title TEXT,
+     object_url TEXT,
+     object_ref TEXT,
+     object_state TEXT,
+     headers TEXT,
      payload TEXT NOT NULL,
      payload_parts INTEGER NOT NULL DEFAULT 0,
      UNIQUE (delivery_id, dedup_scope)
@@ -82,6 +90,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      updated_at BIGINT NOT NULL
    );
    CREATE INDEX project_identities_path ON project_identities (path);
+   CREATE TABLE known_users (user_id BIGINT PRIMARY KEY, username TEXT NOT NULL, updated_at BIGINT NOT NULL);
    CREATE TABLE inventory_projects (
      id BIGINT PRIMARY KEY,
      path TEXT COLLATE "C",

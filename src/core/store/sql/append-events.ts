@@ -14,7 +14,8 @@ const BYTES_PER_STATEMENT = 1024 * 1024;
 
 const EVENT_INSERT_COLUMNS = [
   "dedup_scope", "delivery_id", "received_at", "instance", "hook", "type", "action", "project_id",
-  "project_path", "project_url", "visibility", "actor_username", "actor_name", "payload", "payload_parts",
+  "project_path", "project_url", "visibility", "actor_username", "actor_name", "object_kind", "object_id",
+  "object_iid", "object_title", "object_url", "object_ref", "object_state", "headers", "payload", "payload_parts",
 ] as const;
 
 const DELIVERY_INSERT_COLUMNS = ["sink", "event_id", "ordering_key", "status", "attempts", "next_attempt_at", "updated_at"] as const;
@@ -26,7 +27,10 @@ function eventRow(item: PendingAppend, parts: readonly string[]): SqlValue[] {
   return [
     options.scope, event.deliveryId, event.receivedAt, event.instance, event.hook, event.type, event.action,
     event.project?.id ?? null, event.project?.path ?? null, event.project?.url ?? null, event.project?.visibility ?? null,
-    event.actor?.username ?? null, event.actor?.name ?? null, parts.length > 0 ? "" : options.payloadJson, parts.length,
+    event.actor?.username ?? null, event.actor?.name ?? null, event.object?.kind ?? null, event.object?.id ?? null,
+    event.object?.iid ?? null, event.object?.title ?? null, event.object?.url ?? null, event.object?.ref ?? null,
+    event.object?.state ?? null, options.headers ? JSON.stringify(options.headers) : null,
+    parts.length > 0 ? "" : options.payloadJson, parts.length,
   ];
 }
 

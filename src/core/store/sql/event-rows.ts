@@ -16,6 +16,15 @@ export interface EventRow {
   visibility: string | null;
   actor_username: string | null;
   actor_name: string | null;
+  object_kind: string | null;
+  object_id: number | string | null;
+  object_iid: number | string | null;
+  object_title: string | null;
+  object_url: string | null;
+  object_ref: string | null;
+  object_state: string | null;
+  /** Selected by the reads that show an event's request (EVENT_COLUMNS_WITH_HEADERS). */
+  headers?: string | null;
   payload: string;
   /** Payloads too large for one statement of the engine are stored in parts (event_payload_parts). */
   payload_parts: number | string;
@@ -23,7 +32,11 @@ export interface EventRow {
 
 /** Every column a reader needs; the dedup scope stays inside the store. */
 export const EVENT_COLUMNS =
-  "id, delivery_id, received_at, instance, hook, type, action, project_id, project_path, project_url, visibility, actor_username, actor_name, payload, payload_parts";
+  "id, delivery_id, received_at, instance, hook, type, action, project_id, project_path, project_url, visibility, actor_username, actor_name, " +
+  "object_kind, object_id, object_iid, object_title, object_url, object_ref, object_state, payload, payload_parts";
+
+/** The same, with the request's headers: for one event's page, not for every read. */
+export const EVENT_COLUMNS_WITH_HEADERS = `${EVENT_COLUMNS}, headers`;
 
 /** Events from their rows, with payloads stored in parts put back together. */
 export async function toStoredEvents(db: SqlQueries, rows: readonly EventRow[]): Promise<StoredEvent[]> {
@@ -62,6 +75,18 @@ function toStoredEvent(row: EventRow, payload = row.payload): StoredEvent {
         }
       : null,
     actor: hasActor ? { username: row.actor_username, name: row.actor_name } : null,
+    object:
+      row.object_kind === null
+        ? null
+        : {
+            kind: row.object_kind,
+            iid: toNumber(row.object_iid),
+            id: toNumber(row.object_id),
+            title: row.object_title,
+            url: row.object_url,
+            ref: row.object_ref,
+            state: row.object_state,
+          },
   };
-  return new StoredEvent(meta, payload);
+  return new StoredEvent(meta, payload, row.headers ? (JSON.parse(row.headers) as Record<string, string>) : null);
 }

@@ -1,10 +1,10 @@
 import type { StoredEvent } from "../../event.js";
 import type { EventQuery } from "../store.js";
 import { first, toNumber, type SqlParams, type SqlQueries } from "./driver.js";
-import { EVENT_COLUMNS, toStoredEvents, type EventRow } from "./event-rows.js";
+import { EVENT_COLUMNS, EVENT_COLUMNS_WITH_HEADERS, toStoredEvents, type EventRow } from "./event-rows.js";
 
 export async function getEvent(db: SqlQueries, id: number): Promise<StoredEvent | null> {
-  const row = await first<EventRow>(db, `SELECT ${EVENT_COLUMNS} FROM events WHERE id = :id`, { id });
+  const row = await first<EventRow>(db, `SELECT ${EVENT_COLUMNS_WITH_HEADERS} FROM events WHERE id = :id`, { id });
   return row ? ((await toStoredEvents(db, [row]))[0] as StoredEvent) : null;
 }
 

@@ -25,6 +25,7 @@ import { SqlInventoryStore } from "./inventory-sql.js";
 import { forgetRecord, hasRecord, recordOnce, recordsWithPrefix } from "./ledger.js";
 import { acquireLease, prune, settingOrCreate } from "./maintenance.js";
 import { bindProject, projectIdentity } from "./project-identities.js";
+import { rememberUser, usernameOf } from "./known-users.js";
 import { attemptsOf, deliveriesOf, deliveryCounts, listDeliveries } from "./read-deliveries.js";
 import { eventsAfter, getEvent, idRange, listEvents } from "./read-events.js";
 import { recordOutcomes, type Outcome } from "./record-outcomes.js";
@@ -193,6 +194,14 @@ export class SqlStore implements Store {
 
   bindProject(id: number, path: string, confirmed: boolean, now: number): Promise<void> {
     return bindProject(this.db, id, path, confirmed, now);
+  }
+
+  rememberUser(id: number, username: string, now: number): Promise<void> {
+    return rememberUser(this.db, id, username, now);
+  }
+
+  usernameOf(id: number): Promise<string | null> {
+    return usernameOf(this.db, id);
   }
 
   prune(before: Date): Promise<number> {

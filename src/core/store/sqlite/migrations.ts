@@ -66,6 +66,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         visibility TEXT,
         actor_username TEXT,
         actor_name TEXT,
+        object_kind TEXT,
+        object_id INTEGER,
+        object_iid INTEGER,
+        object_title TEXT,
+        object_url TEXT,
+        object_ref TEXT,
+        object_state TEXT,
+        -- The request's headers GitLab sent, credentials left out.
+        headers TEXT,
         payload TEXT NOT NULL,
         payload_parts INTEGER NOT NULL DEFAULT 0,
         UNIQUE (delivery_id, dedup_scope)
@@ -116,6 +125,8 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         updated_at INTEGER NOT NULL
       );
       CREATE INDEX project_identities_path ON project_identities (path);
+      -- Usernames by user id: system pushes name the user only by id and name.
+      CREATE TABLE known_users (user_id INTEGER PRIMARY KEY, username TEXT NOT NULL, updated_at INTEGER NOT NULL);
 
       CREATE TABLE IF NOT EXISTS inventory_projects (
         id INTEGER PRIMARY KEY,

@@ -214,6 +214,12 @@ export class WorkerStore implements Store {
   bindProject(id: number, path: string, confirmed: boolean, now: number): Promise<void> {
     return this.call("bindProject", id, path, confirmed, now);
   }
+  rememberUser(id: number, username: string, now: number): Promise<void> {
+    return this.call("rememberUser", id, username, now);
+  }
+  usernameOf(id: number): Promise<string | null> {
+    return this.call("usernameOf", id);
+  }
   prune(before: Date): Promise<number> {
     return this.call("prune", before);
   }

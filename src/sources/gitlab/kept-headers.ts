@@ -1,0 +1,17 @@
+import type { IncomingHttpHeaders } from "node:http";
+
+/**
+ * The request headers kept with an event, for its page in the dashboard: GitLab's own and the
+ * proxy's, never a credential (X-Gitlab-Token, Authorization, a signature, cookies) nor a custom
+ * header, which may carry a secret meant for another receiver.
+ */
+const KEPT = /^(content-type|user-agent|idempotency-key|webhook-id|webhook-timestamp|x-gitlab-(event|instance|webhook-uuid|event-uuid)|x-forwarded-(for|proto|host)|x-real-ip|x-request-id)$/;
+
+export function keptHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || !KEPT.test(name)) continue;
+    kept[name] = (Array.isArray(value) ? value.join(", ") : value).slice(0, 1024);
+  }
+  return kept;
+}
