@@ -49,6 +49,9 @@ describe("admin API", () => {
     const ids = async (query: string) => (await json<{ events: { id: number }[] }>(await api(`/api/events${query}`))).events.map((e) => e.id);
     expect(await ids("")).toEqual([issue, sys, mr, push]);
     expect(await ids("?type=merge_request,push")).toEqual([mr, push]);
+    expect(await ids("?type=merge_requests_events,push_events")).toEqual([mr, push]);
+    expect(await ids("?action=open")).toEqual([issue, mr]);
+    expect(await ids("?q=BOOKING")).toEqual([mr]);
     expect(await ids("?hook=system")).toEqual([sys]);
     expect(await ids("?project=mike/diaspora")).toEqual([push]);
     expect(await ids("?project=2")).toEqual([mr]);
@@ -63,9 +66,12 @@ describe("admin API", () => {
       ["/api/events?limit=0", {}, 400, /^limit must be from 1 to 500/],
       ["/api/events?hook=sytem", {}, 400, /^hook\.0 must be among system/],
       ["/api/events?before=x", {}, 400, /^before must be a whole number/],
+      ["/api/events?projct=a/b", {}, 400, /^unknown parameter "projct"/],
+      ["/api/events?since=yesterday", {}, 400, /^since must be a time/],
+      ["/api/events?status=lost", {}, 400, /^status must be pending, delivered, failed/],
       ["/api/events/abc", {}, 400, /must be a whole number/],
       ["/api/events/999", {}, 404, /no event 999/],
-      ["/api/deliveries?status=lost", {}, 400, /^status must be pending, delivered or failed/],
+      ["/api/deliveries?status=lost", {}, 400, /^status must be pending, delivered, failed/],
       ["/api/events/999/redeliver", { method: "POST", body: "{}" }, 404, /no event 999/],
       ["/api/deliveries/retry", { method: "POST", body: '{"sink": "nope"}' }, 400, /sink "nope" is not enabled/],
       ["/api/deliveries/retry", { method: "POST", body: "{oops" }, 400, /JSON/],

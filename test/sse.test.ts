@@ -122,6 +122,9 @@ describe("GET /sse/", () => {
       ["project=mediawiki/core,repos/releng/blubber", [1, 3]],
       ["hook=system", [4]],
       ["type=merge_request&project=repos/*", [3]],
+      // GitLab's hook-scope names, as its webhook settings spell them.
+      ["type=merge_requests", [1, 3]],
+      ["type=push_events,issues_events", [2, 4, 5]],
     ];
     for (const [query, expected] of cases) {
       it(`?${query}`, async () => {
@@ -144,6 +147,13 @@ describe("GET /sse/", () => {
       const response = await fetch(`${t!.url}/sse/?hook=systen`);
       expect(response.status).toBe(400);
       expect(((await response.json()) as { error: string }).error).toMatch(/hook=systen/);
+    });
+
+    it("refuses an unknown parameter with a 400, rather than sending everything", async () => {
+      await start();
+      const response = await fetch(`${t!.url}/sse/?types=push`);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toBe('unknown parameter "types" (the feed takes type, action, project, hook, since, token)');
     });
   });
 
@@ -185,6 +195,19 @@ describe("GET /sse/", () => {
         expect((await feed.waitForCount(5)).map((m) => Number(m.id))).toEqual(Object.values(ids));
         feed.close();
       }
+    });
+
+    it("tells a subscriber without a token how many events it was not sent, without moving its resume point", async () => {
+      await start();
+      const feed = await openFeed(`${t!.url}/sse/?type=merge_request`);
+      await postMixed();
+      const notice = await waitFor(() => feed.messages.find((m) => m.event === "withheld"));
+      expect(notice.id).toBeUndefined();
+      expect(JSON.parse(notice.data)).toEqual({
+        count: 1,
+        reason: "events of private and internal projects, and events about no project, are sent only to subscribers with a token (SSE_TOKEN or ADMIN_TOKEN)",
+      });
+      feed.close();
     });
 
     it("answers a wrong token with 401, not a quieter public stream", async () => {

@@ -115,6 +115,30 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(await list({ limit: 2, before: ids[4] })).toEqual([ids[3], ids[2]]);
     });
 
+    test("finds events by action, delivery state, time and words, case and wildcards aside", async () => {
+      const object = (title: string) => ({ kind: "merge_request", iid: 1, id: 1, title, url: null, ref: null, state: null });
+      const at = (minute: number) => new Date(Date.UTC(2026, 10, 22, 10, minute)).toISOString();
+      const opened = (await appendEvent(store, { action: "open", receivedAt: at(0), object: object("Fix 100% of the Booking form") }, ["log", "phab"])).id;
+      const merged = (await appendEvent(store, { action: "merge", receivedAt: at(10), object: object("Speed up search_index") }, ["log"])).id;
+      const pushed = (await appendEvent(store, { type: "push", receivedAt: at(20), actor: { username: "Ada_L", name: null } }, ["log"])).id;
+      await claim("phab");
+      await store.markFailed("phab", opened, failedWith("no", null, Date.now()), Date.now());
+      const list = async (query: Omit<Parameters<Store["listEvents"]>[0], "limit">) => (await store.listEvents({ limit: 10, ...query })).map((event) => event.id);
+      expect(await list({ action: ["open", "merge"] })).toEqual([merged, opened]);
+      expect(await list({ deliveryStatus: "failed" })).toEqual([opened]);
+      expect(await list({ deliveryStatus: "pending", sink: "log" })).toEqual([pushed, merged, opened]);
+      expect(await list({ sink: "phab" })).toEqual([opened]);
+      expect(await list({ since: at(10) })).toEqual([pushed, merged]);
+      expect(await list({ since: at(5), until: at(20) })).toEqual([merged]);
+      expect(await list({ search: "booking FORM" })).toEqual([opened]);
+      expect(await list({ search: "100%" })).toEqual([opened]);
+      expect(await list({ search: "h_i" })).toEqual([merged]);
+      expect(await list({ search: "%" })).toEqual([opened]);
+      expect(await list({ search: "ada_l" })).toEqual([pushed]);
+      expect(await list({ search: "g/p1" })).toEqual([pushed, merged, opened]);
+      expect(await list({ search: "nothing-like-it" })).toEqual([]);
+    });
+
     test("tells the oldest and newest id, and keeps the newest event when pruning", async () => {
       expect(await store.idRange()).toEqual({ oldest: null, newest: 0 });
       const first = await appendEvent(store, {}, ["log"]);

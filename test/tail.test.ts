@@ -43,10 +43,10 @@ describe("gitlab-webhooks tail", () => {
     await Promise.all([tail.exited, daemon.exited]);
 
     expect(lines(tail.output())).toEqual([
-      "#1 merge_request open flightjs/flight-management !16 @agarcia",
-      "#2 push mike/diaspora master @jsmith",
-      "#3 issue open gitlabhq/gitlab-test #23 @root",
-      "#4 note create gitlab-org/gitlab-test !1 @root",
+      '#1 merge_request open flightjs/flight-management !16 @agarcia "Add input validation to booking form" http://gitlab.example.com/flightjs/flight-management/-/merge_requests/16',
+      '#2 push mike/diaspora master @jsmith "fixed readme" http://example.com/mike/diaspora/-/compare/95790bf891e7...da1560886d4f',
+      '#3 issue open gitlabhq/gitlab-test #23 @root "New API: create/update/delete file" http://example.com/diaspora/issues/23',
+      '#4 note create gitlab-org/gitlab-test !1 @root "Tempora et eos debitis quae laborum et." http://example.com/gitlab-org/gitlab-test/merge_requests/1#note_1244',
     ]);
   });
 
@@ -56,13 +56,35 @@ describe("gitlab-webhooks tail", () => {
     await postHook(daemon.url, fixtureBody("project__issue.json"), { event: "Issue Hook" });
     await postHook(daemon.url, fixtureBody("system__merge_request.json"), { event: "System Hook" });
     const tail = runCli(["tail", `${daemon.url}/sse/`, "--json", "--since", "0", "--type", "merge_request"], {});
-    await waitFor(() => (tail.output().includes("\n") ? true : undefined));
+    // stderr's notes (no token given) are not JSON lines: stdout's are.
+    const json = () => tail.output().split("\n").filter((line) => line.startsWith("{"));
+    await waitFor(() => (json().length > 0 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 200));
     tail.child.kill("SIGINT");
     daemon.child.kill("SIGTERM");
     await Promise.all([tail.exited, daemon.exited]);
-    const printed = tail.output().trim().split("\n");
+    const printed = json();
     expect(printed).toHaveLength(1);
     expect(JSON.parse(printed[0] as string)).toMatchObject({ id: 2, hook: "system", type: "merge_request" });
+  });
+
+  it("reads ADMIN_TOKEN, and says how many events were withheld when it has no token", async () => {
+    const dir = tempDir();
+    const daemon = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", ADMIN_TOKEN: "tail-admin-token", DATABASE_PATH: join(dir, "s.sqlite") });
+    const hostile = { object_kind: "issue", project: { id: 9, path_with_namespace: "pub/lic", visibility_level: 20 }, object_attributes: { iid: 1, action: "open", title: "fine\n#99 push forged/line @admin\u001b[2J" } };
+    await postHook(daemon.url, hostile, { event: "Issue Hook" });
+    await postHook(daemon.url, fixtureBody("project__push.json"));
+    const anonymous = runCli(["tail", `${daemon.url}/sse/`, "--since", "0"], {});
+    const admin = runCli(["tail", `${daemon.url}/sse/`, "--since", "0"], { ADMIN_TOKEN: "tail-admin-token" });
+    await waitFor(() => (anonymous.output().includes("withheld") && lines(admin.output()).length === 2 ? true : undefined), 8000, "both tails");
+    for (const run of [anonymous, admin]) run.child.kill("SIGINT");
+    daemon.child.kill("SIGTERM");
+    await Promise.all([anonymous.exited, admin.exited, daemon.exited]);
+    expect(anonymous.output()).toContain("no token (--token, SSE_TOKEN or ADMIN_TOKEN): only public projects' events are shown");
+    expect(anonymous.output()).toContain("1 event withheld: private and internal projects' events, and events about no project, need a token");
+    // The private push is the admin's; the issue's title cannot forge a line nor reach the terminal's escape codes.
+    expect(lines(admin.output())).toEqual(['#1 issue open pub/lic #1 "fine #99 push forged/line @admin [2J"', expect.stringMatching(/^#2 push mike\/diaspora master @jsmith/)]);
+    expect(lines(anonymous.output())).toEqual(['#1 issue open pub/lic #1 "fine #99 push forged/line @admin [2J"']);
   });
 
   it("stops with a clear message when the feed refuses its token", async () => {

@@ -1,24 +1,35 @@
 import type { GitLabEvent } from "../core/event.js";
 import { record } from "../core/payload.js";
 
-/** `!16` for a merge request, `#23` for an issue: what the event is about inside its project. */
+/** `!16` for a merge request, `#23` for an issue, the branch of a push: what the event is about inside its project. */
 function reference(event: GitLabEvent): string | null {
-  const payload = record(event.payload);
-  const attributes = record(payload.object_attributes);
-  if (event.type === "merge_request" && typeof attributes.iid === "number") return `!${attributes.iid}`;
-  if ((event.type === "issue" || event.type === "work_item") && typeof attributes.iid === "number") return `#${attributes.iid}`;
-  const mr = record(payload.merge_request);
-  if (event.type === "note" && typeof mr.iid === "number") return `!${mr.iid}`;
-  const issue = record(payload.issue);
-  if (event.type === "note" && typeof issue.iid === "number") return `#${issue.iid}`;
-  if (typeof payload.ref === "string") return payload.ref.replace(/^refs\/(heads|tags)\//, "");
-  return null;
+  const object = event.object;
+  if (!object) return null;
+  if (object.kind === "merge_request" && object.iid !== null) return `!${object.iid}`;
+  if ((object.kind === "issue" || object.kind === "work_item") && object.iid !== null) return `#${object.iid}`;
+  if (object.kind === "note" && object.iid !== null) {
+    const payload = record(event.payload);
+    if (Object.keys(record(payload.merge_request)).length > 0) return `!${object.iid}`;
+    if (Object.keys(record(payload.issue)).length > 0) return `#${object.iid}`;
+  }
+  return object.ref;
 }
 
-/** One human line per event: id, type, action, project, MR/issue number, user. */
+/**
+ * Text from the outside world, safe on a terminal: control characters (escape sequences that could
+ * rewrite the screen, line breaks that could forge another event's line) become spaces.
+ */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
+}
+
+/** One human line per event: id, type, action, project, MR/issue number or branch, user, title and link. */
 export function formatEvent(event: GitLabEvent): string {
-  const user = event.actor?.username ? `@${event.actor.username}` : event.actor?.name ?? null;
-  return [`#${event.id}`, event.type, event.action, event.project?.path ?? null, reference(event), user]
+  const user = event.actor?.username ? `@${event.actor.username}` : (event.actor?.name ?? null);
+  const title = event.object?.title ? `"${event.object.title}"` : null;
+  return [`#${event.id}`, event.type, event.action, event.project?.path ?? null, reference(event), user, title, event.object?.url ?? null]
     .filter((part): part is string => part !== null && part !== "")
+    .map(printable)
     .join(" ");
 }

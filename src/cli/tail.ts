@@ -10,12 +10,15 @@ Follows a daemon's event feed and prints one line per event. Reconnects after a 
 or a daemon restart and resumes from the last event seen, so nothing is missed.
 
   URL                 the feed (default http://127.0.0.1:$PORT/sse/, PORT default 8000)
-  --type T,…          only these types (merge_request,push,…)
+  --type T,…          only these types: object kinds (merge_request, push, …) or GitLab's hook
+                      scopes (merge_requests, push_events, …)
   --action A,…        only these actions (open,merge,…)
   --project GLOB,…    only projects whose path matches (repos/releng/*)
   --hook H,…          only these hooks (system, project, group)
   --since ID          start after this event id (replays what is stored)
-  --token T           SSE_TOKEN, to see private and internal projects' events (default: $SSE_TOKEN)
+  --token T           to see private and internal projects' events, and events about no project
+                      (default: the first of $SSE_TOKEN, else of $ADMIN_TOKEN); without one, tail
+                      says how many events the feed withheld
   --json              print each event as one JSON line instead
   -h, --help          show this help
 `;
@@ -59,6 +62,12 @@ export async function follow(options: TailOptions): Promise<void> {
           options.warn(`some requested events were pruned before they could be replayed: ${message.data}`);
           continue;
         }
+        if (message.event === "withheld") {
+          const { count } = JSON.parse(message.data) as { count: number };
+          options.warn(`${count} event${count === 1 ? "" : "s"} withheld: private and internal projects' events, and events about no project, need a token (--token, SSE_TOKEN or ADMIN_TOKEN)`);
+          continue;
+        }
+        if (message.event !== undefined) continue;
         const event = JSON.parse(message.data) as GitLabEvent;
         lastId = event.id;
         options.write(options.json ? message.data : formatEvent(event));
@@ -111,7 +120,9 @@ export async function tail(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(values.since)) throw new UsageError("--since takes an event id (a whole number)");
     since = Number(values.since);
   }
-  const token = values.token ?? firstOf(process.env.SSE_TOKEN);
+  // An admin token sees the whole feed too.
+  const token = values.token ?? firstOf(process.env.SSE_TOKEN) ?? firstOf(process.env.ADMIN_TOKEN);
+  if (!token) process.stderr.write("gitlab-webhooks tail: no token (--token, SSE_TOKEN or ADMIN_TOKEN): only public projects' events are shown\n");
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
   process.once("SIGTERM", () => controller.abort());

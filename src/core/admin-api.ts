@@ -4,6 +4,7 @@ import { requireAdminToken } from "./admin-auth.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { HooksWatch } from "./hooks-watch.js";
 import type { HookKind, StoredEvent } from "./event.js";
+import { eventTypesOf } from "./event-types.js";
 import { sendError } from "./http-errors.js";
 import type { Store } from "./store/store.js";
 
@@ -15,25 +16,47 @@ const csv = z
 const id = z.coerce.number({ message: "must be a whole number" }).int({ message: "must be a whole number" }).positive({ message: "must be a positive event id" });
 const limit = z.coerce.number().int().min(1, { message: "must be from 1 to 500" }).max(500, { message: "must be from 1 to 500" }).default(50);
 
-const eventsQuery = z.object({
-  type: csv,
-  project: z.string().min(1).optional(),
-  hook: csv.pipe(z.array(z.enum(HOOKS, { message: `must be among ${HOOKS.join(", ")}` })).optional()),
-  before: id.optional(),
-  limit,
-});
-const deliveriesQuery = z.object({
-  status: z.enum(["pending", "delivered", "failed"], { message: "must be pending, delivered or failed" }).optional(),
-  sink: z.string().min(1).optional(),
-  before: id.optional(),
-  limit,
-});
+const time = z
+  .string()
+  .refine((value) => !Number.isNaN(Date.parse(value)), { message: "must be a time, e.g. 2026-11-22T08:00:00Z" })
+  .transform((value) => new Date(value).toISOString())
+  .optional();
+const STATUSES = ["pending", "delivered", "failed"] as const;
+
+const eventsQuery = z
+  .object({
+    // Object kinds, or GitLab's hook-scope names (merge_requests, push_events).
+    type: csv.transform((names) => (names ? eventTypesOf(names) : undefined)),
+    action: csv,
+    project: z.string().min(1).optional(),
+    hook: csv.pipe(z.array(z.enum(HOOKS, { message: `must be among ${HOOKS.join(", ")}` })).optional()),
+    /** Events with a delivery in this state (of `sink`, when given). */
+    status: z.enum(STATUSES, { message: `must be ${STATUSES.join(", ")}` }).optional(),
+    sink: z.string().min(1).optional(),
+    since: time,
+    until: time,
+    /** Words in the title, project path, username or delivery id. */
+    q: z.string().trim().min(1).max(200, { message: "must be at most 200 characters" }).optional(),
+    before: id.optional(),
+    limit,
+  })
+  .strict();
+const deliveriesQuery = z
+  .object({
+    status: z.enum(STATUSES, { message: `must be ${STATUSES.join(", ")}` }).optional(),
+    sink: z.string().min(1).optional(),
+    before: id.optional(),
+    limit,
+  })
+  .strict();
 const redeliverBody = z.object({ sinks: z.array(z.string().min(1), { message: "must be a list of sink names" }).min(1).optional() }).strict();
 const retryBody = z.object({ sink: z.string().min(1, { message: "must be a sink name" }).optional() }).strict();
 
 /** The first problem of a zod result as "`name` what is wrong". */
 function problem(error: z.ZodError): string {
   const issue = error.issues[0];
+  // A misspelt filter must say so, not quietly list everything.
+  if (issue?.code === "unrecognized_keys") return `unknown parameter "${issue.keys[0] ?? ""}"`;
   const where = issue?.path.length ? issue.path.join(".") : "body";
   return `${where} ${issue?.message ?? "is invalid"}`;
 }
@@ -67,7 +90,8 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
   router.get("/api/events", async (req: Request, res: Response) => {
     const query = parse(eventsQuery, req.query, res);
     if (!query) return;
-    const events = await store.listEvents({ ...query, hook: query.hook as HookKind[] | undefined });
+    const { status, q, ...rest } = query;
+    const events = await store.listEvents({ ...rest, hook: query.hook as HookKind[] | undefined, deliveryStatus: status, search: q });
     const next = events.length === query.limit ? events.at(-1)?.id : undefined;
     res.json({ events: await Promise.all(events.map((event) => withDeliveries(event, false))), next: next ?? null });
   });

@@ -146,8 +146,18 @@ export interface AppendResult {
 
 export interface EventQuery {
   type?: string[];
+  action?: string[];
+  /** A path or an id. */
   project?: string;
   hook?: HookKind[];
+  /** Events with a delivery in this state (of `sink`, when given). */
+  deliveryStatus?: DeliveryStatus;
+  sink?: string;
+  /** Received at or after `since`, before `until` (ISO times). */
+  since?: string;
+  until?: string;
+  /** Words in the object's title, the project path, the actor's username or the delivery id (any case). */
+  search?: string;
   /** Only events with id < before (pagination cursor). */
   before?: number;
   limit: number;

@@ -7,7 +7,7 @@ import type { Sink, SinkFactory } from "../../core/sink.js";
 import { publicEventJson } from "./public-payload.js";
 import { ReplayTurns } from "./replay-turns.js";
 import { Subscriber } from "./subscriber.js";
-import { parseFilters, subscriptionPredicate } from "./subscription.js";
+import { parseFilters, subscriptionPredicate, withheldPredicate } from "./subscription.js";
 
 /** How long a disconnected EventSource waits before it reconnects (the `retry:` hint). */
 export const RETRY_HINT_MS = 1000;
@@ -58,7 +58,10 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
     for (const subscriber of subscribers) subscriber.offer(events);
   });
   const keepalive = setInterval(() => {
-    for (const subscriber of subscribers) subscriber.write(": keepalive\n\n");
+    for (const subscriber of subscribers) {
+      subscriber.tellWithheld();
+      subscriber.write(": keepalive\n\n");
+    }
   }, config.SSE_KEEPALIVE_SECONDS * 1000);
   keepalive.unref();
 
@@ -130,6 +133,7 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
         socket,
         store,
         predicate: subscriptionPredicate(filters, privileged),
+        withheld: privileged ? null : withheldPredicate(filters),
         frame: privileged ? wholeFrame : publicFrame,
         turns,
         maxBacklogBytes: config.SSE_MAX_BACKLOG_BYTES,

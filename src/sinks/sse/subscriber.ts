@@ -6,6 +6,9 @@ import type { ReplayTurns } from "./replay-turns.js";
 
 /** Events per replay turn: small enough that one turn never holds the daemon up for long. */
 const REPLAY_PAGE = 200;
+/** The shortest time between two `withheld` notices to one subscriber. */
+const WITHHELD_NOTICE_MS = 5000;
+const WITHHELD_REASON = "events of private and internal projects, and events about no project, are sent only to subscribers with a token (SSE_TOKEN or ADMIN_TOKEN)";
 /** Live events held back while a replay runs; past this the replay just reads further from the store. */
 const HELD_LIVE_LIMIT = 10_000;
 
@@ -15,6 +18,8 @@ export interface SubscriberOptions {
   socket: Socket;
   store: Store;
   predicate: (meta: EventMeta) => boolean;
+  /** Events the subscriber asked for but may not see without a token: counted, and told (null: none are). */
+  withheld: ((meta: EventMeta) => boolean) | null;
   /** The bytes of an event's SSE message, shared by every subscriber. */
   frame: (event: StoredEvent) => Buffer;
   maxBacklogBytes: number;
@@ -33,6 +38,9 @@ export class Subscriber {
   private live = false;
   private held: StoredEvent[] = [];
   private heldOverflowed = false;
+  /** Events withheld since the subscriber was last told, and when that was. */
+  private withheldCount = 0;
+  private withheldToldAt = 0;
   closed = false;
 
   constructor(
@@ -111,6 +119,22 @@ export class Subscriber {
     if (event.id <= this.cursor) return;
     this.cursor = event.id;
     if (this.options.predicate(event.meta)) this.options.socket.write(this.options.frame(event));
+    else if (this.options.withheld?.(event.meta)) {
+      this.withheldCount++;
+      if (Date.now() - this.withheldToldAt >= WITHHELD_NOTICE_MS) this.tellWithheld();
+    }
+  }
+
+  /**
+   * Tells the subscriber how many events it was not sent for want of a token: a `withheld` event
+   * without an id (a resume is not moved by it), at most every few seconds, and on keepalive.
+   */
+  tellWithheld(): void {
+    if (this.withheldCount === 0 || this.closed) return;
+    const notice = { count: this.withheldCount, reason: WITHHELD_REASON };
+    this.options.socket.write(`event: withheld\ndata: ${JSON.stringify(notice)}\n\n`);
+    this.withheldCount = 0;
+    this.withheldToldAt = Date.now();
   }
 
   private drained(): Promise<void> {

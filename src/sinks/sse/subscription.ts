@@ -1,4 +1,5 @@
 import type { EventMeta, HookKind } from "../../core/event.js";
+import { eventTypesOf } from "../../core/event-types.js";
 import { globMatcher } from "../../core/glob.js";
 
 export interface Filters {
@@ -19,12 +20,20 @@ function values(query: Record<string, unknown>, name: string): string[] {
     .filter((part) => part !== "");
 }
 
-/** Reads type=, action=, project= (globs) and hook= from a query; an error names the bad value. */
+/** The query parameters /sse/ knows: a misspelt filter must not silently mean "everything". */
+export const FEED_PARAMETERS = ["type", "action", "project", "hook", "since", "token"] as const;
+
+/**
+ * Reads type= (object kinds or GitLab's hook-scope names: merge_requests, push_events), action=,
+ * project= (globs) and hook= from a query; an error names the bad value or parameter.
+ */
 export function parseFilters(query: Record<string, unknown>): Filters | { error: string } {
+  const unknownParameter = Object.keys(query).find((name) => !(FEED_PARAMETERS as readonly string[]).includes(name));
+  if (unknownParameter !== undefined) return { error: `unknown parameter "${unknownParameter}" (the feed takes ${FEED_PARAMETERS.join(", ")})` };
   const hook = values(query, "hook");
   const unknown = hook.find((value) => !HOOKS.includes(value as HookKind));
   if (unknown !== undefined) return { error: `hook=${unknown} is not one of ${HOOKS.join(", ")}` };
-  return { type: values(query, "type"), action: values(query, "action"), project: values(query, "project"), hook: hook as HookKind[] };
+  return { type: eventTypesOf(values(query, "type")), action: values(query, "action"), project: values(query, "project"), hook: hook as HookKind[] };
 }
 
 /**
@@ -35,16 +44,27 @@ export function isPublic(meta: EventMeta): boolean {
   return meta.project?.visibility === "public";
 }
 
-/** The predicate a subscriber's events must pass: visibility first, then every given filter. */
-export function subscriptionPredicate(filters: Filters, privileged: boolean): (meta: EventMeta) => boolean {
+/** Whether an event passes every given filter, whoever asks. */
+export function filterPredicate(filters: Filters): (meta: EventMeta) => boolean {
   const types = new Set(filters.type);
   const actions = new Set(filters.action);
   const hooks = new Set(filters.hook);
   const projectMatches = globMatcher(filters.project);
   return (meta) =>
-    (privileged || isPublic(meta)) &&
     (types.size === 0 || types.has(meta.type)) &&
     (actions.size === 0 || (meta.action !== null && actions.has(meta.action))) &&
     (hooks.size === 0 || hooks.has(meta.hook)) &&
     (filters.project.length === 0 || (meta.project?.path != null && projectMatches(meta.project.path)));
+}
+
+/** The predicate a subscriber's events must pass: visibility first, then every given filter. */
+export function subscriptionPredicate(filters: Filters, privileged: boolean): (meta: EventMeta) => boolean {
+  const matches = filterPredicate(filters);
+  return (meta) => (privileged || isPublic(meta)) && matches(meta);
+}
+
+/** Events a subscriber without a token asked for but may not see. */
+export function withheldPredicate(filters: Filters): (meta: EventMeta) => boolean {
+  const matches = filterPredicate(filters);
+  return (meta) => !isPublic(meta) && matches(meta);
 }

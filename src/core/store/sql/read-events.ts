@@ -24,6 +24,39 @@ export async function listEvents(db: SqlQueries, query: EventQuery): Promise<Sto
     where.push("hook IN (:hooks)");
     params.hooks = query.hook;
   }
+  if (query.action?.length) {
+    where.push("action IN (:actions)");
+    params.actions = query.action;
+  }
+  if (query.deliveryStatus !== undefined || query.sink !== undefined) {
+    const conditions = ["d.event_id = events.id"];
+    if (query.deliveryStatus !== undefined) conditions.push("d.status = :deliveryStatus");
+    if (query.sink !== undefined) conditions.push("d.sink = :sink");
+    where.push(`EXISTS (SELECT 1 FROM deliveries d WHERE ${conditions.join(" AND ")})`);
+    if (query.deliveryStatus !== undefined) params.deliveryStatus = query.deliveryStatus;
+    if (query.sink !== undefined) params.sink = query.sink;
+  }
+  if (query.since !== undefined) {
+    where.push("received_at >= :since");
+    params.since = query.since;
+  }
+  if (query.until !== undefined) {
+    where.push("received_at < :until");
+    params.until = query.until;
+  }
+  if (query.search !== undefined) {
+    // Every word somewhere; LIKE's own wildcards in a word match themselves ('!' escapes them).
+    query.search
+      .toLowerCase()
+      .split(/\s+/)
+      .filter((word) => word !== "")
+      .slice(0, 8)
+      .forEach((word, n) => {
+        const columns = ["object_title", "project_path", "actor_username", "delivery_id"].map((column) => `LOWER(${column}) LIKE :word${n} ESCAPE '!'`);
+        where.push(`(${columns.join(" OR ")})`);
+        params[`word${n}`] = `%${word.replace(/[!%_]/g, (char) => `!${char}`)}%`;
+      });
+  }
   if (query.project !== undefined) {
     // A path, or an id: comparing numbers avoids casting the column on every row.
     if (/^\d{1,15}$/.test(query.project)) {
