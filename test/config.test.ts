@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/core/config.js";
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from "../src/core/config.js";
+import { lookalikeVariables } from "../src/core/lookalike-variables.js";
 import { postHook, startTestDaemon, tempDir, waitFor } from "./helpers/daemon.js";
 
 describe("configuration", () => {
@@ -27,6 +28,12 @@ describe("configuration", () => {
     [{ MAX_ATTEMPTS: "0" }, /^MAX_ATTEMPTS accepts a whole number from 1/],
     [{ PHABRICATOR_URL: "ftp://x" }, /^PHABRICATOR_URL accepts an http\(s\) URL/],
     [{ SOURCE_SIGNING_TOKEN: "not-a-whsec-secret" }, /^SOURCE_SIGNING_TOKEN accepts whsec_<base64> secrets, comma-separated$/],
+    // A template line left blank is a mistake, not a quiet default.
+    [{ PORT: "" }, /^PORT is set but empty; set a port number, or remove the line for the default 8000/],
+    [{ SINKS_ENABLED: " " }, /^SINKS_ENABLED is set but empty; name at least one sink/],
+    [{ HOST: "localhost:8000" }, /^HOST takes a host name or address only: the port goes in PORT.*\(got "localhost:8000"\)$/],
+    [{ HOST: "[::1]:8000" }, /^HOST takes a host name or address only/],
+    [{ HOST: "http://example.org" }, /^HOST takes a host name or address only/],
   ];
   for (const [env, message] of invalid) {
     it(`refuses ${JSON.stringify(env)} with one line naming the variable`, () => {
@@ -34,6 +41,19 @@ describe("configuration", () => {
       expect(() => loadConfig(env)).toThrow(message);
     });
   }
+
+  it("takes IPv6 addresses and host names for HOST", () => {
+    for (const host of ["::", "::1", "127.0.0.1", "example.org", "fe80::1"]) expect(loadConfig({ HOST: host }).HOST).toBe(host);
+  });
+
+  it("names the variable a near-miss meant, and leaves everybody else's alone", () => {
+    const env = { SINK_ENABLED: "log", GITLAB_TOKENS: "x", port: "80", HOME: "/root", HOSTNAME: "box", PATH: "/bin", PWD: "/", NODE_OPTIONS: "", PGHOST: "db" };
+    expect(lookalikeVariables(env, CONFIG_VARIABLES)).toEqual([
+      { given: "SINK_ENABLED", expected: "SINKS_ENABLED" },
+      { given: "GITLAB_TOKENS", expected: "GITLAB_TOKEN" },
+      { given: "port", expected: "PORT" },
+    ]);
+  });
 
   it("never echoes a secret's value in an error", () => {
     expect(() => loadConfig({ SOURCE_SIGNING_TOKEN: "hunter2-secret" })).not.toThrow(/hunter2/);

@@ -129,6 +129,14 @@ describe("the daemon process", () => {
     expect(run.output().trim()).toBe('gitlab-webhooks: configuration error: PORT accepts a whole number (got "eighty")');
   });
 
+  it("warns at start about a variable that looks like one of its own", async () => {
+    const dir = tempDir();
+    const daemon = await spawnDaemon({ ...daemonEnv(dir), SINK_ENABLED: "phabricator" }, dir);
+    await waitFor(() => /SINK_ENABLED is set, but the daemon reads SINKS_ENABLED/.test(daemon.output()));
+    daemon.child.kill("SIGTERM");
+    await daemon.exited;
+  });
+
   it("sends files the way GitLab does, signed when given a signing token", async () => {
     const dir = tempDir();
     const secret = `whsec_${Buffer.from("a signing key of some length").toString("base64")}`;

@@ -1,4 +1,5 @@
-import { loadConfig, loadDotEnv } from "../core/config.js";
+import { CONFIG_VARIABLES, loadConfig, loadDotEnv } from "../core/config.js";
+import { lookalikeVariables } from "../core/lookalike-variables.js";
 import { startDaemon } from "../daemon.js";
 import { createLogger } from "../core/logger.js";
 import { secretsToRedact } from "../core/project-tokens.js";
@@ -32,6 +33,9 @@ export async function serve(argv: string[]): Promise<void> {
     json: config.NODE_ENV === "production",
     secrets: secretsToRedact(config),
   });
+  for (const { given, expected } of lookalikeVariables(process.env, CONFIG_VARIABLES)) {
+    logger.warn(`${given} is set, but the daemon reads ${expected}: rename it, or ${given} has no effect`);
+  }
   const daemon = await startDaemon({ config, logger, builtins: builtinSinks });
 
   const stop = (signal: string) => {

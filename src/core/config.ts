@@ -43,11 +43,22 @@ const optionalUrl = optionalText.pipe(
   z.url({ message: "accepts an http(s) URL", protocol: /^https?$/ }).optional(),
 );
 
+/** Set but empty is a mistake worth a word (a template line left blank), not a silent default. */
+const notEmpty = (hint: string) => z.string().refine((value) => value.trim() !== "", { message: `is set but empty; ${hint}` });
+
 /** The configuration table of DESIGN.md, plus the settings the sinks' issues add. */
 const schema = z.object({
-  PORT: integer(8000, 0, 65535),
-  HOST: z.string().default("0.0.0.0"),
-  SINKS_ENABLED: z.string().default("sse,log").transform((value) => list.parse(value)),
+  PORT: notEmpty("set a port number, or remove the line for the default 8000").optional().pipe(integer(8000, 0, 65535)),
+  HOST: z
+    .string()
+    .default("0.0.0.0")
+    // `HOST=localhost:8000` or `HOST=http://…`: an address with more than an address in it.
+    .refine((value) => !/^(\w+:\/\/|[^:[\]]+:\d+$|\[[^\]]*\]:\d+$)/.test(value.trim()), {
+      message: "takes a host name or address only: the port goes in PORT, and no scheme (e.g. HOST=127.0.0.1 PORT=8000)",
+    }),
+  SINKS_ENABLED: notEmpty("name at least one sink (e.g. sse,log), or remove the line for the default sse,log")
+    .default("sse,log")
+    .transform((value) => list.parse(value)),
   SOURCE_TOKEN: list,
   SOURCE_SIGNING_TOKEN: list.pipe(
     z.array(
@@ -110,6 +121,9 @@ const schema = z.object({
 });
 
 export type Config = z.infer<typeof schema>;
+
+/** Every variable the daemon reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
 /** Variables whose values are secrets: never echoed in an error, a log line or a page. */
 export const SECRET_VARIABLES = [
