@@ -139,6 +139,29 @@ async function ingestRun(target: "baseline" | Engine, rate?: number): Promise<Lo
   }
 }
 
+/**
+ * POSTs one event and resolves with its id. A keep-alive socket the server closed just as it was
+ * reused answers ECONNRESET: the request is sent once more with the same key (a duplicate at worst).
+ */
+function postEvent(url: string, agent: Agent, text: string, key: string = randomUUID(), retried = false): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}/hooks`,
+      { method: "POST", agent, headers: { "content-type": "application/json", "x-gitlab-event": "System Hook", "x-gitlab-token": TOKEN, "idempotency-key": key } },
+      (res) => {
+        let answer = "";
+        res.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+        res.on("end", () => resolve((JSON.parse(answer) as { id: number }).id));
+      },
+    );
+    req.on("error", (error: NodeJS.ErrnoException) => {
+      if (retried || error.code !== "ECONNRESET") reject(error);
+      else postEvent(url, agent, text, key, true).then(resolve, reject);
+    });
+    req.end(text);
+  });
+}
+
 /** The feed under load: the daemon's, or (`plain`) a server that only writes each frame to every socket. */
 async function sseRun(plain = false): Promise<Record<string, number>> {
   const dir = tempDir("glw-bench-");
@@ -161,24 +184,7 @@ async function sseRun(plain = false): Promise<Record<string, number>> {
     const wait = began + (i * 1000) / SSE_RATE - performance.now();
     if (wait > 0) await sleep(wait);
     const at = performance.timeOrigin + performance.now();
-    posts.push(
-      new Promise((resolve, reject) => {
-        const req = request(
-          `${daemon.url}/hooks`,
-          { method: "POST", agent, headers: { "content-type": "application/json", "x-gitlab-event": "System Hook", "x-gitlab-token": TOKEN, "idempotency-key": randomUUID() } },
-          (res) => {
-            let text = "";
-            res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-            res.on("end", () => {
-              sentAt.set((JSON.parse(text) as { id: number }).id, at);
-              resolve();
-            });
-          },
-        );
-        req.on("error", reject);
-        req.end(publicBody);
-      }),
-    );
+    posts.push(postEvent(daemon.url, agent, publicBody).then((id) => void sentAt.set(id, at)));
   }
   await Promise.all(posts);
   await sleep(2000);

@@ -16,7 +16,8 @@ import { defaultMaxConnections } from "./core/connection-guard.js";
 import { createHttpServer } from "./core/http-app.js";
 import { loadSinks } from "./core/load-sinks.js";
 import { createDaemonMetrics, createMetricsRouter } from "./core/metrics.js";
-import { compileProjectTokens, loadProjectTokens, type ProjectToken } from "./core/project-tokens.js";
+import { createRedactor } from "./core/logger.js";
+import { compileProjectTokens, loadProjectTokens, secretsToRedact, type ProjectToken } from "./core/project-tokens.js";
 import type { Sink, SinkContext, SinkFactory } from "./core/sink.js";
 import type { Store } from "./core/store/store.js";
 import { openStore } from "./open-store.js";
@@ -121,6 +122,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       backoff: { minMs: config.RETRY_MIN_MS, maxMs: config.RETRY_MAX_MS },
       owner,
       leaseMs: config.DELIVERY_LEASE_SECONDS * 1000,
+      redact: createRedactor(secretsToRedact(config)),
     },
     daemonMetrics.onDelivery,
   );

@@ -57,6 +57,26 @@ describe("delivery", () => {
     expect(recording.calls).toHaveLength(3);
   });
 
+  it("takes secrets out of a sink's error before it is stored, listed or shown on /healthz", async () => {
+    const secret = "gitlab-token-that-a-downstream-echoed";
+    const { factory } = recordingSink("echo", () => {
+      throw new Error(`refused token ${secret} at https://downstream.example/private-group/private-project/notes`);
+    });
+    t = await startTestDaemon({ SINKS_ENABLED: "echo", MAX_ATTEMPTS: "1", GITLAB_TOKEN: secret }, { echo: factory });
+    const id = await post(pushTo(1, 1));
+    const state = await waitFor(async () => {
+      const s = await deliveryTo("echo", id);
+      return s?.status === "failed" ? s : undefined;
+    });
+    expect(state.lastError).toBe("refused token [redacted] at https://downstream.example/private-group/private-project/notes");
+    expect((await t.daemon.store.attemptsOf(id))[0]?.error).not.toContain(secret);
+    const health = await (await fetch(`${t.url}/healthz`)).text();
+    expect(health).not.toContain(secret);
+    // The public page keeps the host of a URL, not the path that names a (maybe private) project.
+    expect(health).toContain("https://downstream.example/…");
+    expect(health).not.toContain("private-project");
+  });
+
   it("does not retry a PermanentError", async () => {
     const { factory, recording } = recordingSink("picky", () => {
       throw new PermanentError("task T1 does not exist");

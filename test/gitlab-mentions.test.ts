@@ -239,8 +239,9 @@ describe("gitlab-mentions sink", () => {
     const soon = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
     await start({}, { expiresAt: soon });
     expect(t!.logs()).toMatch(new RegExp(`warn GITLAB_TOKEN expires on ${soon}, in [56] days`));
-    const health = (await (await fetch(`${t!.url}/healthz`)).json()) as { sinks: Record<string, { tokenExpiresAt: string }> };
-    expect(health.sinks["gitlab-mentions"]?.tokenExpiresAt).toBe(soon);
+    const health = (await (await fetch(`${t!.url}/healthz`)).json()) as { status: string; sinks: Record<string, { tokenExpiresAt: string; state: string; reason: string }> };
+    expect(health.sinks["gitlab-mentions"]).toMatchObject({ tokenExpiresAt: soon, state: "degraded", reason: expect.stringMatching(`GITLAB_TOKEN expires on ${soon}`) });
+    expect(health.status).toBe("degraded");
   });
 
   it("logs an error once GITLAB_TOKEN has expired", async () => {
@@ -261,8 +262,21 @@ describe("gitlab-mentions sink", () => {
     expect(t!.logs()).not.toContain(GITLAB_TOKEN);
     // Configuration, not an outage: the status is kept for the API and the dashboard.
     expect((await t!.daemon.store.deliveriesOf(id)).find((d) => d.sink === "gitlab-mentions")?.lastErrorStatus).toBe(401);
+    // /healthz tells why, still with 200: the daemon takes events; its downstream refuses it.
+    const health = await fetch(`${t!.url}/healthz`);
+    expect(health.status).toBe(200);
+    const body = (await health.json()) as { status: string; sinks: Record<string, { state: string; reason: string; since: string; lastError: { status: number } }> };
+    expect(body.status).toBe("degraded");
+    expect(body.sinks["gitlab-mentions"]).toMatchObject({ state: "failing", reason: expect.stringMatching(/refuses its credentials \(HTTP 401\)/), lastError: { status: 401 } });
+    expect(Date.parse(body.sinks["gitlab-mentions"]?.since ?? "")).toBeLessThanOrEqual(Date.now());
     gitlab!.failAll = null;
     await waitFor(() => (w.notes.length === 1 ? true : undefined), 5000);
+    // Once the delivery is recorded, the sink is ok again.
+    const recovered = await waitFor(async () => {
+      const now = (await (await fetch(`${t!.url}/healthz`)).json()) as { status: string; sinks: Record<string, { state: string; lastDeliveredAt: string | null }> };
+      return now.status === "ok" ? now : undefined;
+    }, 5000, "/healthz to be ok again");
+    expect(recovered.sinks["gitlab-mentions"]).toMatchObject({ state: "ok", lastDeliveredAt: expect.any(String) });
   });
 
   it("waits as long as GitLab's Retry-After says on a 429, and keeps the status", async () => {

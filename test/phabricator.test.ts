@@ -235,6 +235,24 @@ describe("phabricator sink", () => {
     expect(t!.logs()).not.toContain(PHAB_TOKEN);
   });
 
+  it("shows on /healthz that Phabricator is unreachable: failing, since when, and the cause, without a task's path", async () => {
+    await start({ RETRY_MIN_MS: "20", RETRY_MAX_MS: "50" });
+    const where = new URL(conduit!.url).host;
+    await conduit!.close();
+    await postAndReadId(mergeRequest("open", "Bug: T1"));
+    type Health = { status: string; sinks: { phabricator: { state: string; reason: string; since: string; pending: number; lastError: { message: string } } } };
+    const health = await waitFor(async () => {
+      const body = (await (await fetch(`${t!.url}/healthz`)).json()) as Health;
+      return body.sinks.phabricator.state === "failing" ? body : undefined;
+    }, 8000, "the phabricator sink to be failing");
+    expect(health.status).toBe("degraded");
+    expect(health.sinks.phabricator).toMatchObject({ reason: expect.stringMatching(/deliveries in a row failed/), pending: 1 });
+    expect(health.sinks.phabricator.lastError.message).toContain(`ECONNREFUSED ${where}`);
+    expect(health.sinks.phabricator.lastError.message).not.toMatch(/\/api\/maniphest/);
+    expect(Date.now() - Date.parse(health.sinks.phabricator.since)).toBeLessThan(8000);
+    expect(JSON.stringify(health)).not.toContain(PHAB_TOKEN);
+  });
+
   it("adds PHABRICATOR_PATCH_FOR_REVIEW on open, in the same edit", async () => {
     await start({ PHABRICATOR_PATCH_FOR_REVIEW: "Patch-For-Review" });
     await deliver(mergeRequest("open", "Bug: T1"));

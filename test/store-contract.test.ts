@@ -291,6 +291,14 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect((await store.listDeliveries({ status: "failed", limit: 10 })).map((d) => d.eventId)).toEqual([dead]);
       expect((await store.listDeliveries({ sink: "phab", limit: 10 })).map((d) => d.eventId)).toEqual([dead, delivered]);
       expect((await store.listDeliveries({ sink: "phab", before: dead, limit: 10 })).map((d) => d.eventId)).toEqual([delivered]);
+      // A delivery waiting for its retry, and its error, for /healthz.
+      await store.markFailed("phab", delivered, failedWith("Phabricator answered 503", now + 60_000, now + 5, 503), now + 5);
+      expect((await store.deliveryCounts()).get("phab")).toMatchObject({
+        pending: 1,
+        failed: 1,
+        retrying: 1,
+        lastRetryError: { message: "Phabricator answered 503", status: 503, at: new Date(took(now + 5).startedAt).toISOString() },
+      });
       expect(await claim("phab", "daemon-b", now + 10)).toEqual([]);
       expect(await store.retryFailed("log", now)).toBe(0);
       expect(await store.retryFailed(null, now)).toBe(1);

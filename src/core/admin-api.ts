@@ -7,6 +7,7 @@ import type { HookKind, StoredEvent } from "./event.js";
 import { eventTypesOf } from "./event-types.js";
 import { sendError } from "./http-errors.js";
 import type { Store } from "./store/store.js";
+import { VERSION } from "./version.js";
 
 const HOOKS = ["system", "project", "group", "unknown"] as const;
 const csv = z
@@ -101,7 +102,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
     if (eventId === undefined) return;
     const event = await store.getEvent(eventId);
     if (!event) return sendError(res, 404, `no event ${eventId} (it may have been pruned after RETENTION_DAYS)`);
-    res.json({ ...(await withDeliveries(event, true)), attempts: await store.attemptsOf(eventId) });
+    res.json({ ...(await withDeliveries(event, true)), requestHeaders: event.requestHeaders ?? {}, attempts: await store.attemptsOf(eventId) });
   });
 
   router.post("/api/events/:id/redeliver", async (req: Request, res: Response) => {
@@ -138,6 +139,19 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
 
   router.get("/api/sinks", async (_req: Request, res: Response) => {
     res.json({ sinks: await dispatcher.sinkStates() });
+  });
+
+  // The dashboard's health panel: everything /healthz says, with the errors in full, and who runs where.
+  router.get("/api/status", async (_req: Request, res: Response) => {
+    const uptimeSeconds = Math.round(process.uptime());
+    res.json({
+      version: VERSION,
+      startedAt: new Date(Date.now() - uptimeSeconds * 1000).toISOString(),
+      uptimeSeconds,
+      store: { engine: store.engine, location: store.location },
+      sinks: await dispatcher.sinkStates(),
+      hooks: hooksWatch?.state ?? null,
+    });
   });
 
   return router;

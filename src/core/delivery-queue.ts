@@ -2,6 +2,7 @@ import type { Logger } from "winston";
 import { retryDelayMs, type BackoffOptions } from "./backoff.js";
 import { rateLimitedLog } from "./rate-limited-log.js";
 import { classifyFailure } from "./failure.js";
+import { SinkHealth } from "./sink-health.js";
 import type { Sink, SinkContext } from "./sink.js";
 import type { DueDelivery, Store } from "./store/store.js";
 
@@ -16,6 +17,8 @@ export interface DeliveryQueueOptions {
   batchSize?: number;
   /** The longest a queue sleeps without looking at the store again. */
   maxIdleMs?: number;
+  /** Takes secrets out of an error before it is stored or shown (a downstream may echo a token). */
+  redact?: (text: string) => string;
 }
 
 /**
@@ -56,6 +59,8 @@ export class DeliveryQueue {
   /** Past the shutdown grace period: outcomes are no longer written (the store is closing). */
   private abandoned = false;
   private readonly concurrency: number;
+  /** What this daemon saw of the sink's recent deliveries, for /healthz. */
+  readonly health = new SinkHealth();
   private readonly storeTrouble: (message: string, fields?: Record<string, unknown>) => void;
 
   constructor(
@@ -156,6 +161,7 @@ export class DeliveryQueue {
     try {
       await this.sink.handle(event.toEvent(), this.ctx);
       const durationMs = performance.now() - started;
+      this.health.delivered(Date.now());
       const recorded = this.record(delivery, () => this.store.markDelivered(sink, event.id, { startedAt, durationMs }, Date.now())).then(() => {
         if (!this.abandoned) this.onOutcome({ sink, outcome: "delivered", durationMs });
       });
@@ -165,8 +171,10 @@ export class DeliveryQueue {
       const durationMs = performance.now() - started;
       const attempts = delivery.attempts + 1;
       const failure = classifyFailure(error);
+      if (this.options.redact) failure.message = this.options.redact(failure.message);
       const giveUp = failure.permanent || attempts >= this.options.maxAttempts;
       const retryAt = giveUp ? null : this.retryAt(attempts, failure.retryAt);
+      this.health.failed(failure.message, failure.status, Date.now());
       // A failure is recorded before the key's next delivery may run.
       await this.record(delivery, () =>
         this.store.markFailed(sink, event.id, { startedAt, durationMs, error: failure.message, status: failure.status, retryAt }, Date.now()),

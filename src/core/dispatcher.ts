@@ -4,8 +4,11 @@ import { DeliveryQueue, type DeliveryOutcome, type DeliveryQueueOptions } from "
 import type { EventMeta, GitLabEvent } from "./event.js";
 import { rateLimitedLog } from "./rate-limited-log.js";
 import type { Sink, SinkContext } from "./sink.js";
+import { SinkHealth, type SinkCondition } from "./sink-health.js";
 import { projectOrderingKey } from "./store/ordering-key.js";
 import type { Store } from "./store/store.js";
+
+export type SinkStatus = { name: string; pending: number; failed: number; inFlight: number } & SinkCondition & Record<string, unknown>;
 
 /** Owns one delivery queue per enabled sink, wakes them as events are committed, and keeps their claims alive. */
 export class Dispatcher {
@@ -79,16 +82,22 @@ export class Dispatcher {
     for (const queue of this.queues.values()) queue.wake();
   }
 
-  /** Each sink's queue (pending, failed, in flight) and what the sink itself reports; no secrets. */
-  async sinkStates(): Promise<({ name: string; pending: number; failed: number; inFlight: number } & Record<string, unknown>)[]> {
+  /** Each sink's condition (ok, degraded, failing and why), its queue, and what the sink itself reports; no secrets. */
+  async sinkStates(): Promise<SinkStatus[]> {
     const counts = await this.store.deliveryCounts();
-    return this.sinks.map((sink) => ({
-      name: sink.name,
-      pending: counts.get(sink.name)?.pending ?? 0,
-      failed: counts.get(sink.name)?.failed ?? 0,
-      inFlight: this.queues.get(sink.name)?.inFlight ?? 0,
-      ...sink.health?.(),
-    }));
+    return this.sinks.map((sink) => {
+      const { problem, ...facts } = sink.health?.() ?? {};
+      const queue = this.queues.get(sink.name);
+      const found = counts.get(sink.name);
+      return {
+        name: sink.name,
+        ...(queue?.health ?? new SinkHealth()).condition(found, typeof problem === "string" ? problem : undefined),
+        pending: found?.pending ?? 0,
+        failed: found?.failed ?? 0,
+        inFlight: queue?.inFlight ?? 0,
+        ...facts,
+      };
+    });
   }
 
   /** Queues an event again for the named sinks (by default, every sink that accepts it). */

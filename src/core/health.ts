@@ -1,5 +1,5 @@
 import express, { type Router } from "express";
-import type { Dispatcher } from "./dispatcher.js";
+import type { Dispatcher, SinkStatus } from "./dispatcher.js";
 import type { HooksWatch } from "./hooks-watch.js";
 import type { Store } from "./store/store.js";
 import { VERSION } from "./version.js";
@@ -20,9 +20,22 @@ function hooksSummary(watch: HooksWatch) {
 }
 
 /**
- * `GET /healthz`: liveness, the store, each sink's queue, and the watched hooks. Never a secret.
- * "degraded" (still 200: a platform must not restart a daemon whose GitLab hook is off) when a
- * watched hook is disabled or failing; 503 only when the daemon cannot take events.
+ * An error as the public may read it: URLs keep their host and lose their path, since a GitLab API
+ * URL names the project, and a private project's name is not everybody's business.
+ */
+export function publicErrorText(message: string): string {
+  return message.replace(/\b(https?:\/\/[^/\s"'<>]+)\/[^\s"'<>)]*/g, "$1/…");
+}
+
+const publicSinkState = ({ name, lastError, ...state }: SinkStatus) => [
+  name,
+  { ...state, lastError: lastError && { ...lastError, message: publicErrorText(lastError.message) } },
+];
+
+/**
+ * `GET /healthz`: liveness, the store, each sink's condition (ok, degraded, failing: why and
+ * since when) and the watched hooks. Never a secret. "degraded" is still 200: a platform must
+ * not restart a daemon because its downstream is down; 503 only when the daemon cannot take events.
  */
 export function createHealthRouter(store: Store, dispatcher: Dispatcher, hooksWatch: HooksWatch | null = null): Router {
   const router = express.Router();
@@ -30,13 +43,13 @@ export function createHealthRouter(store: Store, dispatcher: Dispatcher, hooksWa
     try {
       await store.ping();
     } catch (error) {
-      res.status(503).json({ status: "error", version: VERSION, store: `unusable: ${String(error)}` });
+      res.status(503).json({ status: "error", version: VERSION, store: `unusable: ${publicErrorText(String(error))}` });
       return;
     }
-    const sinks = Object.fromEntries((await dispatcher.sinkStates()).map(({ name, ...state }) => [name, state]));
+    const states = await dispatcher.sinkStates();
     const hooks = hooksWatch ? hooksSummary(hooksWatch) : null;
-    const degraded = hooks !== null && hooks.disabled + hooks.failing > 0;
-    res.json({ status: degraded ? "degraded" : "ok", version: VERSION, store: "ok", sinks, ...(hooks && { hooks }) });
+    const degraded = states.some((sink) => sink.state !== "ok") || (hooks !== null && hooks.disabled + hooks.failing > 0);
+    res.json({ status: degraded ? "degraded" : "ok", version: VERSION, store: "ok", sinks: Object.fromEntries(states.map(publicSinkState)), ...(hooks && { hooks }) });
   });
   return router;
 }

@@ -12,18 +12,23 @@ export interface LoggerOptions {
 
 const REDACTED = "[redacted]";
 
-function redactor(secrets: readonly string[]) {
+/** Replaces each of `secrets` in a text by [redacted], the longest first (one may contain another). */
+export function createRedactor(secrets: readonly string[]): (text: string) => string {
   const sorted = [...new Set(secrets)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
-  const redact = (value: unknown): unknown => {
-    if (typeof value === "string") {
-      let out = value;
-      for (const secret of sorted) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-      return out;
-    }
-    return value;
+  return (text) => {
+    let out = text;
+    for (const secret of sorted) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    return out;
   };
+}
+
+function redactor(secrets: readonly string[]) {
+  const redact = createRedactor(secrets);
   return winston.format((info) => {
-    for (const key of Object.keys(info)) info[key] = redact(info[key]);
+    for (const key of Object.keys(info)) {
+      const value = info[key];
+      if (typeof value === "string") info[key] = redact(value);
+    }
     return info;
   })();
 }

@@ -41,7 +41,10 @@ export interface Sink {
   stop?(): Promise<void>;
   /** Reopen files after log rotation (SIGHUP). */
   reopen?(): Promise<void>;
-  /** Facts for /healthz (no secrets). */
+  /**
+   * Facts for /healthz and the dashboard (no secrets): who the sink posts as, a token's expiry.
+   * A `problem` (a sentence) shows the sink as degraded, e.g. a token about to expire.
+   */
   health?(): Record<string, unknown>;
 }
 

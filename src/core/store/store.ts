@@ -228,4 +228,8 @@ export interface DeliveryCounts {
   pending: number;
   failed: number;
   oldestPendingAt: number | null;
+  /** Pending deliveries that have failed before (waiting for their retry). */
+  retrying: number;
+  /** The latest error among them. */
+  lastRetryError: { message: string; status: number | null; at: string } | null;
 }

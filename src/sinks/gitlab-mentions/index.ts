@@ -6,7 +6,7 @@ import { mergeRequestOf, mergeRequestOrderingKey, record, usernames } from "../.
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { entriesForProject, needsFiles, usersToMention, type ChangedFile } from "./decide-mentions.js";
 import { ReviewersSource } from "./reviewers-source.js";
-import { checkTokenExpiry, type TokenExpiry } from "./token-expiry.js";
+import { checkTokenExpiry, tokenExpiryProblem, type TokenExpiry } from "./token-expiry.js";
 
 const DAY_MS = 86_400_000;
 const SINK = "gitlab-mentions";
@@ -172,7 +172,9 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
     async stop() {
       clearInterval(expiryTimer);
     },
-    health: () => ({ tokenExpiresAt: expiry?.expiresAt ?? null, tokenCheckedAt: expiry?.checkedAt ?? null, bot: botUsername, reviewersPage: reviewers.describe }),
+    health: () => ({
+      ...(expiry && { problem: tokenExpiryProblem(expiry.expiresAt) ?? undefined }),
+      tokenExpiresAt: expiry?.expiresAt ?? null, tokenCheckedAt: expiry?.checkedAt ?? null, bot: botUsername, reviewersPage: reviewers.describe }),
   };
   return sink;
 };

@@ -14,6 +14,15 @@ export interface TokenExpiry {
  * Looks up when GITLAB_TOKEN expires and says so in the log: a warning from 14 days before, an
  * error once it has. Maintainers rotate it yearly and forget.
  */
+/** A sentence for /healthz when the token has expired or soon will; null otherwise. */
+export function tokenExpiryProblem(expiresAt: string | null, now = Date.now()): string | null {
+  if (expiresAt === null) return null;
+  const left = Date.parse(`${expiresAt}T00:00:00Z`) - now;
+  if (left <= 0) return `GITLAB_TOKEN expired on ${expiresAt}`;
+  if (left <= WARN_DAYS * DAY_MS) return `GITLAB_TOKEN expires on ${expiresAt}, in ${Math.ceil(left / DAY_MS)} days`;
+  return null;
+}
+
 export async function checkTokenExpiry(api: GitLabApi, logger: Logger, now = new Date()): Promise<TokenExpiry> {
   let token: { expires_at?: string | null };
   try {
@@ -23,13 +32,10 @@ export async function checkTokenExpiry(api: GitLabApi, logger: Logger, now = new
     throw error;
   }
   const expiresAt = token.expires_at ?? null;
-  if (expiresAt !== null) {
-    // GitLab's tokens expire at the start of their expiry date (UTC).
-    const left = Date.parse(`${expiresAt}T00:00:00Z`) - now.getTime();
-    if (left <= 0) logger.error(`GITLAB_TOKEN expired on ${expiresAt}: create a new token, set GITLAB_TOKEN and restart`);
-    else if (left <= WARN_DAYS * DAY_MS) {
-      logger.warn(`GITLAB_TOKEN expires on ${expiresAt}, in ${Math.ceil(left / DAY_MS)} days: rotate it (create a new token, set GITLAB_TOKEN, restart)`);
-    }
+  const problem = tokenExpiryProblem(expiresAt, now.getTime());
+  if (problem) {
+    const expired = Date.parse(`${expiresAt}T00:00:00Z`) <= now.getTime();
+    logger.log(expired ? "error" : "warn", `${problem}: rotate it (create a new token, set GITLAB_TOKEN, restart)`);
   }
   return { expiresAt, checkedAt: now.toISOString() };
 }

@@ -88,14 +88,26 @@ export async function deliveryCounts(db: SqlQueries): Promise<Map<string, Delive
   const counts = new Map<string, DeliveryCounts>();
   const entry = (sink: string) => {
     let found = counts.get(sink);
-    if (!found) counts.set(sink, (found = { pending: 0, failed: 0, oldestPendingAt: null }));
+    if (!found) counts.set(sink, (found = { pending: 0, failed: 0, oldestPendingAt: null, retrying: 0, lastRetryError: null }));
     return found;
   };
-  const pending = await db.all<{ sink: string; n: unknown; oldest: unknown }>(
-    "SELECT sink, COUNT(*) AS n, MIN(updated_at) AS oldest FROM deliveries WHERE status = 'pending' GROUP BY sink",
+  const pending = await db.all<{ sink: string; n: unknown; oldest: unknown; retrying: unknown }>(
+    `SELECT sink, COUNT(*) AS n, MIN(updated_at) AS oldest, SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS retrying
+     FROM deliveries WHERE status = 'pending' GROUP BY sink`,
   );
-  for (const row of pending) Object.assign(entry(row.sink), { pending: toNumber(row.n), oldestPendingAt: toNumber(row.oldest) });
+  for (const row of pending) {
+    Object.assign(entry(row.sink), { pending: toNumber(row.n), oldestPendingAt: toNumber(row.oldest), retrying: toNumber(row.retrying) ?? 0 });
+  }
   const failed = await db.all<{ sink: string; n: unknown }>("SELECT sink, COUNT(*) AS n FROM deliveries WHERE status = 'failed' GROUP BY sink");
   for (const row of failed) entry(row.sink).failed = toNumber(row.n) as number;
+  for (const [sink, found] of counts) {
+    if (found.retrying === 0) continue;
+    const [latest] = await db.all<{ last_error: string | null; last_error_status: unknown; last_attempt_at: unknown }>(
+      `SELECT last_error, last_error_status, last_attempt_at FROM deliveries
+       WHERE status = 'pending' AND sink = :sink AND attempts > 0 ORDER BY last_attempt_at DESC LIMIT 1`,
+      { sink },
+    );
+    if (latest?.last_error) found.lastRetryError = { message: latest.last_error, status: toNumber(latest.last_error_status), at: isoTime(latest.last_attempt_at) as string };
+  }
   return counts;
 }
