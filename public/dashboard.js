@@ -1,18 +1,96 @@
 // The dashboard: reads the admin API with the token from session storage and follows /sse/ live.
-// Every value from an event is put in the page with textContent: event fields come from outside.
+// Every value from an event is put in the page as text (textContent, text nodes): event fields
+// come from outside. Links are made only from http(s) URLs.
 import { createParser } from "/assets/eventsource-parser.js";
 
 const TOKEN_KEY = "gitlab-webhooks-admin-token";
+const PAGE_SIZE = 25;
+const FILTERS = ["q", "type", "action", "project", "hook", "status", "sink", "since", "until"];
 const $ = (selector) => document.querySelector(selector);
-let liveAbort = null;
+
+const view = {
+  /** `before` cursors of the pages already seen, for "Newer". */
+  newer: [],
+  before: null,
+  offlineSince: null,
+  liveAbort: null,
+  openEventId: null,
+};
 
 const token = () => sessionStorage.getItem(TOKEN_KEY);
 
+/** An element with properties and children; strings become text nodes, never markup. */
+function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(typeof child === "string" || typeof child === "number" ? String(child) : child);
+  }
+  return node;
+}
+
+/** A link only to an http(s) URL; anything else (javascript:, data:) stays text. */
+function link(url, text) {
+  if (typeof url !== "string" || !/^https?:\/\//i.test(url)) return el("span", {}, text ?? "");
+  return el("a", { href: url, rel: "noreferrer noopener", target: "_blank" }, text ?? url);
+}
+
+/** UTC as text, the reader's local time on hover. */
+function time(iso) {
+  if (!iso) return el("span", {}, "—");
+  const date = new Date(iso);
+  return el("time", { dateTime: iso, title: date.toLocaleString() }, `${iso.slice(0, 19).replace("T", " ")} UTC`);
+}
+
+function badge(text, kind) {
+  return el("span", { className: `badge ${kind}` }, text);
+}
+
+/** What a downstream's HTTP status means for the operator. */
+function statusBadge(status) {
+  if (status === null || status === undefined) return null;
+  if (status === 401 || status === 403) return badge(`configuration (HTTP ${status})`, "config");
+  if (status === 429) return badge("rate limited (HTTP 429)", "pending");
+  if (status >= 500) return badge(`downstream error (HTTP ${status})`, "failed");
+  return badge(`HTTP ${status}`, "neutral");
+}
+
+function duration(ms) {
+  if (ms === null || ms === undefined) return "";
+  if (ms < 1) return "<1 ms";
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function uptime(seconds) {
+  const units = [["d", 86400], ["h", 3600], ["min", 60]];
+  const parts = [];
+  let left = seconds;
+  for (const [unit, size] of units) {
+    if (left >= size) {
+      parts.push(`${Math.floor(left / size)} ${unit}`);
+      left %= size;
+    }
+  }
+  return parts.length ? parts.slice(0, 2).join(" ") : `${seconds} s`;
+}
+
+function notice(text) {
+  $("#notice").textContent = text;
+}
+
+// ---- talking to the daemon ----
+
 async function api(path, options = {}) {
-  const response = await fetch(path, {
-    ...options,
-    headers: { Authorization: `Bearer ${token()}`, "Content-Type": "application/json", ...(options.headers ?? {}) },
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      ...options,
+      headers: { Authorization: `Bearer ${token()}`, "Content-Type": "application/json", ...(options.headers ?? {}) },
+    });
+  } catch (error) {
+    goOffline();
+    throw error;
+  }
   const body = await response.json().catch(() => ({}));
   if (response.status === 401 || response.status === 403) {
     signOut(body.error ?? "the token was refused");
@@ -22,118 +100,403 @@ async function api(path, options = {}) {
   return body;
 }
 
-function cell(text) {
-  const td = document.createElement("td");
-  td.textContent = text ?? "";
-  return td;
+/** Asks in a modal dialog; resolves true when confirmed. */
+function confirmAction(text, action) {
+  const dialog = $("#confirm");
+  $("#confirm-text").textContent = text;
+  $("#confirm-yes").textContent = action;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true }));
 }
 
-function badge(text, kind) {
-  const span = document.createElement("span");
-  span.className = `badge ${kind}`;
-  span.textContent = text;
-  return span;
-}
-
-function notice(text) {
-  $("#notice").textContent = text;
-}
-
-function eventRow(event) {
-  const tr = document.createElement("tr");
-  tr.dataset.id = String(event.id);
-  tr.append(
-    cell(`#${event.id}`),
-    cell(new Date(event.receivedAt).toLocaleString()),
-    cell(event.hook),
-    cell(event.type),
-    cell(event.action),
-    cell(event.project?.path ?? ""),
-    cell(event.actor?.username ?? event.actor?.name ?? ""),
+async function redeliver(id, sinks) {
+  const to = sinks ? sinks.join(", ") : "every sink that takes it";
+  const confirmed = await confirmAction(
+    `Deliver event #${id} again to ${to}? Sinks with a ledger (phabricator, gitlab-mentions) skip what they already posted; others (the log, the feed) repeat it.`,
+    "Redeliver",
   );
-  const states = document.createElement("td");
-  states.className = "deliveries";
-  for (const delivery of event.deliveries ?? []) {
-    const title = delivery.lastError ? `${delivery.status}: ${delivery.lastError}` : `${delivery.status}, ${delivery.attempts} attempt(s)`;
-    const b = badge(`${delivery.sink}: ${delivery.status}`, delivery.status);
-    b.title = title;
-    states.append(b);
+  if (!confirmed) return;
+  try {
+    const result = await api(`/api/events/${id}/redeliver`, { method: "POST", body: JSON.stringify(sinks ? { sinks } : {}) });
+    notice(`Event #${id} queued again for ${result.sinks.join(", ") || "no sink"}.`);
+    refreshCurrent();
+  } catch (error) {
+    notice(`Redeliver failed: ${error.message}`);
   }
-  const actions = document.createElement("td");
-  const redeliver = document.createElement("button");
-  redeliver.textContent = "Redeliver";
-  redeliver.addEventListener("click", async () => {
-    try {
-      const result = await api(`/api/events/${event.id}/redeliver`, { method: "POST", body: "{}" });
-      notice(`Event #${event.id} queued again for ${result.sinks.join(", ") || "no sink"}.`);
-      setTimeout(() => refreshEvent(event.id), 500);
-    } catch (error) {
-      notice(`Redeliver failed: ${error.message}`);
-    }
-  });
-  actions.append(redeliver);
-  tr.append(states, actions);
+}
+
+// ---- health panel ----
+
+const FACT_LABELS = {
+  postingAs: "posts as",
+  bot: "posts as",
+  tokenExpiresAt: "token expires",
+  subscribers: "feed subscribers",
+  path: "file",
+  dryRun: "dry run",
+  reviewersPage: "reviewers page",
+};
+const CONDITION_KEYS = new Set(["name", "state", "reason", "since", "lastError", "lastDeliveredAt", "pending", "failed", "inFlight", "tokenCheckedAt"]);
+
+function sinkFacts(sink) {
+  const facts = el("ul", { className: "facts" });
+  for (const [key, value] of Object.entries(sink)) {
+    if (CONDITION_KEYS.has(key) || value === null || value === undefined || typeof value === "object") continue;
+    const shown = key === "tokenExpiresAt" && value === 0 ? "never" : String(value);
+    facts.append(el("li", {}, `${FACT_LABELS[key] ?? key}: `, el("strong", {}, shown)));
+  }
+  if (sink.lastDeliveredAt) facts.append(el("li", {}, "last delivered: ", time(sink.lastDeliveredAt)));
+  return facts;
+}
+
+function sinkWhy(sink) {
+  const why = el("div", {});
+  if (sink.reason) why.append(el("p", {}, sink.reason, sink.since ? " — since " : "", sink.since ? time(sink.since) : null));
+  if (sink.lastError) {
+    why.append(el("p", { className: "error-text" }, statusBadge(sink.lastError.status), " ", sink.lastError.message, " (", time(sink.lastError.at), ")"));
+  }
+  return why;
+}
+
+function sinkRow(sink) {
+  const retry = el("td", {});
+  if (sink.failed > 0) {
+    const button = el("button", { type: "button" }, "Retry failed");
+    button.addEventListener("click", async () => {
+      if (!(await confirmAction(`Queue the ${sink.failed} failed deliveries of ${sink.name} again?`, "Retry"))) return;
+      const { retried } = await api("/api/deliveries/retry", { method: "POST", body: JSON.stringify({ sink: sink.name }) });
+      notice(`${retried} failed deliveries of ${sink.name} queued again.`);
+      loadHealth().catch(() => {});
+    });
+    retry.append(button);
+  }
+  const queue = `pending ${sink.pending} · in flight ${sink.inFlight} · failed ${sink.failed}`;
+  const tr = el(
+    "tr",
+    {},
+    el("th", { scope: "row" }, sink.name),
+    el("td", {}, badge(sink.state, sink.state)),
+    el("td", {}, sinkWhy(sink)),
+    el("td", {}, queue),
+    el("td", {}, sinkFacts(sink)),
+    retry,
+  );
+  tr.dataset.sink = sink.name;
   return tr;
 }
 
-async function refreshEvent(id) {
-  const event = await api(`/api/events/${id}`);
-  const row = eventRow(event);
-  const old = document.querySelector(`#events tr[data-id="${id}"]`);
-  if (old) old.replaceWith(row);
-  else {
-    row.classList.add("fresh");
-    $("#events tbody").prepend(row);
+function hookItem(hook) {
+  return el(
+    "li",
+    {},
+    badge(hook.state, hook.state === "ok" ? "ok" : "failing"),
+    ` ${hook.kind} hook ${hook.id} of ${hook.target} → `,
+    el("code", {}, hook.url),
+    hook.lastStatuses.length ? ` · last answers ${hook.lastStatuses.join(", ")}` : "",
+    hook.reason ? el("p", { className: "error-text" }, hook.reason) : null,
+  );
+}
+
+async function loadHealth() {
+  const status = await api("/api/status");
+  const subscribers = status.sinks.find((sink) => typeof sink.subscribers === "number")?.subscribers;
+  $("#daemon-facts").replaceChildren(
+    `version ${status.version} · up ${uptime(status.uptimeSeconds)} (since `,
+    time(status.startedAt),
+    `) · store ${status.store.engine} `,
+    el("code", {}, status.store.location),
+    subscribers === undefined ? "" : ` · ${subscribers} feed subscriber${subscribers === 1 ? "" : "s"}`,
+  );
+  $("#sinks tbody").replaceChildren(...status.sinks.map(sinkRow));
+  const hooks = status.hooks;
+  $("#hooks-watched").hidden = !hooks || hooks.watching.length === 0;
+  if (hooks) {
+    $("#hooks-list").replaceChildren(
+      ...hooks.hooks.map(hookItem),
+      ...hooks.problems.map((problem) => el("li", {}, badge("unchecked", "pending"), ` ${problem.entry}: `, el("span", { className: "error-text" }, problem.error))),
+    );
   }
+  const select = $("#filters [name=sink]");
+  const chosen = select.value;
+  select.replaceChildren(el("option", { value: "" }, "any"), ...status.sinks.map((sink) => el("option", { value: sink.name }, sink.name)));
+  select.value = chosen;
+}
+
+// ---- event list ----
+
+function filtersFromHash() {
+  const query = location.hash.startsWith("#/?") ? location.hash.slice(3) : "";
+  return new URLSearchParams(query);
+}
+
+function deliveryBadges(deliveries) {
+  const cell = el("td", { className: "deliveries" });
+  for (const delivery of deliveries ?? []) {
+    const item = el("div", {}, badge(`${delivery.sink}: ${delivery.status}`, delivery.status));
+    if (delivery.status !== "delivered" && delivery.lastError) {
+      item.append(" ", statusBadge(delivery.lastErrorStatus) ?? "", el("span", { className: "error-text clip" }, delivery.lastError));
+    }
+    cell.append(item);
+  }
+  return cell;
+}
+
+function eventHeadline(event) {
+  const what = [event.type, event.action].filter(Boolean).join(" · ");
+  const title = event.object?.title ?? event.object?.ref;
+  return el("td", {}, el("a", { href: `#/event/${event.id}` }, what), title ? el("div", { className: "title" }, title) : null);
+}
+
+function eventRow(event) {
+  const tr = el(
+    "tr",
+    {},
+    el("td", {}, el("a", { href: `#/event/${event.id}` }, `#${event.id}`)),
+    el("td", {}, time(event.receivedAt)),
+    el("td", {}, event.hook),
+    eventHeadline(event),
+    el("td", {}, event.project?.path ?? ""),
+    el("td", {}, event.actor?.username ? `@${event.actor.username}` : (event.actor?.name ?? "")),
+    deliveryBadges(event.deliveries),
+  );
+  tr.dataset.id = String(event.id);
+  return tr;
 }
 
 async function loadEvents() {
-  const { events } = await api("/api/events?limit=50");
-  $("#events tbody").replaceChildren(...events.map(eventRow));
+  const params = filtersFromHash();
+  for (const key of ["since", "until"]) if (params.get(key)) params.set(key, `${params.get(key)}Z`);
+  params.set("limit", String(PAGE_SIZE));
+  if (view.before !== null) params.set("before", String(view.before));
+  let page;
+  try {
+    page = await api(`/api/events?${params}`);
+  } catch (error) {
+    notice(`Could not list events: ${error.message}`);
+    return;
+  }
+  $("#events tbody").replaceChildren(...page.events.map(eventRow));
+  $("#empty").hidden = page.events.length > 0;
+  $("#older").disabled = page.next === null;
+  $("#older").dataset.next = page.next ?? "";
+  $("#newer").disabled = view.before === null;
 }
 
-async function loadSinks() {
-  const { sinks } = await api("/api/sinks");
-  $("#sinks tbody").replaceChildren(
-    ...sinks.map((sink) => {
-      const tr = document.createElement("tr");
-      tr.dataset.sink = sink.name;
-      const retry = document.createElement("td");
-      if (sink.failed > 0) {
-        const button = document.createElement("button");
-        button.textContent = "Retry failed";
-        button.addEventListener("click", async () => {
-          const { retried } = await api("/api/deliveries/retry", { method: "POST", body: JSON.stringify({ sink: sink.name }) });
-          notice(`${retried} failed deliveries of ${sink.name} queued again.`);
-          await loadSinks();
-        });
-        retry.append(button);
-      }
-      tr.append(cell(sink.name), cell(String(sink.pending)), cell(String(sink.inFlight)), cell(String(sink.failed)), retry);
-      return tr;
-    }),
+function showFiltersFromHash() {
+  const params = filtersFromHash();
+  const form = $("#filters");
+  for (const name of FILTERS) form.elements[name].value = params.get(name) ?? "";
+}
+
+$("#filters").addEventListener("submit", (submit) => {
+  submit.preventDefault();
+  const params = new URLSearchParams();
+  for (const name of FILTERS) {
+    const value = submit.target.elements[name].value.trim();
+    if (value) params.set(name, value);
+  }
+  view.before = null;
+  view.newer = [];
+  location.hash = `#/?${params}`;
+});
+$("#filters").addEventListener("reset", () => {
+  view.before = null;
+  view.newer = [];
+  location.hash = "#/";
+});
+$("#older").addEventListener("click", () => {
+  view.newer.push(view.before);
+  view.before = Number($("#older").dataset.next);
+  loadEvents();
+});
+$("#newer").addEventListener("click", () => {
+  view.before = view.newer.pop() ?? null;
+  loadEvents();
+});
+
+// ---- one event ----
+
+function jsonNode(key, value) {
+  const label = key === null ? "" : `${key}: `;
+  if (value === null || typeof value !== "object") {
+    return el("div", { className: "leaf" }, label, el("span", { className: `json-${value === null ? "null" : typeof value}` }, JSON.stringify(value)));
+  }
+  const entries = Array.isArray(value) ? value.map((item, index) => [String(index), item]) : Object.entries(value);
+  const size = Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`;
+  const details = el("details", {}, el("summary", {}, label, el("span", { className: "hint" }, size)));
+  // Children are made when first opened: a 25 MB payload must not freeze the tab.
+  let filled = false;
+  details.addEventListener("toggle", () => {
+    if (!details.open || filled) return;
+    filled = true;
+    details.append(...entries.map(([childKey, child]) => jsonNode(childKey, child)));
+  });
+  return details;
+}
+
+function fact(term, ...value) {
+  return [el("dt", {}, term), el("dd", {}, ...value)];
+}
+
+function renderEventFacts(event) {
+  const object = event.object;
+  const project = event.project;
+  $("#event-title").textContent = `#${event.id} ${[event.type, event.action].filter(Boolean).join(" · ")}${object?.title ? ` — ${object.title}` : ""}`;
+  $("#event-facts").replaceChildren(
+    ...fact("received", time(event.receivedAt)),
+    ...fact("hook", event.hook),
+    ...fact("project", project ? link(project.url, project.path ?? String(project.id)) : "—", project?.visibility ? ` (${project.visibility})` : ""),
+    ...fact("by", event.actor ? `${event.actor.username ? `@${event.actor.username}` : ""} ${event.actor.name ?? ""}`.trim() : "—"),
+    ...(object
+      ? fact(
+          object.kind,
+          object.iid !== null ? `!${object.iid} ` : object.id !== null ? `${object.id} ` : "",
+          link(object.url, object.title ?? object.url ?? ""),
+          object.ref ? ` · ${object.ref}` : "",
+          object.state ? ` · ${object.state}` : "",
+        )
+      : []),
+    ...fact("delivery id", el("code", {}, event.deliveryId)),
+    ...(event.instance ? fact("instance", event.instance) : []),
   );
+}
+
+function attemptRow(attempt) {
+  return el(
+    "tr",
+    {},
+    el("td", {}, time(attempt.startedAt)),
+    el("td", {}, duration(attempt.durationMs)),
+    el("td", {}, badge(attempt.outcome, attempt.outcome === "delivered" ? "delivered" : attempt.outcome === "retry" ? "pending" : "failed")),
+    el("td", {}, statusBadge(attempt.errorStatus), " ", el("span", { className: "error-text" }, attempt.error ?? "")),
+  );
+}
+
+function renderDeliveries(event) {
+  const blocks = event.deliveries.map((delivery) => {
+    const attempts = event.attempts.filter((attempt) => attempt.sink === delivery.sink);
+    const button = el("button", { type: "button" }, `Redeliver to ${delivery.sink}`);
+    button.addEventListener("click", () => redeliver(event.id, [delivery.sink]));
+    const block = el(
+      "article",
+      { className: "delivery" },
+      el("h4", {}, delivery.sink, " ", badge(delivery.status, delivery.status), ` ${delivery.attempts} attempt${delivery.attempts === 1 ? "" : "s"}`),
+      delivery.status === "pending" && delivery.nextAttemptAt ? el("p", {}, "next attempt ", time(delivery.nextAttemptAt)) : null,
+      attempts.length
+        ? el(
+            "div",
+            { className: "scroll" },
+            el("table", { className: "attempts" }, el("thead", {}, el("tr", {}, el("th", {}, "started (UTC)"), el("th", {}, "took"), el("th", {}, "outcome"), el("th", {}, "error"))), el("tbody", {}, ...attempts.map(attemptRow))),
+          )
+        : el("p", { className: "hint" }, "not attempted yet"),
+      button,
+    );
+    block.dataset.sink = delivery.sink;
+    return block;
+  });
+  $("#event-deliveries").replaceChildren(...(blocks.length ? blocks : [el("p", { className: "hint" }, "No sink takes this event.")]));
+}
+
+async function loadEvent(id, { full }) {
+  let event;
+  try {
+    event = await api(`/api/events/${id}`);
+  } catch (error) {
+    if (full) {
+      $("#event-title").textContent = `Event #${id}`;
+      $("#event-facts").replaceChildren();
+      notice(error.message);
+    }
+    return;
+  }
+  if (view.openEventId !== id) return;
+  renderEventFacts(event);
+  renderDeliveries(event);
+  if (!full) return;
+  $("#event-headers tbody").replaceChildren(
+    ...Object.entries(event.requestHeaders ?? {}).map(([name, value]) => el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, value))),
+  );
+  const root = jsonNode(null, event.payload);
+  if (root.tagName === "DETAILS") root.open = true;
+  $("#event-payload").replaceChildren(root);
+}
+$("#redeliver-all").addEventListener("click", () => redeliver(view.openEventId, null));
+
+// ---- routing, live updates, offline ----
+
+function route() {
+  const match = /^#\/event\/(\d+)$/.exec(location.hash);
+  view.openEventId = match ? Number(match[1]) : null;
+  $("#event-page").hidden = !match;
+  $("#event-list").hidden = Boolean(match);
+  if (match) {
+    loadEvent(view.openEventId, { full: true });
+    window.scrollTo(0, 0);
+  } else {
+    showFiltersFromHash();
+    loadEvents();
+  }
+}
+
+function refreshCurrent() {
+  if (view.openEventId !== null) loadEvent(view.openEventId, { full: false });
+  else loadEvents();
+}
+
+let reloadTimer = null;
+/** A burst of events reloads the list once. */
+function scheduleReload() {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(() => {
+    refreshCurrent();
+    loadHealth().catch(() => {});
+  }, 250);
+}
+
+function goOffline() {
+  if (view.offlineSince !== null) return;
+  view.offlineSince = new Date().toISOString();
+  const live = $("#live");
+  live.className = "badge off";
+  live.replaceChildren("offline since ", time(view.offlineSince));
+  // What was said before is no longer known to be true.
+  notice("");
+  $("#dashboard").classList.add("stale");
+}
+
+function goOnline() {
+  const wasOffline = view.offlineSince !== null;
+  view.offlineSince = null;
+  const live = $("#live");
+  live.className = "badge on";
+  live.textContent = "live";
+  $("#dashboard").classList.remove("stale");
+  if (wasOffline) {
+    loadHealth().catch(() => {});
+    refreshCurrent();
+  }
 }
 
 /** Follows /sse/ with the admin token in a header (EventSource cannot send one), resuming by id. */
 async function followLive() {
-  liveAbort?.abort();
-  liveAbort = new AbortController();
+  view.liveAbort?.abort();
+  const abort = (view.liveAbort = new AbortController());
   let lastId = null;
   for (;;) {
     try {
       const headers = { Authorization: `Bearer ${token()}`, Accept: "text/event-stream" };
       if (lastId !== null) headers["Last-Event-ID"] = lastId;
-      const response = await fetch("/sse/", { headers, signal: liveAbort.signal });
+      const response = await fetch("/sse/", { headers, signal: abort.signal });
       if (!response.ok) throw new Error(`feed answered ${response.status}`);
-      $("#live").textContent = "live";
-      $("#live").className = "badge on";
+      goOnline();
       const parser = createParser({
         onEvent: (message) => {
           if (message.event) return;
           lastId = message.id;
-          refreshEvent(Number(message.id)).catch(() => {});
-          loadSinks().catch(() => {});
+          // New events show on the first page of the list; the open event page follows its own.
+          if (view.openEventId === null && view.before === null) scheduleReload();
+          else loadHealth().catch(() => {});
         },
       });
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -143,40 +506,45 @@ async function followLive() {
         parser.feed(value);
       }
     } catch {
-      if (liveAbort.signal.aborted) return;
+      if (abort.signal.aborted) return;
     }
-    $("#live").textContent = "offline";
-    $("#live").className = "badge off";
+    goOffline();
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
 }
 
 function signOut(reason) {
   sessionStorage.removeItem(TOKEN_KEY);
-  liveAbort?.abort();
+  view.liveAbort?.abort();
   $("#dashboard").hidden = true;
   $("#sign-out").hidden = true;
   $("#login").hidden = false;
   $("#login-error").textContent = reason ?? "";
 }
 
+let ticker = null;
 async function open() {
   $("#login").hidden = true;
   $("#dashboard").hidden = false;
   $("#sign-out").hidden = false;
-  await Promise.all([loadSinks(), loadEvents()]);
+  await loadHealth();
+  route();
   followLive();
-  // Delivery states change without new events (deliveries finishing, retries, dead letters):
-  // look again at the sinks and at every row still showing a pending delivery.
-  setInterval(() => {
-    if (!token()) return;
-    loadSinks().catch(() => {});
-    for (const row of document.querySelectorAll("#events tr[data-id]")) {
-      if (row.querySelector(".badge.pending")) refreshEvent(Number(row.dataset.id)).catch(() => {});
-    }
+  // Delivery states change without new events (retries, dead letters): look again while any is pending.
+  clearInterval(ticker);
+  let ticks = 0;
+  ticker = setInterval(() => {
+    if (!token() || view.offlineSince !== null) return;
+    ticks++;
+    if (ticks % 5 === 0) loadHealth().catch(() => {});
+    const pending = view.openEventId !== null ? $("#event-deliveries .badge.pending") : $("#events .badge.pending");
+    if (pending) refreshCurrent();
   }, 1000);
 }
 
+window.addEventListener("hashchange", () => {
+  if (token()) route();
+});
 $("#login").addEventListener("submit", (submit) => {
   submit.preventDefault();
   sessionStorage.setItem(TOKEN_KEY, $("#token").value.trim());
