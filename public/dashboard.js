@@ -445,11 +445,15 @@ function refreshCurrent() {
 }
 
 let reloadTimer = null;
-/** A burst of events reloads the list once. */
+/**
+ * After new events: the first page of the list and the health panel are read again, at most four
+ * times a second however fast events come.
+ */
 function scheduleReload() {
-  clearTimeout(reloadTimer);
+  if (reloadTimer !== null) return;
   reloadTimer = setTimeout(() => {
-    refreshCurrent();
+    reloadTimer = null;
+    if (view.openEventId === null && view.before === null) refreshCurrent();
     loadHealth().catch(() => {});
   }, 250);
 }
@@ -495,8 +499,7 @@ async function followLive() {
           if (message.event) return;
           lastId = message.id;
           // New events show on the first page of the list; the open event page follows its own.
-          if (view.openEventId === null && view.before === null) scheduleReload();
-          else loadHealth().catch(() => {});
+          scheduleReload();
         },
       });
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
