@@ -15,6 +15,10 @@ const view = {
   offlineSince: null,
   liveAbort: null,
   openEventId: null,
+  /** The address the filter form itself last wrote: its hashchange must not rewrite what was typed since. */
+  formHash: null,
+  /** Lists asked for so far: an answer to an older request is dropped, not shown over a newer one. */
+  listRequests: 0,
 };
 
 const token = () => sessionStorage.getItem(TOKEN_KEY);
@@ -269,13 +273,15 @@ async function loadEvents() {
   for (const key of ["since", "until"]) if (params.get(key)) params.set(key, `${params.get(key)}Z`);
   params.set("limit", String(PAGE_SIZE));
   if (view.before !== null) params.set("before", String(view.before));
+  const request = ++view.listRequests;
   let page;
   try {
     page = await api(`/api/events?${params}`);
   } catch (error) {
-    notice(`Could not list events: ${error.message}`);
+    if (request === view.listRequests) notice(`Could not list events: ${error.message}`);
     return;
   }
+  if (request !== view.listRequests) return;
   $("#events tbody").replaceChildren(...page.events.map(eventRow));
   $("#empty").hidden = page.events.length > 0;
   $("#older").disabled = page.next === null;
@@ -289,6 +295,15 @@ function showFiltersFromHash() {
   for (const name of FILTERS) form.elements[name].value = params.get(name) ?? "";
 }
 
+/** Shows the first page for these filters, and puts them in the address (for bookmarks and Back). */
+function showFirstPage(hash) {
+  view.before = null;
+  view.newer = [];
+  view.formHash = hash;
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
 $("#filters").addEventListener("submit", (submit) => {
   submit.preventDefault();
   const params = new URLSearchParams();
@@ -296,15 +311,9 @@ $("#filters").addEventListener("submit", (submit) => {
     const value = submit.target.elements[name].value.trim();
     if (value) params.set(name, value);
   }
-  view.before = null;
-  view.newer = [];
-  location.hash = `#/?${params}`;
+  showFirstPage(params.size > 0 ? `#/?${params}` : "#/");
 });
-$("#filters").addEventListener("reset", () => {
-  view.before = null;
-  view.newer = [];
-  location.hash = "#/";
-});
+$("#filters").addEventListener("reset", () => showFirstPage("#/"));
 $("#older").addEventListener("click", () => {
   view.newer.push(view.before);
   view.before = Number($("#older").dataset.next);
@@ -434,7 +443,9 @@ function route() {
     loadEvent(view.openEventId, { full: true });
     window.scrollTo(0, 0);
   } else {
-    showFiltersFromHash();
+    // The address changed from outside (a bookmark, Back): the form follows it.
+    if (location.hash !== view.formHash) showFiltersFromHash();
+    view.formHash = null;
     loadEvents();
   }
 }
