@@ -5,6 +5,8 @@ import { UsageError } from "./args.js";
 import { daemonTarget, postToDaemon } from "./post-to-daemon.js";
 
 export interface RecoverOptions {
+  /** GitLab's URL (GITLAB_URL), as the daemon knows its instance. */
+  instance: string;
   hook?: string;
   since?: string;
   /** Every logged delivery, not only the failed ones. */
@@ -70,14 +72,13 @@ export async function recoverHooks(api: GitLabApi, target: Exclude<HookTarget, {
   const since = options.since === undefined ? null : parseSince(options.since);
   const hookId = await chooseHook(api, target, options.hook);
   const daemon = options.dryRun ? null : daemonTarget({ url: options.to });
-  const instance = process.env.GITLAB_URL?.trim() || "https://gitlab.com";
 
   const logged = (await hookDeliveries(api, target, hookId)).sort((a, b) => a.id - b.id);
   const inWindow = logged.filter((delivery) => since === null || delivery.at === null || Date.parse(delivery.at) >= since);
   // One request per delivery id: GitLab logs each attempt (and each manual resend) separately.
   const byId = new Map<string, HookDelivery[]>();
   for (const delivery of inWindow) {
-    const id = originalDeliveryId(delivery, instance);
+    const id = originalDeliveryId(delivery, options.instance);
     byId.set(id, [...(byId.get(id) ?? []), delivery]);
   }
   const failed = [...byId.values()].filter((attempts) => !attempts.some(wasAccepted)).length;

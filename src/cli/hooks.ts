@@ -145,14 +145,15 @@ export async function hooks(argv: string[]): Promise<number> {
   loadDotEnv();
   const token = process.env.GITLAB_TOKEN?.trim();
   if (!token) throw new UsageError("GITLAB_TOKEN is not set (a token with the api scope)");
-  const api = createGitLabApi(process.env.GITLAB_URL?.trim() || "https://gitlab.com", token);
+  const instance = process.env.GITLAB_URL?.trim() || "https://gitlab.com";
+  const api = createGitLabApi(instance, token);
   const out = (line: string) => process.stdout.write(`${line}\n`);
 
   try {
     if (action === "status") return await showHooks(api, target, out);
     if (action === "recover") {
       if (target.kind === "system") throw new UsageError("system hooks have no delivery log in GitLab: there is nothing to recover them from");
-      return await recoverHooks(api, target, { hook: values.hook, since: values.since, all: values.all, dryRun: values["dry-run"], to: values.to }, out);
+      return await recoverHooks(api, target, { instance, hook: values.hook, since: values.since, all: values.all, dryRun: values["dry-run"], to: values.to }, out);
     }
     if (action === "list") {
       const found = await listHooks(api, target);

@@ -6,7 +6,7 @@ import { mergeRequestOf, mergeRequestOrderingKey, record, usernames } from "../.
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { entriesForProject, needsFiles, usersToMention, type ChangedFile } from "./decide-mentions.js";
 import { ReviewersSource } from "./reviewers-source.js";
-import { checkTokenExpiry, tokenExpiryProblem, type TokenExpiry } from "./token-expiry.js";
+import { checkTokenExpiry, expiryTime, tokenExpiryProblem, type TokenExpiry } from "./token-expiry.js";
 
 const DAY_MS = 86_400_000;
 const SINK = "gitlab-mentions";
@@ -61,7 +61,7 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
   const checkExpiry = async () => {
     try {
       expiry = await checkTokenExpiry(api, logger);
-      expiryGauge.set(expiry.expiresAt ? Date.parse(`${expiry.expiresAt}T00:00:00Z`) / 1000 : 0);
+      expiryGauge.set(expiry.expiresAt ? expiryTime(expiry.expiresAt) / 1000 : 0);
     } catch {
       // checkTokenExpiry logged why; the next daily check tries again.
     }

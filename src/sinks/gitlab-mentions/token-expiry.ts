@@ -10,19 +10,22 @@ export interface TokenExpiry {
   checkedAt: string;
 }
 
-/**
- * Looks up when GITLAB_TOKEN expires and says so in the log: a warning from 14 days before, an
- * error once it has. Maintainers rotate it yearly and forget.
- */
-/** A sentence for /healthz when the token has expired or soon will; null otherwise. */
+/** When a token with this expiry date stops working: GitLab's tokens expire at the start of the date (UTC). */
+export const expiryTime = (expiresAt: string): number => Date.parse(`${expiresAt}T00:00:00Z`);
+
+/** A sentence for /healthz and the log when the token has expired or soon will; null otherwise. */
 export function tokenExpiryProblem(expiresAt: string | null, now = Date.now()): string | null {
   if (expiresAt === null) return null;
-  const left = Date.parse(`${expiresAt}T00:00:00Z`) - now;
+  const left = expiryTime(expiresAt) - now;
   if (left <= 0) return `GITLAB_TOKEN expired on ${expiresAt}`;
   if (left <= WARN_DAYS * DAY_MS) return `GITLAB_TOKEN expires on ${expiresAt}, in ${Math.ceil(left / DAY_MS)} days`;
   return null;
 }
 
+/**
+ * Looks up when GITLAB_TOKEN expires and says so in the log: a warning from 14 days before, an
+ * error once it has. Maintainers rotate it yearly and forget.
+ */
 export async function checkTokenExpiry(api: GitLabApi, logger: Logger, now = new Date()): Promise<TokenExpiry> {
   let token: { expires_at?: string | null };
   try {
@@ -34,7 +37,7 @@ export async function checkTokenExpiry(api: GitLabApi, logger: Logger, now = new
   const expiresAt = token.expires_at ?? null;
   const problem = tokenExpiryProblem(expiresAt, now.getTime());
   if (problem) {
-    const expired = Date.parse(`${expiresAt}T00:00:00Z`) <= now.getTime();
+    const expired = expiresAt !== null && expiryTime(expiresAt) <= now.getTime();
     logger.log(expired ? "error" : "warn", `${problem}: rotate it (create a new token, set GITLAB_TOKEN, restart)`);
   }
   return { expiresAt, checkedAt: now.toISOString() };
