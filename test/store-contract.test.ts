@@ -476,7 +476,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(await store.takeRecord("phab", "intent:x", now + 500, now - 500)).toBeNull();
       expect(await store.takeRecord("phab", "intent:x", now + 2000, now + 1)).toBe("stale");
       expect(await store.takeRecord("phab", "intent:x", now + 2001, now + 1)).toBeNull();
-      await store.ageRecord("phab", "intent:x");
+      await store.touchRecord("phab", "intent:x", 0);
       expect(await store.takeRecord("phab", "intent:x", now + 2002, now + 1)).toBe("stale");
     });
 

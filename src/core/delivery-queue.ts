@@ -110,8 +110,10 @@ export class DeliveryQueue {
         if (!this.claims.has(delivery.claim)) this.claims.set(delivery.claim, { renewedAt: now, lost: false });
       }
       if (this.stopped) return void (await this.release(due));
-      for (const group of groupByKey(due)) this.startLane(group);
-      if (this.lanes.size === 0) await this.sleepUntilNextDue();
+      for (const group of groupByClaim(due)) this.startLane(group);
+      // With lanes to spare, come back when the next delivery falls due (a retry of another key),
+      // not only when a running lane ends.
+      if (this.lanes.size < this.concurrency) await this.sleepUntilNextDue();
     } catch (error) {
       if (this.stopped) return;
       this.storeTrouble("delivery queue could not read the store; trying again", { sink: this.sink.name, error: String(error) });
@@ -267,8 +269,10 @@ export class DeliveryQueue {
     const now = Date.now();
     const next = await this.store.nextClaimAt(this.sink.name, now, this.options.leaseMs);
     const idle = this.options.maxIdleMs ?? 60_000;
-    // Not sooner than a few milliseconds: a claim that lapses this very moment must not spin the queue.
-    this.schedule(next === null ? idle : Math.min(idle, Math.max(5, next - now)));
+    // Not sooner than a few milliseconds: a claim that lapses this very moment must not spin the
+    // queue; while lanes run (their own claims may look lapsed to the store), not sooner than a quarter second.
+    const soonest = this.lanes.size > 0 ? 250 : 5;
+    this.schedule(next === null ? idle : Math.min(idle, Math.max(soonest, next - now)));
   }
 
   private schedule(delayMs: number): void {
@@ -299,19 +303,9 @@ export class DeliveryQueue {
   }
 }
 
-/** Claimed deliveries as runs that may go side by side: one run per ordering key, in id order. */
-function groupByKey(due: readonly DueDelivery[]): DueDelivery[][] {
-  const byKey = new Map<string, DueDelivery[]>();
-  const groups: DueDelivery[][] = [];
-  for (const delivery of due) {
-    const key = delivery.orderingKey;
-    const group = key === null ? undefined : byKey.get(key);
-    if (group) group.push(delivery);
-    else {
-      const fresh = [delivery];
-      if (key !== null) byKey.set(key, fresh);
-      groups.push(fresh);
-    }
-  }
-  return groups;
+/** Claimed deliveries as runs that may go side by side: one run per claim (one ordering key's, in id order). */
+function groupByClaim(due: readonly DueDelivery[]): DueDelivery[][] {
+  const byClaim = new Map<string, DueDelivery[]>();
+  for (const delivery of due) byClaim.set(delivery.claim, [...(byClaim.get(delivery.claim) ?? []), delivery]);
+  return [...byClaim.values()];
 }

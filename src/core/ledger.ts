@@ -74,27 +74,31 @@ export class StoreLedger implements SinkLedger {
     const now = Date.now();
     const taken = await store.takeRecord(sink, intent, now, now - this.staleMs);
     if (taken === null) throw new RetryLaterError(`another run is doing "${key}" right now; trying again after it`, now + this.staleMs);
-    if (taken === "stale") {
-      // An earlier run began this and never said how it ended.
-      const done = (await store.hasRecord(sink, key)) || (options.wasApplied !== undefined && (await options.wasApplied()));
-      if (done) {
-        await this.finish(key);
-        return false;
-      }
+    // Looked at again now that the intent is ours: a run that finished just before recorded it done
+    // (before it let go of its intent), and an earlier run that began and never said how it ended
+    // may have acted after all.
+    const done = (await store.hasRecord(sink, key)) || (taken === "stale" && options.wasApplied !== undefined && (await options.wasApplied()));
+    if (done) {
+      await this.finish(key);
+      return false;
     }
     // A daemon that froze past its lease and thawed here must not act: another one has the delivery.
     if (!claimStillHeld()) {
       await store.forgetRecord(sink, intent);
       throw new RetryLaterError(`the delivery's claim was lost before "${key}" was done; its new holder does it`, now);
     }
+    // An act that outlasts staleMs keeps its intent young, so that no other run takes it for abandoned.
+    const keepAlive = setInterval(() => void store.touchRecord(sink, intent, Date.now()).catch(() => undefined), Math.max(50, Math.floor(this.staleMs / 3)));
     try {
       await act();
     } catch (error) {
+      clearInterval(keepAlive);
       // Refused: nothing happened, a retry may act. Unanswered: the next run asks wasApplied first.
-      if ((options.mayHaveApplied ?? defaultMayHaveApplied)(error)) await store.ageRecord(sink, intent);
+      if ((options.mayHaveApplied ?? defaultMayHaveApplied)(error)) await store.touchRecord(sink, intent, 0);
       else await store.forgetRecord(sink, intent);
       throw error;
     }
+    clearInterval(keepAlive);
     await this.finish(key);
     return true;
   }

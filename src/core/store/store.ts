@@ -43,8 +43,9 @@ export interface Store {
    * ordering key that is claimed (by anyone, or listed in `running`) or waiting for a retry. Oldest
    * event first; the runs of at most `maxKeys` ordering keys (a delivery without a key counts as
    * one), up to `limit` deliveries per key, so that a daemon takes no more than it can start now.
-   * Every claim gets a token of its own (DueDelivery.claim): renewals, outcomes and give-backs name
-   * it, and apply only while the claim is still that token's.
+   * Every run (one key's deliveries, or one delivery without a key) is a claim with a token of its
+   * own (DueDelivery.claim): renewals, outcomes and give-backs name it, and apply only while the
+   * claim is still that token's.
    * `running`: event ids of this sink the caller still runs, whatever the age of their claims: a
    * daemon never claims again what it still runs (its renewals may have failed for a while).
    */
@@ -98,8 +99,8 @@ export interface Store {
    * callers never both take it.
    */
   takeRecord(sink: string, key: string, now: number, staleBefore: number): Promise<"new" | "stale" | null>;
-  /** Makes a record stale at once (its next takeRecord takes it over). */
-  ageRecord(sink: string, key: string): Promise<void>;
+  /** Sets when a record was made: now, to keep an intent alive while its act runs; 0, to make it stale at once. */
+  touchRecord(sink: string, key: string, at: number): Promise<void>;
   hasRecord(sink: string, key: string): Promise<boolean>;
   forgetRecord(sink: string, key: string): Promise<void>;
   /** Ledger keys of a sink that start with `prefix`, in order. */

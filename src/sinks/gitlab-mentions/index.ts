@@ -106,7 +106,11 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, ledger, logger, 
     return (await ledger.keysWithPrefix(ledgerPrefix(mr))).map((key) => key.slice(ledgerPrefix(mr).length));
   }
 
-  /** After a post that was never answered: whether one of the bot's notes mentions them all (each one it mentions is recorded). */
+  /**
+   * After a post that was never answered: whether the bot's notes mention any of them (each one it
+   * mentions is recorded). Any, not all: the reviewers page may have changed since, and a second
+   * note mentioning someone again is the worse mistake.
+   */
   async function notesMention(mr: MergeRequest, me: string, users: readonly string[]): Promise<boolean> {
     let notes;
     try {
@@ -123,7 +127,7 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, ledger, logger, 
         await ledger.record(`${ledgerPrefix(mr)}${user}`);
       }
     }
-    return users.every((user) => mentioned.has(user.toLowerCase()));
+    return users.some((user) => mentioned.has(user.toLowerCase()));
   }
 
   function noteText(users: string[], projectPath: string): string {

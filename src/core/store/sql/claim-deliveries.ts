@@ -8,10 +8,11 @@ interface PendingRow {
   attempts: number;
   ordering_key: string | null;
   next_attempt_at: number | string;
+  locked_by: string | null;
   locked_at: number | string | null;
 }
 
-const PENDING_COLUMNS = "event_id, attempts, ordering_key, next_attempt_at, locked_at";
+const PENDING_COLUMNS = "event_id, attempts, ordering_key, next_attempt_at, locked_by, locked_at";
 
 /**
  * The oldest pending delivery of every ordering key of a sink: only these can run next. Keys are
@@ -25,7 +26,7 @@ const KEY_HEADS = `
     SELECT (SELECT MIN(ordering_key) FROM deliveries WHERE sink = :sink AND status = 'pending' AND ordering_key > pending_keys.k)
     FROM pending_keys WHERE pending_keys.k IS NOT NULL
   )
-  SELECT d.event_id, d.attempts, d.ordering_key, d.next_attempt_at, d.locked_at
+  SELECT d.event_id, d.attempts, d.ordering_key, d.next_attempt_at, d.locked_by, d.locked_at
   FROM pending_keys
   JOIN deliveries d ON d.sink = :sink AND d.event_id = (
     SELECT MIN(event_id) FROM deliveries WHERE sink = :sink AND status = 'pending' AND ordering_key = pending_keys.k)
@@ -126,34 +127,48 @@ export function claimDeliveries(
         rows.push(...(head.ordering_key === null ? [head] : await runOf(tx, sink, head.ordering_key, perKey, free)));
       }
       if (rows.length === 0) return [];
-      const claim = newClaimToken(owner);
-      await tx.run(
-        `UPDATE deliveries SET locked_by = :claim, locked_at = :now, redeliver = 0
-         WHERE sink = :sink AND event_id IN (:ids) AND status = 'pending' AND (locked_at IS NULL OR locked_at < :staleBefore)`,
-        { claim, now, sink, ids: rows.map(idOf), staleBefore },
-      );
-      const taken = new Set(
-        (await tx.all<{ event_id: number | string }>("SELECT event_id FROM deliveries WHERE sink = :sink AND locked_by = :claim", { sink, claim })).map(
-          (row) => toNumber(row.event_id) as number,
-        ),
-      );
-      // A row changed between the look and the UPDATE (an outcome, a requeue): its key's run ends before it.
-      const cut = new Set<string>();
-      const kept = rows.filter((row) => {
-        const key = row.ordering_key;
-        if (key !== null && cut.has(key)) return false;
-        if (taken.has(idOf(row))) return true;
-        if (key !== null) cut.add(key);
-        return false;
-      });
-      const dropped = [...taken].filter((id) => !kept.some((row) => idOf(row) === id));
-      if (dropped.length > 0) await tx.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by = :claim AND event_id IN (:ids)", { sink, claim, ids: dropped });
+      // A lapsed claim taken over in part is void as a whole: its holder, were it to thaw, must find
+      // it gone, not go on to deliveries that are now someone else's.
+      const lapsed = [...new Set(rows.map((row) => row.locked_by).filter((claim): claim is string => claim !== null))];
+      if (lapsed.length > 0) await tx.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by IN (:lapsed)", { sink, lapsed });
+      // A claim per run: each lane renews, records and gives back its own, and loses only its own.
+      const runs = new Map<string, PendingRow[]>();
+      for (const row of rows) {
+        const run = row.ordering_key === null ? `#${idOf(row)}` : `k${row.ordering_key}`;
+        runs.set(run, [...(runs.get(run) ?? []), row]);
+      }
+      const kept: { row: PendingRow; claim: string }[] = [];
+      for (const run of runs.values()) {
+        const claim = newClaimToken(owner);
+        await tx.run(
+          `UPDATE deliveries SET locked_by = :claim, locked_at = :now, redeliver = 0
+           WHERE sink = :sink AND event_id IN (:ids) AND status = 'pending' AND (locked_at IS NULL OR locked_at < :staleBefore)`,
+          { claim, now, sink, ids: run.map(idOf), staleBefore },
+        );
+        const taken = new Set(
+          (await tx.all<{ event_id: number | string }>("SELECT event_id FROM deliveries WHERE sink = :sink AND locked_by = :claim", { sink, claim })).map(
+            (row) => toNumber(row.event_id) as number,
+          ),
+        );
+        // A row changed between the look and the UPDATE (an outcome, a requeue): the run ends before it.
+        const cut = run.findIndex((row) => !taken.has(idOf(row)));
+        const head = cut === -1 ? run : run.slice(0, cut);
+        const dropped = run.slice(head.length).filter((row) => taken.has(idOf(row)));
+        if (dropped.length > 0) {
+          await tx.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by = :claim AND event_id IN (:ids)", {
+            sink,
+            claim,
+            ids: dropped.map(idOf),
+          });
+        }
+        kept.push(...head.map((row) => ({ row, claim })));
+      }
       if (kept.length === 0) return [];
-      kept.sort((a, b) => idOf(a) - idOf(b));
-      const ids = kept.map(idOf);
+      kept.sort((a, b) => idOf(a.row) - idOf(b.row));
+      const ids = kept.map(({ row }) => idOf(row));
       const events = await toStoredEvents(tx, await tx.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (:ids)`, { ids }));
       const byId = new Map(events.map((event) => [event.id, event]));
-      return kept.flatMap((row) => {
+      return kept.flatMap(({ row, claim }) => {
         const event = byId.get(idOf(row));
         return event ? [{ event, claim, attempts: row.attempts, orderingKey: row.ordering_key }] : [];
       });

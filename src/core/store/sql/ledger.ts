@@ -43,6 +43,6 @@ export async function takeRecord(db: SqlQueries, sink: string, key: string, now:
   return changes > 0 ? "stale" : null;
 }
 
-export async function ageRecord(db: SqlQueries, sink: string, key: string): Promise<void> {
-  await db.run("UPDATE ledger SET created_at = 0 WHERE sink = :sink AND record_key = :key", { sink, key });
+export async function touchRecord(db: SqlQueries, sink: string, key: string, at: number): Promise<void> {
+  await db.run("UPDATE ledger SET created_at = :at WHERE sink = :sink AND record_key = :key", { sink, key, at });
 }

@@ -8,6 +8,16 @@ export type Outcome =
   | { kind: "delivered"; sink: string; eventId: number; attempt: DeliveredAttempt; now: number }
   | { kind: "failed"; sink: string; eventId: number; attempt: FailedAttempt; now: number };
 
+/**
+ * An error text every engine can store: a downstream's answer may carry NUL (PostgreSQL refuses it
+ * in text) or a lone surrogate (cut by the slice above, or in the answer itself). An outcome that
+ * could never be recorded would hold its delivery, and its key, forever.
+ */
+function storableText(text: string): string {
+  // eslint-disable-next-line no-control-regex -- NUL is exactly what is taken out
+  return text.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+}
+
 /** Set by a requeue while the delivery was claimed: it runs again after the attempt that was running. */
 const AGAIN = "redeliver = 1";
 
@@ -40,7 +50,7 @@ export async function recordOutcomes(tx: SqlQueries, outcomes: readonly Outcome[
       continue;
     }
     const failed = outcome.attempt;
-    params.error = failed.error.slice(0, MAX_ERROR_LENGTH);
+    params.error = storableText(failed.error.slice(0, MAX_ERROR_LENGTH));
     params.status = failed.status;
     // Dead-lettered, or retried at retryAt; a redelivery asked for meanwhile keeps its own due time.
     const next =

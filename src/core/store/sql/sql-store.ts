@@ -22,7 +22,7 @@ import { claimDeliveries, nextClaimAt } from "./claim-deliveries.js";
 import type { SqlDriver } from "./driver.js";
 import type { CommitWatcher } from "./poll-for-commits.js";
 import { SqlInventoryStore } from "./inventory-sql.js";
-import { ageRecord, forgetRecord, hasRecord, recordOnce, recordsWithPrefix, takeRecord } from "./ledger.js";
+import { forgetRecord, hasRecord, recordOnce, recordsWithPrefix, takeRecord, touchRecord } from "./ledger.js";
 import { renewClaims } from "./renew-claims.js";
 import { acquireLease, prune, settingOrCreate } from "./maintenance.js";
 import { bindProject, projectIdentity } from "./project-identities.js";
@@ -178,8 +178,8 @@ export class SqlStore implements Store {
     return takeRecord(this.db, sink, key, now, staleBefore);
   }
 
-  ageRecord(sink: string, key: string): Promise<void> {
-    return ageRecord(this.db, sink, key);
+  touchRecord(sink: string, key: string, at: number): Promise<void> {
+    return touchRecord(this.db, sink, key, at);
   }
 
   hasRecord(sink: string, key: string): Promise<boolean> {

@@ -204,8 +204,8 @@ export class WorkerStore implements Store {
   takeRecord(sink: string, key: string, now: number, staleBefore: number): Promise<"new" | "stale" | null> {
     return this.call("takeRecord", sink, key, now, staleBefore);
   }
-  ageRecord(sink: string, key: string): Promise<void> {
-    return this.call("ageRecord", sink, key);
+  touchRecord(sink: string, key: string, at: number): Promise<void> {
+    return this.call("touchRecord", sink, key, at);
   }
   hasRecord(sink: string, key: string): Promise<boolean> {
     return this.call("hasRecord", sink, key);
