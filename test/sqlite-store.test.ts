@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "../src/core/config.js";
 import { networkFilesystemName } from "../src/core/store/sqlite/network-filesystem.js";
 import { openSqliteStore } from "../src/core/store/sqlite/open-sqlite-store.js";
+import { SqliteDriver } from "../src/core/store/sqlite/sqlite-driver.js";
+import type { SqlQueries } from "../src/core/store/sql/driver.js";
 import { runCli } from "./helpers/spawn-daemon.js";
 import { appendEvent } from "./helpers/store.js";
 import { tempDir } from "./helpers/temp-dir.js";
@@ -75,5 +77,25 @@ describe("SQLite store", () => {
     const lines = run.output().trim().split("\n");
     expect(lines.at(-1)).toMatch(new RegExp(`^gitlab-webhooks: configuration error: ${variable} is in /sys/gitlab-webhooks/data, which cannot be written \\(E[A-Z]+\\); point ${variable} at a writable`));
     expect(lines.filter((line) => line.includes("configuration error"))).toHaveLength(1);
+  });
+});
+
+describe("SQLite's synchronous level", () => {
+  const FULL = 2;
+  const level = async (queries: SqlQueries) => (await queries.all<{ synchronous: number }>("PRAGMA synchronous"))[0]?.synchronous;
+
+  it("is FULL for every write but a relaxed transaction's, before and after one", async () => {
+    const driver = new SqliteDriver(new Database(join(tempDir(), "store.sqlite")));
+    try {
+      expect(await level(driver)).toBe(FULL);
+      expect(await driver.transaction(level, { relaxed: true })).toBeLessThan(FULL);
+      // Outside any transaction (the ledger's, settings' and identities' writes) and in a durable one.
+      expect(await level(driver)).toBe(FULL);
+      expect(await driver.transaction(level)).toBe(FULL);
+      await expect(driver.transaction(() => Promise.reject(new Error("rolled back")), { relaxed: true })).rejects.toThrow("rolled back");
+      expect(await level(driver)).toBe(FULL);
+    } finally {
+      await driver.close();
+    }
   });
 });

@@ -62,7 +62,8 @@ export class SqliteDriver implements SqlDriver {
   transaction<T>(work: (tx: SqlQueries) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     // One process owns the file: BEGIN IMMEDIATE already serializes writers, so `lock` needs nothing more.
     return this.enqueue(async () => {
-      this.setSynchronous(options.relaxed ? "NORMAL" : this.durable);
+      // Relaxed for this transaction only: the statements after it (ledger, settings) are durable writes.
+      if (options.relaxed) this.setSynchronous("NORMAL");
       this.db.exec("BEGIN IMMEDIATE");
       this.inTransaction = true;
       try {
@@ -74,6 +75,7 @@ export class SqliteDriver implements SqlDriver {
         throw error;
       } finally {
         this.inTransaction = false;
+        this.setSynchronous(this.durable);
       }
     });
   }
