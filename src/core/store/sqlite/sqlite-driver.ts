@@ -9,6 +9,13 @@ const DIALECT: SqlDialect = {
   concat: (...parts) => `(${parts.join(" || ")})`,
 };
 
+export interface SqliteDriverOptions {
+  /** The level of every write but a relaxed transaction's; FULL by default. */
+  durable?: Synchronous;
+  /** Called once the file is closed: the single-daemon lock is let go. */
+  afterClose?: () => void;
+}
+
 /** better-sqlite3 codes that say the file cannot be written at all, whatever the statement. */
 const UNAVAILABLE = /^SQLITE_(?:READONLY|FULL|IOERR|CANTOPEN|CORRUPT|NOTADB|BUSY|PROTOCOL)/;
 
@@ -28,13 +35,18 @@ export class SqliteDriver implements SqlDriver {
   private queue: Promise<unknown> = Promise.resolve();
   private synchronous: Synchronous;
 
+  /** FULL: an acknowledged event survives a power loss too. */
+  private readonly durable: Synchronous;
+  private readonly afterClose: (() => void) | undefined;
+
   constructor(
     readonly db: Database.Database,
-    /** FULL: an acknowledged event survives a power loss too. */
-    private readonly durable: Synchronous = "FULL",
+    options: SqliteDriverOptions = {},
   ) {
-    this.synchronous = durable;
-    this.db.pragma(`synchronous = ${durable}`);
+    this.durable = options.durable ?? "FULL";
+    this.afterClose = options.afterClose;
+    this.synchronous = this.durable;
+    this.db.pragma(`synchronous = ${this.durable}`);
     this.direct = {
       all: <Row>(sql: string, params?: SqlParams) => settle(() => this.allNow<Row>(sql, params)),
       run: (sql: string, params?: SqlParams) => settle(() => this.runNow(sql, params)),
@@ -88,6 +100,7 @@ export class SqliteDriver implements SqlDriver {
   async close(): Promise<void> {
     await this.queue;
     if (this.db.open) this.db.close();
+    this.afterClose?.();
   }
 
   private setSynchronous(level: Synchronous): void {
