@@ -1,6 +1,7 @@
 import type { Connection as CallbackConnection } from "mysql2";
 import mysql, { type RowDataPacket } from "mysql2/promise";
 import { CommitPoller } from "../sql/poll-for-commits.js";
+import { IDLE_SESSION_CUT_MS, KEEPALIVE_IDLE_MS, LOCK_WAIT_MS } from "../sql/session-limits.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store, StoreLogger } from "../store.js";
 import { mariadbConnection, type MariaDbCredentials } from "./connection-config.js";
@@ -25,14 +26,21 @@ export interface MariaDbStoreOptions extends MariaDbCredentials {
  */
 export async function openMariaDbStore(databaseUrl: string, options: MariaDbStoreOptions = {}): Promise<Store> {
   const { location, ...connection } = mariadbConnection(databaseUrl, options);
+  const connectionLimit = options.poolSize ?? 10;
   const pool = mysql.createPool({
     ...connection,
-    connectionLimit: options.poolSize ?? 10,
+    connectionLimit,
+    // The server ends a session idle for IDLE_SESSION_CUT_MS (wait_timeout, below): the pool retires
+    // a free connection well before (it looks every second), so that it never hands out one the
+    // server is closing. mysql2 retires idle connections only with maxIdle below connectionLimit.
+    maxIdle: connectionLimit - 1,
+    idleTimeout: IDLE_SESSION_CUT_MS / 2 - 1000,
     charset: "utf8mb4_bin",
     supportBigNumbers: true,
     dateStrings: true,
     connectTimeout: 5000,
     enableKeepAlive: true,
+    keepAliveInitialDelay: KEEPALIVE_IDLE_MS,
   });
   // mysql2 hands this event the connection of its callback API, whatever its typings say.
   pool.on("connection", (promised) => {
@@ -43,6 +51,9 @@ export async function openMariaDbStore(databaseUrl: string, options: MariaDbStor
     const ignore = () => undefined;
     raw.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", ignore);
     raw.query("SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES')", ignore);
+    // A daemon that freezes or vanishes holding GET_LOCK or row locks loses its session (and them) after
+    // wait_timeout; a row lock wait outlasts that (GET_LOCK's wait is the driver's).
+    raw.query(`SET SESSION wait_timeout = ${IDLE_SESSION_CUT_MS / 1000}, innodb_lock_wait_timeout = ${LOCK_WAIT_MS / 1000}`, ignore);
   });
   let driver: MariaDbDriver;
   const setup = await pool.getConnection();

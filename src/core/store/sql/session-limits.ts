@@ -1,0 +1,17 @@
+/**
+ * How long a server engine lets one of the daemon's sessions sit idle inside a transaction, or
+ * (MariaDB) idle at all, before the server ends it. A daemon that freezes (SIGSTOP, a paused VM)
+ * or vanishes while it holds the append lock or claimed rows holds them this long at most: what
+ * it costs the other daemons' ingest. The daemon's own transactions never wait between two
+ * statements for anything but the database.
+ */
+export const IDLE_SESSION_CUT_MS = 5000;
+
+/**
+ * How long a statement waits for a lock (the append lock, a row) before it fails: longer than
+ * IDLE_SESSION_CUT_MS, so that a wait behind a frozen holder ends with the lock, not with a 503.
+ */
+export const LOCK_WAIT_MS = 15_000;
+
+/** TCP keepalive's idle time on every connection to the database (the OS default is 2 hours). */
+export const KEEPALIVE_IDLE_MS = 5000;
