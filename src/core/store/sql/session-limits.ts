@@ -15,3 +15,11 @@ export const LOCK_WAIT_MS = 15_000;
 
 /** TCP keepalive's idle time on every connection to the database (the OS default is 2 hours). */
 export const KEEPALIVE_IDLE_MS = 5000;
+
+/**
+ * Server-side prepared statements one connection keeps at most (MariaDB's max_prepared_stmt_count,
+ * 16,382 by default, is shared by every user of the server); the ones past it are closed (MariaDB)
+ * or run unprepared (PostgreSQL). Lists and multi-row inserts come in a few sizes (powers of two),
+ * so the daemon's statements number well under it.
+ */
+export const MAX_PREPARED_STATEMENTS = 100;

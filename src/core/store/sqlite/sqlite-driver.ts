@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { SqlDialect, SqlDriver, SqlParams, SqlQueries, SqlValue, TransactionOptions } from "../sql/driver.js";
-import { multiRowInsertSql } from "../sql/multi-row-insert.js";
+import { multiRowInsertSql, powerOfTwoRuns } from "../sql/multi-row-insert.js";
 import { compileNamed } from "../sql/named-params.js";
 
 type Synchronous = "FULL" | "NORMAL";
@@ -142,7 +142,7 @@ export class SqliteDriver implements SqlDriver {
   }
 
   private insertRowsNow(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void {
-    this.statement(multiRowInsertSql(table, columns, rows.length, "question")).run(...rows.flat());
+    for (const run of powerOfTwoRuns(rows)) this.statement(multiRowInsertSql(table, columns, run.length, "question")).run(...run.flat());
   }
 
   private insertNow(table: string, row: Readonly<Record<string, SqlValue>>): boolean {
