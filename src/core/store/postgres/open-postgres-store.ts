@@ -61,6 +61,9 @@ export async function openPostgresStore(databaseUrl: string, options: PostgresSt
     afterAppend: async (tx, newestId) => {
       await tx.run("SELECT pg_notify(:channel, :newest)", { channel: COMMITS_CHANNEL, newest: String(newestId) });
     },
-    commits: new CommitListener(clientConfig, options.logger),
+    commits: new CommitListener(clientConfig, options.logger, async () => {
+      const { rows } = await pool.query<{ newest: number | null }>("SELECT MAX(id) AS newest FROM events");
+      return rows[0]?.newest ?? 0;
+    }),
   });
 }
