@@ -1,6 +1,6 @@
 import type { Connection as CallbackConnection } from "mysql2";
 import mysql, { type Pool, type RowDataPacket } from "mysql2/promise";
-import { CommitPoller } from "../sql/poll-for-commits.js";
+import { CommitPoller, newestEventId } from "../sql/poll-for-commits.js";
 import { IDLE_SESSION_CUT_MS, KEEPALIVE_IDLE_MS, LOCK_WAIT_MS, MAX_PREPARED_STATEMENTS } from "../sql/session-limits.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store, StoreLogger } from "../store.js";
@@ -83,9 +83,6 @@ export async function openMariaDbStore(databaseUrl: string, options: MariaDbStor
     driver,
     shared: true,
     location,
-    commits: new CommitPoller(async () => {
-      const [rows] = await pool.query<({ newest: number | null } & RowDataPacket)[]>("SELECT MAX(id) AS newest FROM events");
-      return Number(rows[0]?.newest ?? 0);
-    }, MARIADB_POLL_MS),
+    commits: new CommitPoller(() => newestEventId(driver), MARIADB_POLL_MS),
   });
 }

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { newestEventId } from "../sql/poll-for-commits.js";
 import { IDLE_SESSION_CUT_MS, KEEPALIVE_IDLE_MS, LOCK_WAIT_MS } from "../sql/session-limits.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store, StoreLogger } from "../store.js";
@@ -54,16 +55,14 @@ export async function openPostgresStore(databaseUrl: string, options: PostgresSt
     client.off("error", onError);
     client.release(broken);
   }
+  const driver = new PostgresDriver(pool);
   return new SqlStore({
-    driver: new PostgresDriver(pool),
+    driver,
     shared: true,
     location,
     afterAppend: async (tx, newestId) => {
       await tx.run("SELECT pg_notify(:channel, :newest)", { channel: COMMITS_CHANNEL, newest: String(newestId) });
     },
-    commits: new CommitListener(clientConfig, options.logger, async () => {
-      const { rows } = await pool.query<{ newest: number | null }>("SELECT MAX(id) AS newest FROM events");
-      return rows[0]?.newest ?? 0;
-    }),
+    commits: new CommitListener(clientConfig, options.logger, () => newestEventId(driver)),
   });
 }
