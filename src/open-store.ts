@@ -26,7 +26,8 @@ function withoutPassword(url: string): string {
 /** The store the configuration names: DATABASE_URL's server database, else SQLite at DATABASE_PATH. */
 export function storeSpec(config: Config): StoreSpec {
   const url = config.DATABASE_URL;
-  if (url === undefined) return { engine: "sqlite", path: config.DATABASE_PATH };
+  // A daemon stopping takes up to twice SHUTDOWN_TIMEOUT_MS (requests, then deliveries): the next one on its file waits that long and a margin.
+  if (url === undefined) return { engine: "sqlite", path: config.DATABASE_PATH, singleDaemonWaitMs: 2 * config.SHUTDOWN_TIMEOUT_MS + 5000 };
   if (engineOf(url) === "postgres") return { engine: "postgres", url, poolSize: config.DATABASE_POOL_SIZE, sslMode: config.PGSSLMODE };
   return { engine: "mariadb", url, poolSize: config.DATABASE_POOL_SIZE, user: config.TOOL_TOOLSDB_USER, password: config.TOOL_TOOLSDB_PASSWORD };
 }

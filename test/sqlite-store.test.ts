@@ -1,9 +1,12 @@
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../src/core/config.js";
 import { networkFilesystemName } from "../src/core/store/sqlite/network-filesystem.js";
 import { openSqliteStore } from "../src/core/store/sqlite/open-sqlite-store.js";
+import { SqliteDriver } from "../src/core/store/sqlite/sqlite-driver.js";
+import type { SqlQueries } from "../src/core/store/sql/driver.js";
+import { postHook, TEST_TOKEN, waitFor } from "./helpers/daemon.js";
 import { runCli } from "./helpers/spawn-daemon.js";
 import { appendEvent } from "./helpers/store.js";
 import { tempDir } from "./helpers/temp-dir.js";
@@ -75,5 +78,81 @@ describe("SQLite store", () => {
     const lines = run.output().trim().split("\n");
     expect(lines.at(-1)).toMatch(new RegExp(`^gitlab-webhooks: configuration error: ${variable} is in /sys/gitlab-webhooks/data, which cannot be written \\(E[A-Z]+\\); point ${variable} at a writable`));
     expect(lines.filter((line) => line.includes("configuration error"))).toHaveLength(1);
+  });
+});
+
+describe("SQLite's synchronous level", () => {
+  const FULL = 2;
+  const level = async (queries: SqlQueries) => (await queries.all<{ synchronous: number }>("PRAGMA synchronous"))[0]?.synchronous;
+
+  it("is FULL for every write but a relaxed transaction's, before and after one", async () => {
+    const driver = new SqliteDriver(new Database(join(tempDir(), "store.sqlite")));
+    try {
+      expect(await level(driver)).toBe(FULL);
+      expect(await driver.transaction(level, { relaxed: true })).toBeLessThan(FULL);
+      // Outside any transaction (the ledger's, settings' and identities' writes) and in a durable one.
+      expect(await level(driver)).toBe(FULL);
+      expect(await driver.transaction(level)).toBe(FULL);
+      await expect(driver.transaction(() => Promise.reject(new Error("rolled back")), { relaxed: true })).rejects.toThrow("rolled back");
+      expect(await level(driver)).toBe(FULL);
+    } finally {
+      await driver.close();
+    }
+  });
+});
+
+describe("one daemon per SQLite file", () => {
+  const running: ReturnType<typeof runCli>[] = [];
+  afterEach(async () => {
+    for (const run of running.splice(0)) {
+      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL");
+      await run.exited;
+    }
+  });
+
+  const serve = (path: string, env: Record<string, string> = {}) => {
+    const run = runCli(["serve"], { PORT: "0", HOST: "127.0.0.1", DATABASE_PATH: path, SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "log", ...env }, dirname(path));
+    running.push(run);
+    return run;
+  };
+  const listening = (run: ReturnType<typeof runCli>) => /listening on [\d.]+:(\d+)/.exec(run.output())?.[1];
+  const started = (run: ReturnType<typeof runCli>) => waitFor(() => listening(run), 15_000, "the daemon listening");
+
+  it("starts a second daemon on the same file only once the first has stopped (SIGTERM), and never beside it", async () => {
+    const path = join(tempDir(), "store.sqlite");
+    const first = serve(path, { SHUTDOWN_TIMEOUT_MS: "200" });
+    const port = await started(first);
+    const second = serve(path);
+    await waitFor(() => /another daemon has DATABASE_PATH .* open; waiting up to 25 s/.test(second.output()) || undefined, 10_000, "the second daemon waiting");
+    // The first still takes events while the second waits.
+    expect((await postHook(`http://127.0.0.1:${port}`, { object_kind: "push" })).status).toBe(202);
+    expect(listening(second)).toBeUndefined();
+    first.child.kill("SIGTERM");
+    expect((await first.exited).code).toBe(0);
+    await started(second);
+  });
+
+  it("lets a second daemon start at once after kill -9 of the first: the lock dies with its process", async () => {
+    const path = join(tempDir(), "store.sqlite");
+    const first = serve(path);
+    await started(first);
+    first.child.kill("SIGKILL");
+    await first.exited;
+    const second = serve(path);
+    await started(second);
+    expect(second.output()).not.toContain("waiting");
+  });
+
+  it("refuses to start with one line naming DATABASE_PATH when the first does not stop in time", async () => {
+    const path = join(tempDir(), "store.sqlite");
+    const first = serve(path);
+    await started(first);
+    const second = serve(path, { SHUTDOWN_TIMEOUT_MS: "0" });
+    expect((await second.exited).code).toBe(78);
+    const errors = second.output().trim().split("\n").filter((line) => line.includes("configuration error"));
+    expect(errors).toEqual([
+      `gitlab-webhooks: configuration error: DATABASE_PATH ${path} is in use by another daemon (it holds ${path}.lock), which did not stop within 5 s; stop it, or give this daemon a DATABASE_PATH of its own`,
+    ]);
+    expect(first.child.exitCode).toBeNull();
   });
 });

@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import { PooledStatements, type SqlDialect, type SqlDriver, type SqlParams, type SqlQueries, type SqlValue, type TransactionOptions } from "../sql/driver.js";
-import { multiRowInsertSql } from "../sql/multi-row-insert.js";
+import { multiRowInsertSql, powerOfTwoRuns } from "../sql/multi-row-insert.js";
+import { LOCK_WAIT_MS } from "../sql/session-limits.js";
 import { compileNamed } from "../sql/named-params.js";
 
 const DIALECT: SqlDialect = { concat: (...parts) => `CONCAT(${parts.join(", ")})` };
 
-/** How long a transaction waits for its named lock before it gives up (a stuck holder). */
-const LOCK_WAIT_SECONDS = 30;
+/** How long a transaction waits for its named lock: past a frozen holder's session being ended (wait_timeout). */
+const LOCK_WAIT_SECONDS = LOCK_WAIT_MS / 1000;
 /** Runs of a transaction that deadlocked or waited too long for a row lock. */
 const CONFLICT_ATTEMPTS = 3;
 
@@ -57,7 +58,7 @@ function queriesOn(connection: Pool | PoolConnection): SqlQueries {
       }
     },
     insertRows: async (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) => {
-      await connection.execute(multiRowInsertSql(table, columns, rows.length, "question"), rows.flat());
+      for (const run of powerOfTwoRuns(rows)) await connection.execute(multiRowInsertSql(table, columns, run.length, "question"), run.flat());
     },
   };
 }

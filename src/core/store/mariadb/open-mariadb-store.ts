@@ -1,9 +1,10 @@
 import type { Connection as CallbackConnection } from "mysql2";
-import mysql, { type RowDataPacket } from "mysql2/promise";
-import { CommitPoller } from "../sql/poll-for-commits.js";
+import mysql, { type Pool, type RowDataPacket } from "mysql2/promise";
+import { CommitPoller, newestEventId } from "../sql/poll-for-commits.js";
+import { IDLE_SESSION_CUT_MS, KEEPALIVE_IDLE_MS, LOCK_WAIT_MS, MAX_PREPARED_STATEMENTS } from "../sql/session-limits.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store, StoreLogger } from "../store.js";
-import { mariadbConnection, type MariaDbCredentials } from "./connection-config.js";
+import { mariadbConnection, type MariaDbConnection, type MariaDbCredentials } from "./connection-config.js";
 import { MariaDbDriver } from "./mariadb-driver.js";
 import { migrateMariaDb } from "./migrations.js";
 
@@ -19,31 +20,52 @@ export interface MariaDbStoreOptions extends MariaDbCredentials {
 }
 
 /**
+ * The daemon's connections to MariaDB, each set up for it (READ COMMITTED, strict mode, a frozen
+ * holder's session cut after IDLE_SESSION_CUT_MS) before its first statement.
+ */
+export function createMariaDbPool(connection: Omit<MariaDbConnection, "location">, connectionLimit: number, logger?: StoreLogger): Pool {
+  const pool = mysql.createPool({
+    ...connection,
+    connectionLimit,
+    // The server ends a session idle for IDLE_SESSION_CUT_MS (wait_timeout, below): the pool retires
+    // a free connection well before (it looks every second), so that it never hands out one the
+    // server is closing. mysql2 retires idle connections only with maxIdle below connectionLimit.
+    maxIdle: connectionLimit - 1,
+    idleTimeout: IDLE_SESSION_CUT_MS / 2 - 1000,
+    // Server-side statements are shared by every user of the server (max_prepared_stmt_count):
+    // each connection keeps its most recently used ones and closes the others.
+    maxPreparedStatements: MAX_PREPARED_STATEMENTS,
+    charset: "utf8mb4_bin",
+    supportBigNumbers: true,
+    dateStrings: true,
+    connectTimeout: 5000,
+    enableKeepAlive: true,
+    keepAliveInitialDelay: KEEPALIVE_IDLE_MS,
+  });
+  // mysql2 hands this event the connection of its callback API, whatever its typings say.
+  pool.on("connection", (promised) => {
+    const raw = promised as unknown as CallbackConnection;
+    // A connection that breaks while idle must not be an unhandled 'error' event.
+    raw.on("error", (error: Error) => logger?.warn("a database connection broke; it will be replaced", { error: error.message }));
+    // Queued before anything else on the connection; a failure here is the broken connection reported above.
+    const ignore = () => undefined;
+    raw.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", ignore);
+    raw.query("SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES')", ignore);
+    // A daemon that freezes or vanishes holding GET_LOCK or row locks loses its session (and them) after
+    // wait_timeout; a row lock wait outlasts that (GET_LOCK's wait is the driver's).
+    raw.query(`SET SESSION wait_timeout = ${IDLE_SESSION_CUT_MS / 1000}, innodb_lock_wait_timeout = ${LOCK_WAIT_MS / 1000}`, ignore);
+  });
+  return pool;
+}
+
+/**
  * The store on MariaDB or MySQL (DATABASE_URL=mysql://…), for Toolforge's ToolsDB: several
  * daemons may share it. Each connection runs READ COMMITTED in strict mode, so a value too long
  * for its column is an error, never a truncation.
  */
 export async function openMariaDbStore(databaseUrl: string, options: MariaDbStoreOptions = {}): Promise<Store> {
   const { location, ...connection } = mariadbConnection(databaseUrl, options);
-  const pool = mysql.createPool({
-    ...connection,
-    connectionLimit: options.poolSize ?? 10,
-    charset: "utf8mb4_bin",
-    supportBigNumbers: true,
-    dateStrings: true,
-    connectTimeout: 5000,
-    enableKeepAlive: true,
-  });
-  // mysql2 hands this event the connection of its callback API, whatever its typings say.
-  pool.on("connection", (promised) => {
-    const raw = promised as unknown as CallbackConnection;
-    // A connection that breaks while idle must not be an unhandled 'error' event.
-    raw.on("error", (error: Error) => options.logger?.warn("a database connection broke; it will be replaced", { error: error.message }));
-    // Queued before anything else on the connection; a failure here is the broken connection reported above.
-    const ignore = () => undefined;
-    raw.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", ignore);
-    raw.query("SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES')", ignore);
-  });
+  const pool = createMariaDbPool(connection, options.poolSize ?? 10, options.logger);
   let driver: MariaDbDriver;
   const setup = await pool.getConnection();
   try {
@@ -61,9 +83,6 @@ export async function openMariaDbStore(databaseUrl: string, options: MariaDbStor
     driver,
     shared: true,
     location,
-    commits: new CommitPoller(async () => {
-      const [rows] = await pool.query<({ newest: number | null } & RowDataPacket)[]>("SELECT MAX(id) AS newest FROM events");
-      return Number(rows[0]?.newest ?? 0);
-    }, MARIADB_POLL_MS),
+    commits: new CommitPoller(() => newestEventId(driver), MARIADB_POLL_MS),
   });
 }

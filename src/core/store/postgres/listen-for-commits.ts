@@ -1,5 +1,5 @@
 import pg from "pg";
-import type { CommitWatcher } from "../sql/poll-for-commits.js";
+import { CommitPoller, type CommitWatcher } from "../sql/poll-for-commits.js";
 import type { StoreLogger } from "../store.js";
 
 /** The channel appends notify on, with the newest id as payload. */
@@ -7,11 +7,21 @@ export const COMMITS_CHANNEL = "gitlab_webhooks_events";
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
+/**
+ * How often the connection is asked a `SELECT 1`, and how long it has to answer: a connection
+ * that died without a word (a NAT forgot it; TCP keepalive takes minutes more to give up) is
+ * dropped and opened again within CHECK_MS + CHECK_TIMEOUT_MS.
+ */
+const CHECK_MS = 5000;
+const CHECK_TIMEOUT_MS = 5000;
+/** Meanwhile, the newest id is looked at this often, as on MariaDB but slower: no event waits longer. */
+export const FALLBACK_POLL_MS = 2000;
 
 /**
  * A connection of its own that LISTENs for other daemons' appends, reconnecting with backoff when
- * the server goes away. Every (re)connection also calls the listeners once: notifications sent
- * while it was away are lost, so listeners look at the store to catch up.
+ * the server goes away or the connection stops answering. Every (re)connection also calls the
+ * listeners once: notifications sent while it was away are lost, so listeners look at the store
+ * to catch up. A slow poll of the newest id (`newestId`) backs it up.
  */
 export class CommitListener implements CommitWatcher {
   private readonly listeners = new Set<() => void>();
@@ -20,16 +30,29 @@ export class CommitListener implements CommitWatcher {
   private delay = RECONNECT_MIN_MS;
   private stopped = false;
   private connecting = false;
+  private readonly fallback: CommitPoller;
+  private unpoll: (() => void) | undefined;
+  private check: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: pg.ClientConfig,
     private readonly logger: StoreLogger | undefined,
-  ) {}
+    newestId: () => Promise<number>,
+  ) {
+    this.fallback = new CommitPoller(newestId, FALLBACK_POLL_MS);
+  }
 
   add(listener: () => void): () => void {
     this.listeners.add(listener);
     if (!this.client && !this.connecting) void this.connect();
-    return () => this.listeners.delete(listener);
+    this.unpoll ??= this.fallback.add(() => this.notify());
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) {
+        this.unpoll?.();
+        this.unpoll = undefined;
+      }
+    };
   }
 
   private notify(): void {
@@ -43,6 +66,7 @@ export class CommitListener implements CommitWatcher {
     const lost = (why: unknown) => {
       if (this.client !== client) return;
       this.client = null;
+      clearInterval(this.check);
       client.removeAllListeners();
       client.on("error", () => undefined);
       void client.end().catch(() => undefined);
@@ -57,6 +81,14 @@ export class CommitListener implements CommitWatcher {
       await client.query(`LISTEN ${COMMITS_CHANNEL}`);
       this.client = client;
       this.delay = RECONNECT_MIN_MS;
+      this.check = setInterval(() => {
+        let late: NodeJS.Timeout | undefined;
+        const silent = new Promise<never>((_, reject) => {
+          late = setTimeout(() => reject(new Error(`the connection did not answer a check within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+        });
+        Promise.race([client.query("SELECT 1"), silent]).then(() => clearTimeout(late), lost);
+      }, CHECK_MS);
+      this.check.unref();
       this.notify();
     } catch (error) {
       client.removeAllListeners();
@@ -81,7 +113,9 @@ export class CommitListener implements CommitWatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.check);
     this.listeners.clear();
+    await this.fallback.stop();
     const client = this.client;
     this.client = null;
     if (client) {

@@ -1,4 +1,6 @@
 import pg from "pg";
+import { newestEventId } from "../sql/poll-for-commits.js";
+import { IDLE_SESSION_CUT_MS, KEEPALIVE_IDLE_MS, LOCK_WAIT_MS } from "../sql/session-limits.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store, StoreLogger } from "../store.js";
 import { postgresConnection } from "./connection-config.js";
@@ -32,7 +34,12 @@ export async function openPostgresStore(databaseUrl: string, options: PostgresSt
     application_name: "gitlab-webhooks",
     connectionTimeoutMillis: 5000,
     keepAlive: true,
-    // A statement blocked for this long is cut, so that a lost lock holder never hangs ingest.
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
+    // Session settings sent with every connection's start-up: the server ends a session left idle in
+    // a transaction (its holder froze or vanished, the advisory lock and row locks with it), and a
+    // wait for a lock outlasts that; a statement running for longer than 30 s is cut.
+    idle_in_transaction_session_timeout: IDLE_SESSION_CUT_MS,
+    lock_timeout: LOCK_WAIT_MS,
     statement_timeout: 30_000,
   };
   const pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
@@ -48,13 +55,14 @@ export async function openPostgresStore(databaseUrl: string, options: PostgresSt
     client.off("error", onError);
     client.release(broken);
   }
+  const driver = new PostgresDriver(pool);
   return new SqlStore({
-    driver: new PostgresDriver(pool),
+    driver,
     shared: true,
     location,
     afterAppend: async (tx, newestId) => {
       await tx.run("SELECT pg_notify(:channel, :newest)", { channel: COMMITS_CHANNEL, newest: String(newestId) });
     },
-    commits: new CommitListener(clientConfig, options.logger),
+    commits: new CommitListener(clientConfig, options.logger, () => newestEventId(driver)),
   });
 }

@@ -1,8 +1,9 @@
 import pg from "pg";
 import { PooledStatements, type SqlDialect, type SqlDriver, type SqlParams, type SqlQueries, type SqlValue, type TransactionOptions } from "../sql/driver.js";
-import { multiRowInsertSql } from "../sql/multi-row-insert.js";
+import { multiRowInsertSql, powerOfTwoRuns } from "../sql/multi-row-insert.js";
 import { compileNamed } from "../sql/named-params.js";
 import { lockKey } from "../sql/lock-key.js";
+import { MAX_PREPARED_STATEMENTS } from "../sql/session-limits.js";
 
 const DIALECT: SqlDialect = { concat: (...parts) => `(${parts.join(" || ")})` };
 
@@ -21,12 +22,17 @@ export function isPostgresUnavailable(error: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Client was closed/i.test(message);
 }
 
-/** Statements prepared once per connection, by name: a plan is not parsed again on every call. */
+/**
+ * Statements prepared once per connection, by name: a plan is not parsed again on every call.
+ * Named statements live as long as their connection, so only the first MAX_PREPARED_STATEMENTS
+ * texts get a name (the daemon's statements are fewer: lists and inserts come in a few sizes);
+ * any text past them runs as an unnamed statement, parsed each time.
+ */
 class StatementNames {
   private readonly names = new Map<string, string>();
-  nameOf(text: string): string {
+  nameOf(text: string): string | undefined {
     let name = this.names.get(text);
-    if (!name) this.names.set(text, (name = `glw${this.names.size}`));
+    if (!name && this.names.size < MAX_PREPARED_STATEMENTS) this.names.set(text, (name = `glw${this.names.size}`));
     return name;
   }
 }
@@ -45,8 +51,10 @@ function queriesOn(client: pg.Pool | pg.PoolClient, statements: StatementNames):
       return (await query(sql, row)).rowCount === 1;
     },
     insertRows: async (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) => {
-      const text = multiRowInsertSql(table, columns, rows.length, "dollar");
-      await client.query({ name: statements.nameOf(text), text, values: rows.flat() });
+      for (const run of powerOfTwoRuns(rows)) {
+        const text = multiRowInsertSql(table, columns, run.length, "dollar");
+        await client.query({ name: statements.nameOf(text), text, values: run.flat() });
+      }
     },
   };
 }

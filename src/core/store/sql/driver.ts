@@ -1,7 +1,7 @@
 import type { Engine } from "../store.js";
 
 export type SqlValue = string | number | null;
-/** Named parameters (`:name` in the SQL); an array expands to a comma-separated list for `IN (:ids)`. */
+/** Named parameters (`:name` in the SQL); an array expands to a comma-separated list for `IN (:ids)`, and only there. */
 export type SqlParams = Readonly<Record<string, SqlValue | readonly SqlValue[]>>;
 
 /** What every engine answers alike, whether inside a transaction or on the pool. */
@@ -11,7 +11,7 @@ export interface SqlQueries {
   run(sql: string, params?: SqlParams): Promise<{ changes: number }>;
   /** Inserts a row unless one with the same unique key exists; true when it was inserted. */
   insertIfAbsent(table: string, row: Readonly<Record<string, SqlValue>>): Promise<boolean>;
-  /** Inserts rows of values, in `columns` order, in one statement. */
+  /** Inserts rows of values, in `columns` order, in a few statements (runs of powers of two): inside a transaction. */
   insertRows(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<void>;
 }
 

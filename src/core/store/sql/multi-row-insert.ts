@@ -18,3 +18,18 @@ export function multiRowInsertSql(table: string, columns: readonly string[], row
   }
   return text;
 }
+
+/**
+ * Rows cut into runs whose sizes are powers of two, largest first (37 rows: 32, 4, 1): one
+ * statement per run keeps the insert's shapes to a few, each a server-side prepared statement.
+ * The caller's transaction keeps the runs together.
+ */
+export function powerOfTwoRuns<Row>(rows: readonly Row[]): Row[][] {
+  const runs: Row[][] = [];
+  for (let start = 0; start < rows.length; ) {
+    const size = 2 ** Math.floor(Math.log2(rows.length - start));
+    runs.push(rows.slice(start, start + size));
+    start += size;
+  }
+  return runs;
+}

@@ -44,9 +44,25 @@ function placeholders(style: PlaceholderStyle, from: number, count: number): str
   return Array.from({ length: count }, (_, index) => `$${from + index}`).join(", ");
 }
 
+/** The smallest power of two that holds `length`. */
+function paddedLength(length: number): number {
+  return 2 ** Math.ceil(Math.log2(length));
+}
+
+/**
+ * A list as long as paddedLength, its last value repeated (the same answer in `IN (…)`): each
+ * length would otherwise be a server-side prepared statement of its own, and they pile up.
+ */
+function paddedList(list: readonly SqlValue[]): SqlValue[] {
+  const padded = [...list];
+  while (padded.length < paddedLength(list.length)) padded.push(list[list.length - 1] as SqlValue);
+  return padded;
+}
+
 /**
  * Turns SQL with named parameters into the positional form a driver takes: `$1, $2` for
- * PostgreSQL, `?` for SQLite and MariaDB. Arrays expand into lists (`IN (:ids)`).
+ * PostgreSQL, `?` for SQLite and MariaDB. Arrays expand into lists (`IN (:ids)`, the only place
+ * a list may go), padded to a power of two.
  */
 export function compileNamed(sql: string, params: SqlParams, style: PlaceholderStyle): CompiledSql {
   const template = templateOf(sql);
@@ -58,7 +74,7 @@ export function compileNamed(sql: string, params: SqlParams, style: PlaceholderS
     if (Array.isArray(value)) {
       if (value.length === 0) throw new Error(`SQL list parameter :${name} is empty`);
       hasList = true;
-      values.push(...(value as readonly SqlValue[]));
+      values.push(...paddedList(value as readonly SqlValue[]));
     } else values.push(value as SqlValue);
   }
   if (!hasList) {
@@ -69,7 +85,7 @@ export function compileNamed(sql: string, params: SqlParams, style: PlaceholderS
   let position = 1;
   template.names.forEach((name, index) => {
     const value = params[name] as SqlValue | readonly SqlValue[];
-    const count = Array.isArray(value) ? value.length : 1;
+    const count = Array.isArray(value) ? paddedLength(value.length) : 1;
     text += `${placeholders(style, position, count)}${template.parts[index + 1] as string}`;
     position += count;
   });

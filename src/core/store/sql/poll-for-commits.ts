@@ -1,3 +1,5 @@
+import { first, toNumber, type SqlQueries } from "./driver.js";
+
 /** How a store learns that another process committed events: see Store.watchCommits. */
 export interface CommitWatcher {
   add(listener: () => void): () => void;
@@ -59,4 +61,9 @@ export class CommitPoller implements CommitWatcher {
     this.listeners.clear();
     this.clear();
   }
+}
+
+/** What a server engine's poll looks at: the newest event's id (0 when there is none). */
+export async function newestEventId(db: SqlQueries): Promise<number> {
+  return toNumber((await first<{ newest: unknown }>(db, "SELECT MAX(id) AS newest FROM events"))?.newest) ?? 0;
 }

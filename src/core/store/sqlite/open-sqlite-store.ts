@@ -4,9 +4,10 @@ import { ConfigError } from "../../config.js";
 import { writableDirectoryOf } from "../../writable-directory.js";
 import { CommitPoller } from "../sql/poll-for-commits.js";
 import { SqlStore } from "../sql/sql-store.js";
-import type { Store } from "../store.js";
+import type { Store, StoreLogger } from "../store.js";
 import { migrateSqlite } from "./migrations.js";
 import { networkFilesystemOf } from "./network-filesystem.js";
+import { holdSingleDaemonLock } from "./single-daemon-lock.js";
 import { SqliteDriver } from "./sqlite-driver.js";
 
 /** How often another process's commits (`hooks recover`) are looked for. */
@@ -15,6 +16,12 @@ const WATCH_INTERVAL_MS = 250;
 export interface SqliteStoreOptions {
   /** Where the statfs type of the directory comes from (tests stand in a network filesystem). */
   statfs?: (path: string) => { type: number | bigint };
+  /**
+   * Opened by a daemon: no other daemon may use the file meanwhile. One that does waits up to this
+   * long for it to stop, then refuses to start. Without it (tests, tools), stores may share the file.
+   */
+  singleDaemonWaitMs?: number;
+  logger?: StoreLogger;
 }
 
 /**
@@ -31,13 +38,20 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       );
     }
   }
-  const db = new Database(path);
-  db.pragma("journal_mode = WAL");
-  db.pragma("busy_timeout = 5000");
-  migrateSqlite(db);
-  db.pragma("foreign_keys = ON");
+  const release = options.singleDaemonWaitMs !== undefined && path !== ":memory:" ? holdSingleDaemonLock(path, options.singleDaemonWaitMs, options.logger) : undefined;
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    db.pragma("journal_mode = WAL");
+    db.pragma("busy_timeout = 5000");
+    migrateSqlite(db);
+    db.pragma("foreign_keys = ON");
+  } catch (error) {
+    release?.();
+    throw error;
+  }
   return new SqlStore({
-    driver: new SqliteDriver(db),
+    driver: new SqliteDriver(db, { afterClose: release }),
     shared: false,
     location: path === ":memory:" ? path : resolve(path),
     // data_version moves when another connection (another process) commits; our own commits do not move it.

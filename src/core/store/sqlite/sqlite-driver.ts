@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { SqlDialect, SqlDriver, SqlParams, SqlQueries, SqlValue, TransactionOptions } from "../sql/driver.js";
-import { multiRowInsertSql } from "../sql/multi-row-insert.js";
+import { multiRowInsertSql, powerOfTwoRuns } from "../sql/multi-row-insert.js";
 import { compileNamed } from "../sql/named-params.js";
 
 type Synchronous = "FULL" | "NORMAL";
@@ -8,6 +8,13 @@ type Synchronous = "FULL" | "NORMAL";
 const DIALECT: SqlDialect = {
   concat: (...parts) => `(${parts.join(" || ")})`,
 };
+
+export interface SqliteDriverOptions {
+  /** The level of every write but a relaxed transaction's; FULL by default. */
+  durable?: Synchronous;
+  /** Called once the file is closed: the single-daemon lock is let go. */
+  afterClose?: () => void;
+}
 
 /** better-sqlite3 codes that say the file cannot be written at all, whatever the statement. */
 const UNAVAILABLE = /^SQLITE_(?:READONLY|FULL|IOERR|CANTOPEN|CORRUPT|NOTADB|BUSY|PROTOCOL)/;
@@ -28,13 +35,18 @@ export class SqliteDriver implements SqlDriver {
   private queue: Promise<unknown> = Promise.resolve();
   private synchronous: Synchronous;
 
+  /** FULL: an acknowledged event survives a power loss too. */
+  private readonly durable: Synchronous;
+  private readonly afterClose: (() => void) | undefined;
+
   constructor(
     readonly db: Database.Database,
-    /** FULL: an acknowledged event survives a power loss too. */
-    private readonly durable: Synchronous = "FULL",
+    options: SqliteDriverOptions = {},
   ) {
-    this.synchronous = durable;
-    this.db.pragma(`synchronous = ${durable}`);
+    this.durable = options.durable ?? "FULL";
+    this.afterClose = options.afterClose;
+    this.synchronous = this.durable;
+    this.db.pragma(`synchronous = ${this.durable}`);
     this.direct = {
       all: <Row>(sql: string, params?: SqlParams) => settle(() => this.allNow<Row>(sql, params)),
       run: (sql: string, params?: SqlParams) => settle(() => this.runNow(sql, params)),
@@ -62,7 +74,8 @@ export class SqliteDriver implements SqlDriver {
   transaction<T>(work: (tx: SqlQueries) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     // One process owns the file: BEGIN IMMEDIATE already serializes writers, so `lock` needs nothing more.
     return this.enqueue(async () => {
-      this.setSynchronous(options.relaxed ? "NORMAL" : this.durable);
+      // Relaxed for this transaction only: the statements after it (ledger, settings) are durable writes.
+      if (options.relaxed) this.setSynchronous("NORMAL");
       this.db.exec("BEGIN IMMEDIATE");
       this.inTransaction = true;
       try {
@@ -74,6 +87,7 @@ export class SqliteDriver implements SqlDriver {
         throw error;
       } finally {
         this.inTransaction = false;
+        this.setSynchronous(this.durable);
       }
     });
   }
@@ -86,6 +100,7 @@ export class SqliteDriver implements SqlDriver {
   async close(): Promise<void> {
     await this.queue;
     if (this.db.open) this.db.close();
+    this.afterClose?.();
   }
 
   private setSynchronous(level: Synchronous): void {
@@ -127,7 +142,7 @@ export class SqliteDriver implements SqlDriver {
   }
 
   private insertRowsNow(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void {
-    this.statement(multiRowInsertSql(table, columns, rows.length, "question")).run(...rows.flat());
+    for (const run of powerOfTwoRuns(rows)) this.statement(multiRowInsertSql(table, columns, run.length, "question")).run(...run.flat());
   }
 
   private insertNow(table: string, row: Readonly<Record<string, SqlValue>>): boolean {

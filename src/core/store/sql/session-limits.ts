@@ -1,0 +1,25 @@
+/**
+ * How long a server engine lets one of the daemon's sessions sit idle inside a transaction, or
+ * (MariaDB) idle at all, before the server ends it. A daemon that freezes (SIGSTOP, a paused VM)
+ * or vanishes while it holds the append lock or claimed rows holds them this long at most: what
+ * it costs the other daemons' ingest. The daemon's own transactions never wait between two
+ * statements for anything but the database.
+ */
+export const IDLE_SESSION_CUT_MS = 5000;
+
+/**
+ * How long a statement waits for a lock (the append lock, a row) before it fails: longer than
+ * IDLE_SESSION_CUT_MS, so that a wait behind a frozen holder ends with the lock, not with a 503.
+ */
+export const LOCK_WAIT_MS = 15_000;
+
+/** TCP keepalive's idle time on every connection to the database (the OS default is 2 hours). */
+export const KEEPALIVE_IDLE_MS = 5000;
+
+/**
+ * Server-side prepared statements one connection keeps at most (MariaDB's max_prepared_stmt_count,
+ * 16,382 by default, is shared by every user of the server); the ones past it are closed (MariaDB)
+ * or run unprepared (PostgreSQL). Lists and multi-row inserts come in a few sizes (powers of two),
+ * so the daemon's statements number well under it.
+ */
+export const MAX_PREPARED_STATEMENTS = 100;
