@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { StoreLedger } from "../src/core/ledger.js";
 import type { Store } from "../src/core/store/store.js";
-import { postHook, startTestDaemon, waitFor, type TestDaemon } from "./helpers/daemon.js";
+import { postHook, startTestDaemon, tempDir, waitFor, type TestDaemon } from "./helpers/daemon.js";
 import { ENGINES } from "./helpers/engines.js";
 import { recordingSink, sleep } from "./helpers/recording-sink.js";
 import { appendEvent } from "./helpers/store.js";
@@ -92,6 +92,36 @@ describe.each(ENGINES.filter((engine) => engine.server && engine.available))("an
     await waitFor(() => (recorder.recording.delivered.includes(id) ? true : undefined), 8000, "the retry after an error with a NUL in it");
     await waitFor(async () => ((await t.daemon.store.deliveriesOf(id))[0]?.status === "delivered" ? true : undefined), 5000, "the delivered outcome");
   });
+});
+
+describe("two daemons on one SQLite file (an overlapping restart)", () => {
+  it("never runs a delivery the first daemon is running: the second waits or refuses to start", async () => {
+    const dir = tempDir();
+    let releaseFirst: () => void = () => {};
+    const firstGate = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const recorder = recordingSink("slow", async (_event, attempt) => {
+      if (attempt === 1) await firstGate; // the first daemon's run lasts until the end of the test
+    });
+    // The second daemon waits 2 x SHUTDOWN_TIMEOUT_MS + 5 s for the first to stop, then refuses.
+    const env = { SINKS_ENABLED: "slow", LOG_EVENTS_TO: "", SHUTDOWN_TIMEOUT_MS: "500" };
+    const first = await startTestDaemon(env, { slow: recorder.factory }, dir);
+    daemons.push(first);
+    try {
+      const { id } = (await (await postHook(first.url, push(1))).json()) as { id: number };
+      await waitFor(() => (recorder.recording.calls.length === 1 ? true : undefined), 5000, "the first daemon's run");
+      try {
+        daemons.push(await startTestDaemon(env, { slow: recorder.factory }, dir));
+      } catch (error) {
+        // Refusing to start, naming the file, keeps the promise too.
+        expect(String(error)).toMatch(/DATABASE_PATH/);
+      }
+      await sleep(1500);
+      // The first daemon still runs the delivery: nobody else may have started it.
+      expect(recorder.recording.calls.map((call) => call.id)).toEqual([id]);
+    } finally {
+      releaseFirst();
+    }
+  }, 60_000);
 });
 
 describe("a queue with one long delivery", () => {

@@ -138,6 +138,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
 export async function migratePostgres(client: pg.ClientBase): Promise<void> {
   await client.query("BEGIN");
   try {
+    // A migration may take longer than the sessions' lock_timeout: a daemon starting beside it waits it out.
+    await client.query("SET LOCAL lock_timeout = 0");
     await client.query("SELECT pg_advisory_xact_lock($1, $2)", [ADVISORY_LOCK_CLASS, lockKey("migrate")]);
     await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
     const { rows } = await client.query<{ version: number | null }>("SELECT MAX(version) AS version FROM schema_migrations");

@@ -1,4 +1,5 @@
 import { first, toNumber, type SqlDriver, type SqlQueries } from "./driver.js";
+import { newestEventId } from "./poll-for-commits.js";
 import { EVENT_RETENTION_LOCK } from "./requeue.js";
 
 /** Events deleted per statement: small enough that pruning never holds a long lock. */
@@ -11,8 +12,8 @@ const PRUNE_BATCH = 500;
  * event queued again meanwhile is never deleted.
  */
 export async function prune(db: SqlDriver, before: Date): Promise<number> {
-  const newest = toNumber((await first<{ newest: unknown }>(db, "SELECT MAX(id) AS newest FROM events"))?.newest);
-  if (newest === null) return 0;
+  const newest = await newestEventId(db);
+  if (newest === 0) return 0;
   let pruned = 0;
   for (;;) {
     const { found, deleted } = await db.transaction(
