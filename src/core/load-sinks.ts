@@ -50,12 +50,14 @@ export async function loadSinks(
       throw new ConfigError(`SINKS_ENABLED names an unknown sink "${name}" (built-in: ${known}; or a path like ./my-sink.js)`);
     }
     const factory = builtin ?? (await importFactory(name));
-    const sink = await factory(ctx);
-    if (!isSink(sink)) throw new ConfigError(`SINKS_ENABLED: the factory for "${name}" did not return a sink (name, accepts, handle)`);
-    if (sinks.some((other) => other.name === sink.name)) {
-      throw new ConfigError(`SINKS_ENABLED: two sinks are named "${sink.name}"`);
+    const made = await factory(ctx);
+    for (const sink of Array.isArray(made) ? (made as unknown[]) : [made]) {
+      if (!isSink(sink)) throw new ConfigError(`SINKS_ENABLED: the factory for "${name}" did not return a sink (name, accepts, handle)`);
+      if (sinks.some((other) => other.name === sink.name)) {
+        throw new ConfigError(`SINKS_ENABLED: two sinks are named "${sink.name}"`);
+      }
+      sinks.push(sink);
     }
-    sinks.push(sink);
   }
   return sinks;
 }
