@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { EventSourceMessage } from "eventsource-parser";
 import { retryDelayMs } from "../core/backoff.js";
 import { loadDotEnv } from "../core/config.js";
+import { gitlabHeaders } from "../core/gitlab-headers.js";
 import { retryAfter } from "../core/failure.js";
 import { networkCause } from "../core/network-cause.js";
 import { hookKindOf } from "../sources/gitlab/event-header.js";
@@ -39,8 +40,6 @@ as GitLab does.
   -h, --help          show this help
 `;
 
-/** GitLab's own headers, sent on as they came; the rest (proxies', the daemon's) is not the bot's business. */
-const GITLAB_HEADERS = /^(x-gitlab-(event|instance|event-uuid|webhook-uuid)|idempotency-key|user-agent)$/;
 const RETRY = { minMs: 1000, maxMs: 60_000 };
 
 /** The last event id the target took, per feed and target, in a JSON file written whole each time. */
@@ -101,13 +100,11 @@ export interface ForwardOptions {
 /** POSTs one event until the target takes it (2xx) or refuses it (4xx); returns when either is done. */
 async function forwardEvent(message: EventSourceMessage, options: ForwardOptions): Promise<void> {
   const data = JSON.parse(message.data) as SmeeData;
-  const headers: Record<string, string> = { "Content-Type": "application/json" };
-  for (const [name, value] of Object.entries(data)) {
-    if (GITLAB_HEADERS.test(name) && typeof value === "string") headers[name] = value;
-  }
-  if (options.targetToken) headers["X-Gitlab-Token"] = options.targetToken;
+  // GitLab's own headers, sent on as they came; the rest (proxies') is not the bot's business.
+  const headers: Record<string, string> = { ...gitlabHeaders(data), "content-type": "application/json" };
+  const line = describe(message.id ?? "?", headers, data.body);
+  if (options.targetToken) headers["x-gitlab-token"] = options.targetToken;
   const body = JSON.stringify(data.body);
-  const line = describe(message.id ?? "?", Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value])), data.body);
   for (let attempt = 1; ; attempt++) {
     const started = performance.now();
     let outcome: string;

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { requireSetting } from "../../core/config.js";
 import { eventFilter } from "../../core/event-filter.js";
+import { gitlabHeaders } from "../../core/gitlab-headers.js";
 import { eventJson, type GitLabEvent, type StoredEvent } from "../../core/event.js";
 import { retryAfter } from "../../core/failure.js";
 import { networkCause } from "../../core/network-cause.js";
@@ -11,8 +12,6 @@ import { readEndpoints, type Endpoint } from "./endpoints.js";
 
 /** How much of a downstream's answer is kept with a failed attempt (its error text). */
 const KEPT_RESPONSE_CHARS = 500;
-/** GitLab's own request headers, sent on with a body "as GitLab sent it". */
-const GITLAB_HEADERS = /^(x-gitlab-(event|instance|event-uuid|webhook-uuid)|idempotency-key|user-agent)$/;
 
 /** Standard Webhooks' message id: the same on every attempt at one event for one endpoint, and different per endpoint. */
 export function webhookId(endpoint: string, event: Pick<GitLabEvent, "id" | "deliveryId" | "receivedAt">): string {
@@ -32,10 +31,7 @@ function excerpt(text: string): string {
 function requestFor(endpoint: Endpoint, event: GitLabEvent, stored: StoredEvent): { body: string; headers: Record<string, string> } {
   const headers: Record<string, string> = { "content-type": "application/json", "user-agent": `gitlab-webhooks/${VERSION}` };
   if (endpoint.body === "event") return { body: eventJson(event), headers };
-  for (const [name, value] of Object.entries(stored.requestHeaders ?? {})) {
-    if (GITLAB_HEADERS.test(name)) headers[name] = value;
-  }
-  return { body: stored.payloadJson, headers };
+  return { body: stored.payloadJson, headers: { ...headers, ...gitlabHeaders(stored.requestHeaders) } };
 }
 
 /**

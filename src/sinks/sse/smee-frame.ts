@@ -1,4 +1,5 @@
 import type { StoredEvent } from "../../core/event.js";
+import { gitlabHeaders } from "../../core/gitlab-headers.js";
 import { withoutPersonalData } from "./public-payload.js";
 
 /**
@@ -16,16 +17,12 @@ export function parseFormat(value: unknown): FeedFormat | { error: string } {
 }
 
 /**
- * Headers a subscriber without a token gets: GitLab's own, which a bot dispatches on. Not the
- * proxies' (X-Forwarded-For, X-Real-IP, X-Request-Id): they describe the network GitLab is on.
+ * A token holder gets every kept header; a subscriber without a token GitLab's own, which a bot
+ * dispatches on, not the proxies' (X-Forwarded-For, X-Real-IP): they describe GitLab's network.
  */
-const GITLAB_OWN = /^(content-type|user-agent|idempotency-key|webhook-id|webhook-timestamp|x-gitlab-[a-z-]+)$/;
-
 function headersOf(event: StoredEvent, privileged: boolean): Record<string, string> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  for (const [name, value] of Object.entries(event.requestHeaders ?? {})) {
-    if (privileged || GITLAB_OWN.test(name)) headers[name.toLowerCase()] = value;
-  }
+  const kept = privileged ? (event.requestHeaders ?? {}) : gitlabHeaders(event.requestHeaders);
+  const headers: Record<string, string> = { "content-type": "application/json", ...kept };
   if (event.meta.instance !== null) headers["x-gitlab-instance"] ??= event.meta.instance;
   return headers;
 }
