@@ -104,6 +104,15 @@ describe("gitlab-webhooks forward", () => {
     expect(received.length).toBe(7);
   });
 
+  it("has --help, and says what is missing", async () => {
+    const help = runCli(["forward", "--help"], {});
+    expect((await help.exited).code).toBe(0);
+    expect(help.output()).toMatch(/^Usage: gitlab-webhooks forward --to URL/);
+    const missing = runCli(["forward", "--from", "http://127.0.0.1:9/sse/"], {});
+    expect((await missing.exited).code).toBe(2);
+    expect(missing.output()).toBe("gitlab-webhooks: forward needs --to URL, the bot's webhook URL (see --help)\n");
+  });
+
   it("refuses a feed token the daemon does not know, with one line", async () => {
     const dir = tempDir();
     daemon = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SSE_TOKEN, SINKS_ENABLED: "sse", DATABASE_PATH: join(dir, "s.sqlite") });

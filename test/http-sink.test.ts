@@ -157,6 +157,19 @@ describe("http sink", () => {
     expect(detail.attempts[0]?.error).toBe("http:slow gave no answer within HTTP_SINK_TIMEOUT_MS (300 ms)");
   });
 
+  it("keeps the start of a long answer with the attempt, on one line", async () => {
+    const secret = newSecret();
+    await startReceiver([secret], () => ({ status: 500, body: `${"x".repeat(300)}\n${"y".repeat(2_000_000)}` }));
+    await start([{ name: "big", url: `${receiver!.url}/big`, secret }], { MAX_ATTEMPTS: "1" });
+    const posted = await postHook(t!.url, fixtureJson("project__issue.json"), { event: "Issue Hook" });
+    const id = ((await posted.json()) as { id: number }).id;
+    const detail = await waitFor(async () => {
+      const event = await api<{ attempts: { error: string | null }[] }>(`/api/events/${id}`);
+      return event.attempts.length === 1 ? event : undefined;
+    });
+    expect(detail.attempts[0]?.error).toBe(`http:big answered 500: ${"x".repeat(300)} ${"y".repeat(199)}…`);
+  });
+
   it("refuses to start on a malformed HTTP_SINK_FILE, naming the entry, never the secret", async () => {
     const secret = newSecret();
     const cases: [unknown, RegExp][] = [

@@ -8,6 +8,7 @@ import { loadDotEnv } from "../core/config.js";
 import { gitlabHeaders } from "../core/gitlab-headers.js";
 import { retryAfter } from "../core/failure.js";
 import { networkCause } from "../core/network-cause.js";
+import { responseStart } from "../core/response-start.js";
 import { hookKindOf } from "../sources/gitlab/event-header.js";
 import { normalize } from "../sources/gitlab/normalize.js";
 import { firstOf, parseCommandArgs, UsageError } from "./args.js";
@@ -79,7 +80,7 @@ interface SmeeData {
 }
 
 /** id, type, action and project of an event, as the line shows them. */
-function describe(id: string, headers: Record<string, string>, body: unknown): string {
+function describe(id: number, headers: Record<string, string>, body: unknown): string {
   const eventHeader = headers["x-gitlab-event"];
   const event = normalize({ eventHeader, instance: headers["x-gitlab-instance"], deliveryId: "", receivedAt: new Date() }, hookKindOf(eventHeader), body);
   return [`#${id}`, event.type, event.action, event.project?.path ?? null]
@@ -99,10 +100,19 @@ export interface ForwardOptions {
 
 /** POSTs one event until the target takes it (2xx) or refuses it (4xx); returns when either is done. */
 async function forwardEvent(message: EventSourceMessage, options: ForwardOptions): Promise<void> {
-  const data = JSON.parse(message.data) as SmeeData;
+  const id = Number(message.id);
+  let data: SmeeData | undefined;
+  try {
+    data = JSON.parse(message.data) as SmeeData;
+  } catch {
+    // Said below.
+  }
+  if (!Number.isSafeInteger(id) || typeof data !== "object" || data === null || !("body" in data)) {
+    throw new FatalFeedError("the feed sent something that is not an event of its smee format: is --from a gitlab-webhooks feed (…/sse/)?");
+  }
   // GitLab's own headers, sent on as they came; the rest (proxies') is not the bot's business.
   const headers: Record<string, string> = { ...gitlabHeaders(data), "content-type": "application/json" };
-  const line = describe(message.id ?? "?", headers, data.body);
+  const line = describe(id, headers, data.body);
   if (options.targetToken) headers["x-gitlab-token"] = options.targetToken;
   const body = JSON.stringify(data.body);
   for (let attempt = 1; ; attempt++) {
@@ -117,15 +127,15 @@ async function forwardEvent(message: EventSourceMessage, options: ForwardOptions
         redirect: "manual",
         signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]),
       });
-      const text = await response.text().catch(() => "");
+      const text = await responseStart(response);
       const took = `${response.status} ${Math.round(performance.now() - started)} ms`;
       if (response.status < 300) {
-        options.state.save(Number(message.id));
+        options.state.save(id);
         return options.write(`${line} ${took}`);
       }
       // GitLab gives up on a 4xx; a 429 says when to come back.
       if (response.status !== 429 && response.status < 500) {
-        options.state.save(Number(message.id));
+        options.state.save(id);
         const said = printable(text).slice(0, 200);
         return options.write(`${line} ${took}, skipped${said ? `: ${said}` : ""}`);
       }

@@ -6,6 +6,7 @@ import { eventJson, type GitLabEvent, type StoredEvent } from "../../core/event.
 import { retryAfter } from "../../core/failure.js";
 import { networkCause } from "../../core/network-cause.js";
 import { PermanentError, RetryLaterError, type Sink, type SinkContext, type SinkFactory } from "../../core/sink.js";
+import { responseStart } from "../../core/response-start.js";
 import { sign } from "../../core/standard-webhooks.js";
 import { VERSION } from "../../core/version.js";
 import { readEndpoints, type Endpoint } from "./endpoints.js";
@@ -69,7 +70,7 @@ function endpointSink(endpoint: Endpoint, { config, store, logger }: SinkContext
       if ((error as Error).name === "TimeoutError") throw new Error(`${name} gave no answer within HTTP_SINK_TIMEOUT_MS (${config.HTTP_SINK_TIMEOUT_MS} ms)`);
       throw new Error(`${name} could not be reached (${networkCause(error)})`);
     }
-    const text = excerpt(await response.text().catch(() => ""));
+    const text = excerpt(await responseStart(response));
     if (response.ok) return;
     const said = `${name} answered ${response.status}${text ? `: ${text}` : ""}`;
     const status = response.status;
