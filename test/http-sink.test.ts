@@ -99,6 +99,18 @@ describe("http sink", () => {
       ["http:audit", "ok", new URL(receiver!.url).host],
     ]);
     expect(JSON.stringify(await (await fetch(`${t!.url}/healthz`)).json())).not.toContain("s3cr3t-path");
+
+    // A redelivery from the dashboard is the same message to the receiver: it can deduplicate it.
+    const redeliver = await fetch(`${t!.url}/api/events/${id}/redeliver`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ sinks: ["http:bot"] }),
+    });
+    expect(redeliver.status).toBe(202);
+    await waitFor(() => (arrivals.length === 4 ? true : undefined), 5000, "the redelivery");
+    expect((arrivals[3] as Arrival).path).toBe("/bot");
+    expect((arrivals[3] as Arrival).headers["webhook-id"]).toBe(first.headers["webhook-id"]);
+    expect((arrivals[3] as Arrival).verifiedWith).toEqual([oldSecret, newSecretValue]);
   });
 
   it("retries a failure with the same webhook-id, keeps the answer with the attempt, and waits as Retry-After says", async () => {
