@@ -11,6 +11,7 @@ const BOT_SECRET = "the-bots-own-webhook-secret";
 
 interface Received {
   headers: IncomingHttpHeaders;
+  raw: string;
   body: Record<string, unknown>;
   status: number;
 }
@@ -34,7 +35,7 @@ async function startBot(script: Record<string, number[]>, received: Received[], 
   const server = await startFakeServer((req, body, res) => {
     const key = String(req.headers["idempotency-key"]);
     const status = script[key]?.shift() ?? 200;
-    received.push({ headers: req.headers, body: JSON.parse(body) as Record<string, unknown>, status });
+    received.push({ headers: req.headers, raw: body, body: JSON.parse(body) as Record<string, unknown>, status });
     res.writeHead(status).end(status === 400 ? "this bot does not take issue events" : "ok");
   }, port);
   return server;
@@ -72,6 +73,8 @@ describe("gitlab-webhooks forward", () => {
     expect(received.map((request) => [request.headers["idempotency-key"], request.status])).toEqual([["d1", 200], ["d2", 503], ["d2", 502], ["d2", 200], ["d3", 400]]);
     const first = received[0] as Received;
     expect(first.body).toEqual(fixtureJson("project__merge_request_open.json"));
+    // The very text the daemon stored (GitLab's, its line breaks made spaces), not a re-encoding of it.
+    expect(first.raw).toBe(fixtureBody("project__merge_request_open.json").toString().trim().replace(/[\r\n]/g, " "));
     expect(first.headers).toMatchObject({
       "x-gitlab-event": "Merge Request Hook",
       "x-gitlab-instance": "https://gitlab.example.com",

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { isDeepStrictEqual } from "node:util";
 import type { EventSourceMessage } from "eventsource-parser";
 import { retryDelayMs } from "../core/backoff.js";
 import { loadDotEnv } from "../core/config.js";
@@ -89,6 +90,24 @@ function describe(id: number, headers: Record<string, string>, body: unknown): s
     .join(" ");
 }
 
+/**
+ * The body as the daemon stored it, byte for byte: the daemon's smee frames end with
+ * `,"body":<the stored text>}`, and no header before it can hold that sequence unescaped. Checked
+ * against the parsed body; anything else (another server's order) is sent re-encoded, the same JSON.
+ */
+function storedBody(data: string, body: unknown): string {
+  const start = data.indexOf(',"body":');
+  if (start >= 0 && data.endsWith("}")) {
+    const text = data.slice(start + ',"body":'.length, -1);
+    try {
+      if (isDeepStrictEqual(JSON.parse(text), body)) return text;
+    } catch {
+      // Not where the body is: re-encoded below.
+    }
+  }
+  return JSON.stringify(body);
+}
+
 export interface ForwardOptions {
   to: string;
   targetToken: string | undefined;
@@ -114,7 +133,7 @@ async function forwardEvent(message: EventSourceMessage, options: ForwardOptions
   const headers: Record<string, string> = { ...gitlabHeaders(data), "content-type": "application/json" };
   const line = describe(id, headers, data.body);
   if (options.targetToken) headers["x-gitlab-token"] = options.targetToken;
-  const body = JSON.stringify(data.body);
+  const body = storedBody(message.data, data.body);
   for (let attempt = 1; ; attempt++) {
     const started = performance.now();
     let outcome: string;
