@@ -187,7 +187,7 @@ function parseUrl(value: string, what: string): URL {
 }
 
 export async function forward(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs({
+  const { values } = parseCommandArgs({
     args: argv,
     allowPositionals: false,
     options: {
@@ -209,7 +209,6 @@ export async function forward(argv: string[]): Promise<number> {
     process.stdout.write(FORWARD_HELP);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError("forward takes no positional arguments");
   if (values.to === undefined) throw new UsageError("forward needs --to URL, the bot's webhook URL");
   loadDotEnv();
   const to = parseUrl(values.to, "--to");
