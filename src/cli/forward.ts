@@ -108,7 +108,7 @@ function storedBody(data: string, body: unknown): string {
   return JSON.stringify(body);
 }
 
-export interface ForwardOptions {
+interface ForwardOptions {
   to: string;
   targetToken: string | undefined;
   timeoutMs: number;
@@ -165,7 +165,8 @@ async function forwardEvent(message: EventSourceMessage, options: ForwardOptions
       const why = (error as Error).name === "TimeoutError" ? `no answer within ${options.timeoutMs / 1000} s` : `no answer (${networkCause(error)})`;
       outcome = why;
     }
-    const waitMs = waitUntil !== null ? Math.max(0, waitUntil - Date.now()) : retryDelayMs(attempt, RETRY);
+    // A Retry-After is honoured up to an hour: a bot on a laptop does not mean days.
+    const waitMs = waitUntil !== null ? Math.min(Math.max(0, waitUntil - Date.now()), 3_600_000) : retryDelayMs(attempt, RETRY);
     options.write(`${line} ${outcome}, retrying in ${(waitMs / 1000).toFixed(1)} s`);
     await sleep(waitMs, undefined, { signal: options.signal });
   }
