@@ -4,7 +4,7 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { sign } from "../src/sources/gitlab/sign.js";
+import { sign } from "../src/core/standard-webhooks.js";
 import { postHook, startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from "./helpers/daemon.js";
 import { fixtureBody, fixtureJson } from "./helpers/fixtures.js";
 import { spawnDaemon, type SpawnedDaemon } from "./helpers/spawn-daemon.js";

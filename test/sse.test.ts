@@ -153,7 +153,7 @@ describe("GET /sse/", () => {
       await start();
       const response = await fetch(`${t!.url}/sse/?types=push`);
       expect(response.status).toBe(400);
-      expect(((await response.json()) as { error: string }).error).toBe('unknown parameter "types" (the feed takes type, action, project, hook, since, token)');
+      expect(((await response.json()) as { error: string }).error).toBe('unknown parameter "types" (the feed takes type, action, project, hook, since, token, format)');
     });
   });
 

@@ -59,13 +59,16 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(await store.getEvent(second.id + 1000)).toBeNull();
     });
 
-    test("keeps the event's object summary, and its request headers for the event's own page", async () => {
+    test("keeps the event's object summary, and its request headers for the event's own page and the feed", async () => {
       const object = { kind: "merge_request", iid: 16, id: 99, title: "Add input validation ✓", url: "https://gitlab.example.com/g/p7/-/merge_requests/16", ref: "feature/x", state: "opened" };
       const event = newEvent({ type: "merge_request", project: project(7), object });
       const headers = { "x-gitlab-event": "Merge Request Hook", "idempotency-key": event.deliveryId };
-      const { id } = await store.append(event, { deliveries: [], scope: "", payloadJson: "{}", headers });
+      const { id, stored } = await store.append(event, { deliveries: [], scope: "", payloadJson: "{}", headers });
       expect((await store.getEvent(id))?.meta.object).toEqual(object);
       expect((await store.getEvent(id))?.requestHeaders).toEqual(headers);
+      // The feed gets them too, live (the appended event) and replayed (eventsAfter).
+      expect(stored?.requestHeaders).toEqual(headers);
+      expect((await store.eventsAfter(id - 1, 1))[0]?.requestHeaders).toEqual(headers);
       const [listed] = await store.listEvents({ limit: 1 });
       expect(listed?.meta.object).toEqual(object);
       expect(listed?.requestHeaders).toBeNull();

@@ -19,7 +19,7 @@ function reference(event: GitLabEvent): string | null {
  * Text from the outside world, safe on a terminal: control characters (escape sequences that could
  * rewrite the screen, line breaks that could forge another event's line) become spaces.
  */
-function printable(text: string): string {
+export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
 }

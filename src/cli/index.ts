@@ -2,6 +2,7 @@
 import { ConfigError } from "../core/config.js";
 import { VERSION } from "../core/version.js";
 import { UsageError } from "./args.js";
+import { forward } from "./forward.js";
 import { hooks } from "./hooks.js";
 import { send } from "./send.js";
 import { serve } from "./serve.js";
@@ -16,6 +17,7 @@ Commands:
   serve     run the daemon (the default)
   send      post GitLab-shaped JSON files to a running daemon
   tail      follow a daemon's event feed, one line per event
+  forward   post a daemon's events to a local bot as GitLab sends them (behind NAT, on a laptop)
   hooks     add, list or remove this daemon's webhooks in GitLab
 
 Run "gitlab-webhooks COMMAND --help" for a command's options.
@@ -23,7 +25,7 @@ Run "gitlab-webhooks COMMAND --help" for a command's options.
 
 type Command = (argv: string[]) => Promise<number | void>;
 
-const COMMANDS: Record<string, Command> = { serve, send, tail, hooks };
+const COMMANDS: Record<string, Command> = { serve, send, tail, forward, hooks };
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { firstRunTokenPath } from "../core/first-run-token.js";
 import { networkCause } from "../core/network-cause.js";
-import { sign } from "../sources/gitlab/sign.js";
+import { sign } from "../core/standard-webhooks.js";
 import { firstOf, UsageError } from "./args.js";
 
 /** Where and how a command posts to a running daemon's /hooks, as its operator. */

@@ -1,3 +1,4 @@
+import type { EventSourceMessage } from "eventsource-parser";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { GitLabEvent } from "../core/event.js";
 import { loadDotEnv } from "../core/config.js";
@@ -25,7 +26,7 @@ or a daemon restart and resumes from the last event seen, so nothing is missed.
 
 const MAX_WAIT_MS = 30_000;
 
-class FatalFeedError extends Error {}
+export class FatalFeedError extends Error {}
 
 export interface TailOptions {
   url: string;
@@ -35,6 +36,8 @@ export interface TailOptions {
   write: (line: string) => void;
   warn: (line: string) => void;
   signal?: AbortSignal;
+  /** Takes each event's message instead of printing it: the feed waits for it, and resumes after the last one taken. */
+  onEvent?: (message: EventSourceMessage) => Promise<void>;
 }
 
 /** Reads the feed until aborted, reconnecting with Last-Event-ID; throws only on a refusal (4xx). */
@@ -68,6 +71,11 @@ export async function follow(options: TailOptions): Promise<void> {
           continue;
         }
         if (message.event !== undefined) continue;
+        if (options.onEvent) {
+          await options.onEvent(message);
+          lastId = Number(message.id);
+          continue;
+        }
         const event = JSON.parse(message.data) as GitLabEvent;
         lastId = event.id;
         options.write(options.json ? message.data : formatEvent(event));

@@ -103,6 +103,9 @@ const schema = z.object({
   SSE_MAX_BACKLOG_BYTES: integer(4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   SSE_MAX_REPLAY: integer(10_000, 1, 100_000_000),
   SSE_ANONYMOUS_FULL_PAYLOAD: flag,
+  /** The `http` sink's endpoints: a JSON file (src/sinks/http/endpoints.ts reads it). */
+  HTTP_SINK_FILE: optionalText,
+  HTTP_SINK_TIMEOUT_MS: integer(10_000, 1, 600_000),
   ADMIN_TOKEN: list,
   MAX_BODY_BYTES: integer(26214400, 1, 1024 * 1024 * 1024),
   RETENTION_DAYS: integer(30, 1, 36500),

@@ -70,7 +70,7 @@ export class StoredEvent {
   constructor(
     readonly meta: EventMeta,
     readonly payloadJson: string,
-    /** The request's headers, credentials left out; read for one event's page only, else null. */
+    /** The request's headers, credentials left out: read for one event's page and the feed (eventsAfter, the live bus), else null. */
     readonly requestHeaders: Readonly<Record<string, string>> | null = null,
   ) {}
 

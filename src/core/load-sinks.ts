@@ -61,14 +61,16 @@ export async function loadSinks(
     }
     const factory = builtin ?? (await importFactory(name));
     const ledger = new StoreLedger(shared.store, ledgerStaleMs);
-    const ctx: SinkContext = { ...shared, ledger };
-    const sink = await factory(ctx);
-    if (!isSink(sink)) throw new ConfigError(`SINKS_ENABLED: the factory for "${name}" did not return a sink (name, accepts, handle)`);
-    if (sinks.some((other) => other.sink.name === sink.name)) {
-      throw new ConfigError(`SINKS_ENABLED: two sinks are named "${sink.name}"`);
+    const made = await factory({ ...shared, ledger });
+    for (const [index, sink] of (Array.isArray(made) ? (made as unknown[]) : [made]).entries()) {
+      if (!isSink(sink)) throw new ConfigError(`SINKS_ENABLED: the factory for "${name}" did not return a sink (name, accepts, handle)`);
+      if (sinks.some((other) => other.sink.name === sink.name)) {
+        throw new ConfigError(`SINKS_ENABLED: two sinks are named "${sink.name}"`);
+      }
+      // The factory's ledger is its first sink's; each further sink it returns keeps its own.
+      if (index === 0) ledger.bind(sink.name);
+      sinks.push({ sink, ctx: { ...shared, ledger: index === 0 ? ledger : new StoreLedger(shared.store, ledgerStaleMs, sink.name) } });
     }
-    ledger.bind(sink.name);
-    sinks.push({ sink, ctx });
   }
   return sinks;
 }

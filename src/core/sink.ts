@@ -57,7 +57,8 @@ export interface Sink {
   health?(): Record<string, unknown>;
 }
 
-export type SinkFactory = (ctx: SinkContext) => Sink | Promise<Sink>;
+/** Makes a sink; or several, each with its own name and queue (the `http` sink: one per endpoint). */
+export type SinkFactory = (ctx: SinkContext) => Sink | readonly Sink[] | Promise<Sink | readonly Sink[]>;
 
 export type { OnceOptions, SinkLedger } from "./ledger.js";
 export { classifyFailure, isPermanentError, PermanentError, RetryLaterError, type Failure } from "./failure.js";

@@ -1,5 +1,6 @@
 import type { SinkFactory } from "../core/sink.js";
 import { createGitLabMentionsSink } from "./gitlab-mentions/index.js";
+import { createHttpSink } from "./http/index.js";
 import { createInventorySink } from "./inventory/index.js";
 import { createLogSink } from "./log/index.js";
 import { createPhabricatorSink } from "./phabricator/index.js";
@@ -8,6 +9,7 @@ import { createSseSink } from "./sse/index.js";
 /** The sinks SINKS_ENABLED can name; anything else must be a path to a plugin module. */
 export const builtinSinks: Readonly<Record<string, SinkFactory>> = {
   "gitlab-mentions": createGitLabMentionsSink,
+  http: createHttpSink,
   inventory: createInventorySink,
   log: createLogSink,
   phabricator: createPhabricatorSink,

@@ -6,9 +6,10 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-/** An HTTP server on 127.0.0.1 with a free port; `handle` gets the whole body. */
+/** An HTTP server on 127.0.0.1 with a free port (or `port`); `handle` gets the whole body. */
 export async function startFakeServer(
   handle: (req: IncomingMessage, body: string, res: ServerResponse) => unknown,
+  port = 0,
 ): Promise<FakeServer> {
   const server = createServer((req, res) => {
     let body = "";
@@ -19,10 +20,10 @@ export async function startFakeServer(
       });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const { port: listening } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${listening}`,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

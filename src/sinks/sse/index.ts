@@ -6,6 +6,7 @@ import { bearerToken, matchesAnySecret } from "../../core/secrets.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { publicEventJson } from "./public-payload.js";
 import { ReplayTurns } from "./replay-turns.js";
+import { parseFormat, smeeJson } from "./smee-frame.js";
 import { Subscriber } from "./subscriber.js";
 import { parseFilters, subscriptionPredicate, withheldPredicate } from "./subscription.js";
 
@@ -49,6 +50,7 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
   };
   const wholeFrame = framer((event) => event.json);
   const publicFrame = config.SSE_ANONYMOUS_FULL_PAYLOAD ? wholeFrame : framer(publicEventJson);
+  const smeeFrames = { whole: framer((event) => smeeJson(event, true, true)), public: framer((event) => smeeJson(event, false, config.SSE_ANONYMOUS_FULL_PAYLOAD)) };
   const turns = new ReplayTurns();
   // Token holders (the dashboard, bots with SSE_TOKEN) keep room when anonymous subscribers fill the feed.
   const reservedForTokens = Math.max(1, Math.ceil(config.SSE_MAX_CLIENTS / 10));
@@ -85,6 +87,8 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
     if ("error" in filters) return sendError(res, 400, filters.error, cors);
     const since = parseCursor(req.headers["last-event-id"] ?? query.since);
     if (since !== null && typeof since === "object") return sendError(res, 400, since.error, cors);
+    const format = parseFormat(query.format);
+    if (typeof format === "object") return sendError(res, 400, format.error, cors);
     const privileged = token !== undefined;
     const full = subscribers.size >= config.SSE_MAX_CLIENTS || (!privileged && anonymous >= config.SSE_MAX_CLIENTS - reservedForTokens);
     if (full) {
@@ -134,7 +138,7 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
         store,
         predicate: subscriptionPredicate(filters, privileged),
         withheld: privileged ? null : withheldPredicate(filters),
-        frame: privileged ? wholeFrame : publicFrame,
+        frame: format === "smee" ? smeeFrames[privileged ? "whole" : "public"] : privileged ? wholeFrame : publicFrame,
         turns,
         maxBacklogBytes: config.SSE_MAX_BACKLOG_BYTES,
         onOverflow: () => {

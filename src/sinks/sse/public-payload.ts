@@ -8,7 +8,12 @@ function withheld(key: string): boolean {
   return key === "email" || key.endsWith("_email") || key === "variables";
 }
 
+/** JSON text without the withheld keys, at any depth. */
+export function withoutPersonalData(json: string): string {
+  return JSON.stringify(JSON.parse(json) as unknown, (key, value: unknown) => (withheld(key) ? undefined : value));
+}
+
 /** The event as a subscriber without a token sees it: public projects' events without personal data. */
 export function publicEventJson(event: StoredEvent): string {
-  return JSON.stringify(JSON.parse(event.json) as unknown, (key, value: unknown) => (withheld(key) ? undefined : value));
+  return withoutPersonalData(event.json);
 }

@@ -21,7 +21,7 @@ function values(query: Record<string, unknown>, name: string): string[] {
 }
 
 /** The query parameters /sse/ knows: a misspelt filter must not silently mean "everything". */
-export const FEED_PARAMETERS = ["type", "action", "project", "hook", "since", "token"] as const;
+export const FEED_PARAMETERS = ["type", "action", "project", "hook", "since", "token", "format"] as const;
 
 /**
  * Reads type= (object kinds or GitLab's hook-scope names: merge_requests, push_events), action=,

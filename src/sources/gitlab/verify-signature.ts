@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { sign } from "./sign.js";
+import { sign } from "../../core/standard-webhooks.js";
 
 /** Standard Webhooks' recommended tolerance for webhook-timestamp. */
 export const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;

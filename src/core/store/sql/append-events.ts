@@ -121,6 +121,6 @@ export async function appendEvents(tx: SqlQueries, items: readonly PendingAppend
     const id = existing.get(key) as number;
     if (fresh.get(key) !== item) return { id, duplicate: true, stored: null };
     const { payload: _payload, ...meta } = item.event;
-    return { id, duplicate: false, stored: new StoredEvent({ id, ...meta }, item.options.payloadJson) };
+    return { id, duplicate: false, stored: new StoredEvent({ id, ...meta }, item.options.payloadJson, item.options.headers ?? null) };
   });
 }

@@ -9,7 +9,8 @@ export async function getEvent(db: SqlQueries, id: number): Promise<StoredEvent 
 }
 
 export async function eventsAfter(db: SqlQueries, afterId: number, limit: number): Promise<StoredEvent[]> {
-  const rows = await db.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > :afterId ORDER BY id LIMIT ${Math.floor(limit)}`, { afterId });
+  // With the request's headers: the feed's smee format sends them to token holders.
+  const rows = await db.all<EventRow>(`SELECT ${EVENT_COLUMNS_WITH_HEADERS} FROM events WHERE id > :afterId ORDER BY id LIMIT ${Math.floor(limit)}`, { afterId });
   return toStoredEvents(db, rows);
 }
 
