@@ -76,6 +76,12 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, res: Response): T | unde
 export function createAdminApi(adminTokens: readonly string[], store: Store, dispatcher: Dispatcher, hooksWatch: HooksWatch | null = null): Router {
   const router = express.Router();
   const durableSinks = () => dispatcher.sinks.map((sink) => sink.name);
+  /** A `sink` that names no enabled sink is a mistake to say, not an empty list. */
+  const unknownSink = (res: Response, name: string | undefined): boolean => {
+    if (name === undefined || durableSinks().includes(name)) return false;
+    sendError(res, 400, `sink "${name}" is not enabled (enabled: ${durableSinks().join(", ")})`);
+    return true;
+  };
   router.use("/api", requireAdminToken(adminTokens), express.json({ limit: "64kb" }));
 
   const withDeliveries = async (event: StoredEvent, payload: boolean) => ({
@@ -90,7 +96,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
 
   router.get("/api/events", async (req: Request, res: Response) => {
     const query = parse(eventsQuery, req.query, res);
-    if (!query) return;
+    if (!query || unknownSink(res, query.sink)) return;
     const { status, q, ...rest } = query;
     const events = await store.listEvents({ ...rest, hook: query.hook as HookKind[] | undefined, deliveryStatus: status, search: q });
     const next = events.length === query.limit ? events.at(-1)?.id : undefined;
@@ -120,7 +126,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
 
   router.get("/api/deliveries", async (req: Request, res: Response) => {
     const query = parse(deliveriesQuery, req.query, res);
-    if (!query) return;
+    if (!query || unknownSink(res, query.sink)) return;
     const deliveries = await store.listDeliveries(query);
     const next = deliveries.length === query.limit ? deliveries.at(-1)?.eventId : undefined;
     res.json({ deliveries, next: next ?? null });
@@ -128,10 +134,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
 
   router.post("/api/deliveries/retry", async (req: Request, res: Response) => {
     const body = parse(retryBody, req.body, res);
-    if (!body) return;
-    if (body.sink !== undefined && !durableSinks().includes(body.sink)) {
-      return sendError(res, 400, `sink "${body.sink}" is not enabled (enabled: ${durableSinks().join(", ")})`);
-    }
+    if (!body || unknownSink(res, body.sink)) return;
     const retried = await store.retryFailed(body.sink ?? null, Date.now());
     dispatcher.wakeAll();
     res.status(202).json({ retried });
