@@ -6,7 +6,7 @@ import type { HooksWatch } from "./hooks-watch.js";
 import type { HookKind, StoredEvent } from "./event.js";
 import { eventTypesOf } from "./event-types.js";
 import { sendError } from "./http-errors.js";
-import type { Store } from "./store/store.js";
+import type { MinuteCount, Store } from "./store/store.js";
 import { VERSION } from "./version.js";
 
 const HOOKS = ["system", "project", "group", "unknown"] as const;
@@ -23,6 +23,8 @@ const time = z
   .transform((value) => new Date(value).toISOString())
   .optional();
 const STATUSES = ["pending", "delivered", "failed"] as const;
+/** What the traffic panel shows: the last 24 hours. */
+const TRAFFIC_WINDOW_MS = 24 * 3_600_000;
 
 const eventsQuery = z
   .object({
@@ -142,6 +144,25 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
 
   router.get("/api/sinks", async (_req: Request, res: Response) => {
     res.json({ sinks: await dispatcher.sinkStates() });
+  });
+
+  // The dashboard's traffic panel: the last day, per minute, read from the store, so that it
+  // survives restarts and every daemon on one database shows the same.
+  router.get("/api/traffic", async (req: Request, res: Response) => {
+    if (!parse(z.object({}).strict(), req.query, res)) return;
+    const until = Date.now();
+    const since = until - TRAFFIC_WINDOW_MS;
+    const traffic = await store.readTraffic(since, until);
+    const perMinute = (counts: readonly MinuteCount[]) => counts.map(({ minute, count }) => ({ minute: new Date(minute).toISOString(), count }));
+    res.json({
+      since: new Date(since).toISOString(),
+      until: new Date(until).toISOString(),
+      received: perMinute(traffic.received),
+      sinks: durableSinks().map((name) => {
+        const found = traffic.sinks[name];
+        return { name, delivered: perMinute(found?.delivered ?? []), retried: perMinute(found?.retried ?? []), failed: perMinute(found?.failed ?? []), delayMs: found?.delayMs ?? null };
+      }),
+    });
   });
 
   // The dashboard's health panel: everything /healthz says, with the errors in full, and who runs where.
