@@ -1,15 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { launchBrowser } from "./helpers/browser.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, SCREENSHOTS, watchedPage } from "./helpers/browser.js";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "./helpers/daemon.js";
 import { fixtureJson } from "./helpers/fixtures.js";
 import { recordingSink } from "./helpers/recording-sink.js";
 
 const ADMIN = "traffic-admin-token-7";
-/** Screenshots of what the browser showed: always for the traffic panel, on failure for the rest. */
-const SCREENSHOTS = join(process.cwd(), "test-results", "dashboard");
 
 let browser: Browser;
 let t: TestDaemon;
@@ -35,19 +33,7 @@ afterAll(async () => {
   await off?.close();
 });
 
-async function page(name: string, viewport = { width: 1280, height: 900 }): Promise<{ page: Page; errors: string[] }> {
-  const opened = await browser.newPage({ viewport });
-  const errors: string[] = [];
-  opened.on("pageerror", (error) => errors.push(error.message));
-  opened.on("console", (message) => {
-    if (/Content Security Policy/i.test(message.text())) errors.push(message.text());
-  });
-  onTestFailed(async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await opened.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true }).catch(() => {});
-  });
-  return { page: opened, errors };
-}
+const page = (name: string, viewport?: { width: number; height: number }) => watchedPage(browser, name, viewport);
 
 async function signIn(opened: Page): Promise<void> {
   await opened.goto(`${t.url}/`);
