@@ -151,12 +151,13 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
   // The dashboard's traffic panel: the last day, per minute, read from the store, so that it
   // survives restarts and every daemon on one database shows the same.
   // A day of deliveries is read in a fraction of a second, on the store's thread: dashboards open
-  // side by side share one reading for a while.
-  let lastTraffic: { at: number; body: unknown } | null = null;
+  // side by side share one reading for a while, until a new event arrives.
+  let lastTraffic: { at: number; newest: number; body: unknown } | null = null;
   router.get("/api/traffic", async (req: Request, res: Response) => {
     if (!parse(z.object({}).strict(), req.query, res)) return;
     const until = Date.now();
-    if (lastTraffic && until - lastTraffic.at < TRAFFIC_REUSE_MS) return res.json(lastTraffic.body);
+    const { newest } = await store.idRange();
+    if (lastTraffic && lastTraffic.newest === newest && until - lastTraffic.at < TRAFFIC_REUSE_MS) return res.json(lastTraffic.body);
     const since = until - TRAFFIC_WINDOW_MS;
     const traffic = await store.readTraffic(since, until);
     const perMinute = (counts: readonly MinuteCount[]) => counts.map(({ minute, count }) => ({ minute: new Date(minute).toISOString(), count }));
@@ -169,7 +170,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
         return { name, delivered: perMinute(found?.delivered ?? []), retried: perMinute(found?.retried ?? []), failed: perMinute(found?.failed ?? []), delayMs: found?.delayMs ?? null };
       }),
     };
-    lastTraffic = { at: until, body };
+    lastTraffic = { at: until, newest, body };
     res.json(body);
   });
 
