@@ -167,11 +167,6 @@ export function loadSettings<K extends keyof Config>(names: readonly K[], env: N
   return result.data as Pick<Config, K>;
 }
 
-/** The value of a setting a sink cannot work without; a ConfigError naming it otherwise. */
-export function requireSetting<K extends keyof Config>(config: Config, name: K, sink: string): NonNullable<Config[K]> {
-  return requireSettings(config, [name], sink)[name];
-}
-
 /**
  * The settings a sink cannot work without; when some are missing, one ConfigError naming every
  * one of them (not one per start-up).
