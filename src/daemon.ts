@@ -14,11 +14,11 @@ import { FIRST_RUN_TOKEN_COPY, firstRunToken } from "./core/first-run-token.js";
 import { createHealthRouter } from "./core/health.js";
 import { defaultMaxConnections } from "./core/connection-guard.js";
 import { createHttpServer } from "./core/http-app.js";
-import { loadSinks } from "./core/load-sinks.js";
+import { loadSinks, type LoadedSink } from "./core/load-sinks.js";
 import { createDaemonMetrics, createMetricsRouter } from "./core/metrics.js";
 import { createRedactor } from "./core/logger.js";
 import { compileProjectTokens, loadProjectTokens, secretsToRedact, type ProjectToken } from "./core/project-tokens.js";
-import type { Sink, SinkContext, SinkFactory } from "./core/sink.js";
+import type { SharedSinkContext, Sink, SinkFactory } from "./core/sink.js";
 import type { Store } from "./core/store/store.js";
 import { openStore } from "./open-store.js";
 import { createHooksHandler } from "./sources/gitlab/receive-hook.js";
@@ -105,15 +105,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const shutdown = new AbortController();
   const sinkRouter = express.Router();
   const metrics = new Registry();
-  const ctx: SinkContext = { config, store, logger, bus, router: sinkRouter, metrics, signal: shutdown.signal };
+  const ctx: SharedSinkContext = { config, store, logger, bus, router: sinkRouter, metrics, signal: shutdown.signal };
+  const leaseMs = config.DELIVERY_LEASE_SECONDS * 1000;
 
+  let loaded: LoadedSink[];
   let sinks: Sink[];
   let tokens: string[];
   let hooksWatch: HooksWatch | null;
   try {
     hooksWatch = hooksWatchOf(config, logger, metrics);
     // A sink's missing settings stop start-up: said before anything the operator need not act on yet.
-    sinks = await loadSinks(enabledSinkNames(config), options.builtins, ctx);
+    loaded = await loadSinks(enabledSinkNames(config), options.builtins, ctx, leaseMs);
+    sinks = loaded.map(({ sink }) => sink);
     tokens = await ingestTokens(config, logger, store, projectTokens);
     for (const sink of sinks) await sink.start?.();
     await bus.start();
@@ -125,8 +128,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const daemonMetrics = createDaemonMetrics(metrics, store, () => sinks.map((sink) => sink.name));
   const dispatcher = new Dispatcher(
-    sinks,
-    ctx,
+    loaded,
     store,
     bus,
     logger,
@@ -134,7 +136,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       maxAttempts: config.MAX_ATTEMPTS,
       backoff: { minMs: config.RETRY_MIN_MS, maxMs: config.RETRY_MAX_MS },
       owner,
-      leaseMs: config.DELIVERY_LEASE_SECONDS * 1000,
+      leaseMs,
       redact: createRedactor(secretsToRedact(config)),
     },
     daemonMetrics.onDelivery,

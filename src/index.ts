@@ -3,7 +3,7 @@
  * exports a SinkFactory (default or `createSink`) and is named by path in SINKS_ENABLED.
  * Everything here is kept stable across minor versions; anything else in the package is not.
  */
-export type { Sink, SinkContext, SinkFactory } from "./core/sink.js";
+export type { OnceOptions, Sink, SinkContext, SinkFactory, SinkLedger } from "./core/sink.js";
 export type { EventActor, EventMeta, EventProject, GitLabEvent, HookKind, Visibility } from "./core/event.js";
 export type { Config } from "./core/config.js";
 export type { Bus } from "./core/bus.js";

@@ -146,7 +146,8 @@ describe("delivery", () => {
       },
       { concurrency: 4 },
     );
-    t = await startTestDaemon({ SINKS_ENABLED: "ordered", RETRY_MIN_MS: "150" }, { ordered: factory });
+    // A retry long enough that project 2 is surely posted and delivered before it, on a loaded machine too.
+    t = await startTestDaemon({ SINKS_ENABLED: "ordered", RETRY_MIN_MS: "1000", RETRY_MAX_MS: "2000" }, { ordered: factory });
     const a1 = await post(pushTo(1, 1));
     const a2 = await post(pushTo(1, 2));
     const b1 = await post(pushTo(2, 1));

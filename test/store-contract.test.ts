@@ -252,21 +252,87 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
     test("are taken over when their claim lapses, and kept while it is renewed", async () => {
       const id = (await appendEvent(store, {}, ["log"])).id;
       const now = Date.now();
-      expect(await claim("log", "daemon-a", now, 10, 1000)).toEqual([id]);
+      const [first] = await store.claimDeliveries("log", "daemon-a", now, 1000, 10);
+      expect(first?.event.id).toBe(id);
+      const mine = first?.claim as string;
       expect(await store.nextClaimAt("log", now, 1000)).toBe(now + 1000);
-      expect(await store.renewClaims("daemon-a", now + 900)).toBe(1);
+      expect(await store.renewClaims([mine], now + 900)).toEqual([mine]);
       expect(await store.claimDeliveries("log", "daemon-b", now + 1500, 1000, 10)).toEqual([]);
       const taken = await store.claimDeliveries("log", "daemon-b", now + 2000, 1000, 10);
       expect(taken.map((delivery) => delivery.event.id)).toEqual([id]);
-      expect(await store.renewClaims("daemon-a", now + 2000)).toBe(0);
+      expect(taken[0]?.claim).not.toBe(mine);
+      expect(await store.renewClaims([mine], now + 2000)).toEqual([]);
+    });
+
+    test("are fenced: a lapsed claim's renewal, outcome and give-back change nothing once another daemon holds it", async () => {
+      const id = (await appendEvent(store, {}, ["log"])).id;
+      const now = Date.now();
+      const [lapsed] = await store.claimDeliveries("log", "daemon-a", now, 1000, 10);
+      const [current] = await store.claimDeliveries("log", "daemon-b", now + 2000, 1000, 10);
+      expect(current?.event.id).toBe(id);
+      const stale = lapsed?.claim as string;
+      expect(await store.renewClaims([stale], now + 2100)).toEqual([]);
+      await store.releaseClaims("log", stale, [id]);
+      expect(await store.markDelivered("log", id, { ...took(now + 2200), claim: stale }, now + 2200)).toBe(false);
+      expect(await store.markFailed("log", id, { ...failedWith("late", null, now + 2200), claim: stale }, now + 2200)).toBe(false);
+      // The current holder keeps it: nobody else may claim it, and its own outcome counts.
+      expect(await store.claimDeliveries("log", "daemon-c", now + 2300, 1000, 10)).toEqual([]);
+      expect((await store.deliveriesOf(id))[0]).toMatchObject({ status: "pending", attempts: 0, lastError: null });
+      expect(await store.attemptsOf(id)).toEqual([]);
+      expect(await store.markDelivered("log", id, { ...took(now + 2400), claim: current?.claim }, now + 2400)).toBe(true);
+      expect((await store.deliveriesOf(id))[0]).toMatchObject({ status: "delivered", attempts: 1 });
+    });
+
+    test("are never claimed again by a claimer that still runs them, however old its claim", async () => {
+      const a1 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
+      const a2 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
+      const none = (await appendEvent(store, { project: null }, ["log"])).id;
+      const now = Date.now();
+      expect(await claim("log", "daemon-a", now, 1, 1000)).toEqual([a1, none]);
+      // Its renewals failed for longer than the lease: to anyone else the claims are free, not to itself.
+      expect((await store.claimDeliveries("log", "daemon-a", now + 5000, 1000, 10, undefined, [a1, none])).map((d) => d.event.id)).toEqual([]);
+      expect(await claim("log", "daemon-b", now + 5000, 10, 1000)).toEqual([a1, a2, none]);
+    });
+
+    test("hold a key while any of its deliveries is claimed: an older one queued again waits for the newer one running", async () => {
+      const a1 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
+      const a2 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
+      await store.markDelivered("log", a1, took(Date.now()), Date.now());
+      const [running] = await store.claimDeliveries("log", "daemon-a", Date.now(), 60_000, 10);
+      expect(running?.event.id).toBe(a2);
+      expect(await store.requeue([{ sink: "log", eventId: a1, orderingKey: null }], Date.now())).toBe(1);
+      expect(await claim("log", "daemon-b")).toEqual([]);
+      const now = Date.now();
+      expect(await store.nextClaimAt("log", now, 60_000)).toBeGreaterThan(now + 50_000);
+      expect(await store.markDelivered("log", a2, { ...took(Date.now()), claim: running?.claim }, Date.now())).toBe(true);
+      expect(await claim("log", "daemon-b")).toEqual([a1]);
+    });
+
+    test("run again after the running attempt when a redelivery is asked for meanwhile, whatever its outcome", async () => {
+      const delivered = (await appendEvent(store, { project: project(1) }, ["log"])).id;
+      const failed = (await appendEvent(store, { project: project(2) }, ["log"])).id;
+      const now = Date.now();
+      const due = await store.claimDeliveries("log", "daemon-a", now, 60_000, 10);
+      expect(due.map((d) => d.event.id)).toEqual([delivered, failed]);
+      expect(await store.requeue(due.map((d) => ({ sink: "log", eventId: d.event.id, orderingKey: null })), now + 1)).toBe(2);
+      expect(await store.markDelivered("log", delivered, { ...took(now + 10), claim: due[0]?.claim }, now + 10)).toBe(true);
+      expect(await store.markFailed("log", failed, { ...failedWith("gone", null, now + 10), claim: due[1]?.claim }, now + 10)).toBe(true);
+      expect((await store.deliveriesOf(delivered))[0]).toMatchObject({ status: "pending" });
+      expect((await store.deliveriesOf(failed))[0]).toMatchObject({ status: "pending", lastError: "gone" });
+      const again = await store.claimDeliveries("log", "daemon-b", now + 20, 60_000, 10);
+      expect(again.map((d) => d.event.id)).toEqual([delivered, failed]);
+      expect(await store.markDelivered("log", delivered, { ...took(now + 30), claim: again[0]?.claim }, now + 30)).toBe(true);
+      expect((await store.deliveriesOf(delivered))[0]).toMatchObject({ status: "delivered" });
     });
 
     test("go back to whoever asks when released, and all at once for a store's only daemon", async () => {
       const ids = [(await appendEvent(store, {}, ["log"])).id, (await appendEvent(store, { project: project(2) }, ["log"])).id];
-      expect(await claim("log", "daemon-a")).toEqual(ids);
-      await store.releaseClaims("log", "daemon-b", ids);
+      const claimed = await store.claimDeliveries("log", "daemon-a", Date.now(), 60_000, 100);
+      expect(claimed.map((d) => d.event.id)).toEqual(ids);
+      // Another claim's token gives nothing back.
+      await store.releaseClaims("log", "daemon-b/0", ids);
       expect(await claim("log", "daemon-c")).toEqual([]);
-      await store.releaseClaims("log", "daemon-a", [ids[0] as number]);
+      await store.releaseClaims("log", claimed[0]?.claim as string, [ids[0] as number]);
       expect(await claim("log", "daemon-c")).toEqual([ids[0]]);
       expect(await store.releaseAllClaims()).toBe(2);
       expect(await claim("log", "daemon-d")).toEqual(ids);
@@ -401,6 +467,17 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       await store.forgetRecord("phab", "12!4:T1:open");
       expect(await store.hasRecord("phab", "12!4:T1:open")).toBe(false);
       expect(await store.hasRecord("other", "12!4:T1:open")).toBe(true);
+    });
+
+    test("lets one taker of a record win, even at the same moment, and a stale one be taken over", async () => {
+      const now = Date.now();
+      const both = await Promise.all([store.takeRecord("phab", "intent:x", now, now - 1000), (await another()).takeRecord("phab", "intent:x", now, now - 1000)]);
+      expect(both.sort()).toEqual(["new", null].sort());
+      expect(await store.takeRecord("phab", "intent:x", now + 500, now - 500)).toBeNull();
+      expect(await store.takeRecord("phab", "intent:x", now + 2000, now + 1)).toBe("stale");
+      expect(await store.takeRecord("phab", "intent:x", now + 2001, now + 1)).toBeNull();
+      await store.touchRecord("phab", "intent:x", 0);
+      expect(await store.takeRecord("phab", "intent:x", now + 2002, now + 1)).toBe("stale");
     });
 
     test("give a lease to one daemon at a time, until it lapses", async () => {

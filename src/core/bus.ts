@@ -78,10 +78,20 @@ export class Bus {
     const batch = this.queued.sort((a, b) => a.id - b.id);
     this.queued = [];
     this.enqueue(async () => {
-      const firstId = batch[0]?.id ?? 0;
-      // Ids below ours that we have not published were committed before ours (by another daemon).
-      if (firstId > this.published + 1) await this.readUntil(firstId - 1);
-      this.emit(batch);
+      // Ids between ours that we have not published were committed before them, by another daemon
+      // (two of our group commits may answer in one turn, around another daemon's commit): each gap
+      // is read from the store before the event after it.
+      let run: StoredEvent[] = [];
+      for (const event of batch) {
+        const before = run.at(-1)?.id ?? this.published;
+        if (event.id > before + 1) {
+          this.emit(run);
+          run = [];
+          await this.readUntil(event.id - 1);
+        }
+        run.push(event);
+      }
+      this.emit(run);
     });
   }
 

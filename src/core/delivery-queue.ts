@@ -2,6 +2,7 @@ import type { Logger } from "winston";
 import { retryDelayMs, type BackoffOptions } from "./backoff.js";
 import { rateLimitedLog } from "./rate-limited-log.js";
 import { classifyFailure } from "./failure.js";
+import { runUnderClaim } from "./delivery-claim.js";
 import { SinkHealth } from "./sink-health.js";
 import type { Sink, SinkContext } from "./sink.js";
 import type { DueDelivery, Store } from "./store/store.js";
@@ -47,8 +48,10 @@ export interface DeliveryOutcome {
  * sink's concurrency.
  */
 export class DeliveryQueue {
-  /** Claimed by this queue and not yet recorded or given back. */
-  private claimed = 0;
+  /** Event ids claimed by this queue and not yet recorded or given back: never claimed again meanwhile. */
+  private readonly running = new Set<number>();
+  /** The claims this queue's lanes hold, and when the store last confirmed each. */
+  private readonly claims = new Map<string, { renewedAt: number; lost: boolean }>();
   /** Lanes running now: each runs one ordering key's claimed deliveries one after another. */
   private readonly lanes = new Set<Promise<void>>();
   private pumping = false;
@@ -99,11 +102,18 @@ export class DeliveryQueue {
       const free = this.concurrency - this.lanes.size;
       if (free <= 0) return;
       const { owner, leaseMs } = this.options;
+      const now = Date.now();
       // As many keys as there are free lanes: the rest stays for other daemons, or the next look.
-      const due = await this.store.claimDeliveries(this.sink.name, owner, Date.now(), leaseMs, this.options.batchSize ?? 256, free);
+      const due = await this.store.claimDeliveries(this.sink.name, owner, now, leaseMs, this.options.batchSize ?? 256, free, [...this.running]);
+      for (const delivery of due) {
+        this.running.add(delivery.event.id);
+        if (!this.claims.has(delivery.claim)) this.claims.set(delivery.claim, { renewedAt: now, lost: false });
+      }
       if (this.stopped) return void (await this.release(due));
-      for (const group of groupByKey(due)) this.startLane(group);
-      if (this.lanes.size === 0) await this.sleepUntilNextDue();
+      for (const group of groupByClaim(due)) this.startLane(group);
+      // With lanes to spare, come back when the next delivery falls due (a retry of another key),
+      // not only when a running lane ends.
+      if (this.lanes.size < this.concurrency) await this.sleepUntilNextDue();
     } catch (error) {
       if (this.stopped) return;
       this.storeTrouble("delivery queue could not read the store; trying again", { sink: this.sink.name, error: String(error) });
@@ -111,17 +121,45 @@ export class DeliveryQueue {
     }
   }
 
+  /** The claims to renew: those a lane still holds. */
+  heldClaims(): string[] {
+    return [...this.claims].filter(([, claim]) => !claim.lost).map(([token]) => token);
+  }
+
+  /** What a renewal at `at` found: the claims in `held` were extended; the others of ours are gone. */
+  renewed(asked: readonly string[], held: ReadonlySet<string>, at: number): void {
+    for (const token of asked) {
+      const claim = this.claims.get(token);
+      if (!claim) continue;
+      if (held.has(token)) claim.renewedAt = Math.max(claim.renewedAt, at);
+      else claim.lost = true;
+    }
+  }
+
+  /**
+   * Whether a lane may still act on its claim: not lost, and confirmed recently enough that no other
+   * daemon can have taken it over (claims lapse after the lease; renewals come every third of it).
+   */
+  private holds(token: string): boolean {
+    const claim = this.claims.get(token);
+    return claim !== undefined && !claim.lost && Date.now() - claim.renewedAt < (this.options.leaseMs * 2) / 3;
+  }
+
   /** Runs one key's claimed deliveries one after another, up to a failure that leaves the rest waiting. */
   private startLane(group: DueDelivery[]): void {
-    this.claimed += group.length;
+    const token = (group[0] as DueDelivery).claim;
     const run = (async () => {
       const unrecorded: Promise<void>[] = [];
       const left = [...group];
       try {
         while (left.length > 0 && !this.stopped) {
+          if (!this.holds(token)) {
+            this.logger.warn("a delivery claim lapsed or was taken over; leaving its deliveries to whoever holds them now", { sink: this.sink.name });
+            break;
+          }
           const delivery = left.shift() as DueDelivery;
           const { ok, recorded } = await this.deliver(delivery);
-          unrecorded.push(recorded.finally(() => this.claimed--));
+          unrecorded.push(recorded.finally(() => this.running.delete(delivery.event.id)));
           if (unrecorded.length >= UNRECORDED_PER_LANE) await Promise.all(unrecorded.splice(0));
           // A retry keeps the rest of its key waiting behind it: those are given back.
           if (!ok) break;
@@ -129,6 +167,7 @@ export class DeliveryQueue {
       } finally {
         await Promise.all(unrecorded);
         await this.release(left);
+        this.claims.delete(token);
       }
     })().finally(() => {
       this.lanes.delete(run);
@@ -137,33 +176,37 @@ export class DeliveryQueue {
     this.lanes.add(run);
   }
 
-  /** Gives claims back without an outcome; if that fails, they lapse with the lease. */
+  /** Gives claims back without an outcome; if that fails, they lapse with the lease (nobody renews them). */
   private async release(deliveries: readonly DueDelivery[]): Promise<void> {
     if (deliveries.length === 0) return;
-    this.claimed -= deliveries.length;
-    if (this.abandoned) return;
-    const ids = deliveries.map((delivery) => delivery.event.id);
-    await this.store.releaseClaims(this.sink.name, this.options.owner, ids).catch((error: unknown) => {
-      this.storeTrouble("could not give back claimed deliveries; they are taken again once their lease lapses", { sink: this.sink.name, error: String(error) });
-    });
+    const byClaim = new Map<string, number[]>();
+    for (const { claim, event } of deliveries) byClaim.set(claim, [...(byClaim.get(claim) ?? []), event.id]);
+    for (const [claim, ids] of byClaim) {
+      if (!this.abandoned) {
+        await this.store.releaseClaims(this.sink.name, claim, ids).catch((error: unknown) => {
+          this.storeTrouble("could not give back claimed deliveries; they are taken again once their lease lapses", { sink: this.sink.name, error: String(error) });
+        });
+      }
+      for (const id of ids) this.running.delete(id);
+    }
   }
 
   /**
    * Runs one delivery. `ok`: the key's next delivery may follow it. `recorded`: settles once the
-   * outcome is committed; it never rejects: an outcome the store will not take is tried again with
-   * backoff (the claim keeps anyone else from running the delivery meanwhile).
+   * outcome is committed, or known to be someone else's to record (the claim was lost); it never
+   * rejects: an outcome the store will not take is tried again with backoff.
    */
   private async deliver(delivery: DueDelivery): Promise<{ ok: boolean; recorded: Promise<void> }> {
-    const { event } = delivery;
+    const { event, claim } = delivery;
     const startedAt = Date.now();
     const started = performance.now();
     const sink = this.sink.name;
     try {
-      await this.sink.handle(event.toEvent(), this.ctx);
+      await runUnderClaim(() => this.holds(claim), () => this.sink.handle(event.toEvent(), this.ctx));
       const durationMs = performance.now() - started;
       this.health.delivered(Date.now());
-      const recorded = this.record(delivery, () => this.store.markDelivered(sink, event.id, { startedAt, durationMs }, Date.now())).then(() => {
-        if (!this.abandoned) this.onOutcome({ sink, outcome: "delivered", durationMs });
+      const recorded = this.record(delivery, () => this.store.markDelivered(sink, event.id, { startedAt, durationMs, claim }, Date.now())).then((applied) => {
+        if (applied && !this.abandoned) this.onOutcome({ sink, outcome: "delivered", durationMs });
       });
       return { ok: true, recorded };
     } catch (error) {
@@ -176,9 +219,10 @@ export class DeliveryQueue {
       const retryAt = giveUp ? null : this.retryAt(attempts, failure.retryAt);
       this.health.failed(failure.message, failure.status, Date.now());
       // A failure is recorded before the key's next delivery may run.
-      await this.record(delivery, () =>
-        this.store.markFailed(sink, event.id, { startedAt, durationMs, error: failure.message, status: failure.status, retryAt }, Date.now()),
+      const applied = await this.record(delivery, () =>
+        this.store.markFailed(sink, event.id, { startedAt, durationMs, claim, error: failure.message, status: failure.status, retryAt }, Date.now()),
       );
+      if (!applied) return { ok: false, recorded: Promise.resolve() };
       this.onOutcome({ sink, outcome: giveUp ? "failed" : "retry", durationMs });
       const fields = { sink, eventId: event.id, type: event.meta.type, attempts, error: failure.message, ...(failure.status !== null && { status: failure.status }) };
       if (giveUp) {
@@ -198,24 +242,37 @@ export class DeliveryQueue {
     return Math.min(Math.max(requested, now), now + MAX_RETRY_AFTER_MS);
   }
 
-  /** Writes an outcome, again and again with backoff while the store refuses it, until shutdown gives up. */
-  private async record(delivery: DueDelivery, write: () => Promise<void>): Promise<void> {
+  /**
+   * Writes an outcome, again and again with backoff while the store refuses it, until shutdown
+   * gives up. False: not recorded, because the claim is no longer this queue's (another daemon
+   * took the delivery over and records its own outcome), or because shutdown gave up.
+   */
+  private async record(delivery: DueDelivery, write: () => Promise<boolean>): Promise<boolean> {
     for (let attempt = 1; !this.abandoned; attempt++) {
       try {
-        return await write();
+        const applied = await write();
+        if (!applied) {
+          const claim = this.claims.get(delivery.claim);
+          if (claim) claim.lost = true;
+          this.logger.warn("a delivery's claim was taken over while it ran; its outcome is left to the new holder", { sink: this.sink.name, eventId: delivery.event.id });
+        }
+        return applied;
       } catch (error) {
         this.storeTrouble("could not record a delivery's outcome; trying again", { sink: this.sink.name, eventId: delivery.event.id, error: String(error) });
         await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt, RECORD_RETRY)).unref());
       }
     }
+    return false;
   }
 
   private async sleepUntilNextDue(): Promise<void> {
     const now = Date.now();
     const next = await this.store.nextClaimAt(this.sink.name, now, this.options.leaseMs);
     const idle = this.options.maxIdleMs ?? 60_000;
-    // Not sooner than a few milliseconds: a claim that lapses this very moment must not spin the queue.
-    this.schedule(next === null ? idle : Math.min(idle, Math.max(5, next - now)));
+    // Not sooner than a few milliseconds: a claim that lapses this very moment must not spin the
+    // queue; while lanes run (their own claims may look lapsed to the store), not sooner than a quarter second.
+    const soonest = this.lanes.size > 0 ? 250 : 5;
+    this.schedule(next === null ? idle : Math.min(idle, Math.max(soonest, next - now)));
   }
 
   private schedule(delayMs: number): void {
@@ -227,7 +284,7 @@ export class DeliveryQueue {
 
   /** Deliveries this queue holds now: running, or claimed and waiting for their lane. */
   get inFlight(): number {
-    return this.claimed;
+    return this.running.size;
   }
 
   /**
@@ -246,19 +303,9 @@ export class DeliveryQueue {
   }
 }
 
-/** Claimed deliveries as runs that may go side by side: one run per ordering key, in id order. */
-function groupByKey(due: readonly DueDelivery[]): DueDelivery[][] {
-  const byKey = new Map<string, DueDelivery[]>();
-  const groups: DueDelivery[][] = [];
-  for (const delivery of due) {
-    const key = delivery.orderingKey;
-    const group = key === null ? undefined : byKey.get(key);
-    if (group) group.push(delivery);
-    else {
-      const fresh = [delivery];
-      if (key !== null) byKey.set(key, fresh);
-      groups.push(fresh);
-    }
-  }
-  return groups;
+/** Claimed deliveries as runs that may go side by side: one run per claim (one ordering key's, in id order). */
+function groupByClaim(due: readonly DueDelivery[]): DueDelivery[][] {
+  const byClaim = new Map<string, DueDelivery[]>();
+  for (const delivery of due) byClaim.set(delivery.claim, [...(byClaim.get(delivery.claim) ?? []), delivery]);
+  return [...byClaim.values()];
 }

@@ -3,7 +3,8 @@ import type { Bus } from "./bus.js";
 import { DeliveryQueue, type DeliveryOutcome, type DeliveryQueueOptions } from "./delivery-queue.js";
 import type { EventMeta, GitLabEvent } from "./event.js";
 import { rateLimitedLog } from "./rate-limited-log.js";
-import type { Sink, SinkContext } from "./sink.js";
+import type { LoadedSink } from "./load-sinks.js";
+import type { Sink } from "./sink.js";
 import { SinkHealth, type SinkCondition } from "./sink-health.js";
 import { projectOrderingKey } from "./store/ordering-key.js";
 import type { Store } from "./store/store.js";
@@ -15,18 +16,21 @@ export class Dispatcher {
   readonly queues: ReadonlyMap<string, DeliveryQueue>;
   private unsubscribe: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private renewing = false;
   private readonly renewTrouble: (message: string, fields?: Record<string, unknown>) => void;
 
+  readonly sinks: readonly Sink[];
+
   constructor(
-    readonly sinks: readonly Sink[],
-    ctx: SinkContext,
+    loaded: readonly LoadedSink[],
     private readonly store: Store,
     private readonly bus: Bus,
     private readonly logger: Logger,
     private readonly options: DeliveryQueueOptions,
     onOutcome?: (outcome: DeliveryOutcome) => void,
   ) {
-    this.queues = new Map(sinks.map((sink) => [sink.name, new DeliveryQueue(sink, ctx, store, logger, options, onOutcome)]));
+    this.sinks = loaded.map(({ sink }) => sink);
+    this.queues = new Map(loaded.map(({ sink, ctx }) => [sink.name, new DeliveryQueue(sink, ctx, store, logger, options, onOutcome)]));
     this.renewTrouble = rateLimitedLog(logger, "error");
   }
 
@@ -62,7 +66,8 @@ export class Dispatcher {
 
   /** Resumes every sink's undelivered events, then follows new ones. */
   async start(): Promise<void> {
-    // A store only this daemon uses holds no live claim but ours: those of a previous run are void.
+    // A store only one daemon may use at a time (SQLite, locked while open) holds no live claim:
+    // those of a previous run are void.
     if (!this.store.shared) await this.store.releaseAllClaims();
     this.heartbeat = setInterval(() => void this.renewClaims(), Math.max(100, Math.floor(this.options.leaseMs / 3)));
     this.heartbeat.unref();
@@ -70,11 +75,22 @@ export class Dispatcher {
     this.wakeAll();
   }
 
+  /** Extends the claims the lanes hold, and tells each queue which of its claims are gone. */
   private async renewClaims(): Promise<void> {
+    // One renewal at a time: a slow store must not pile them up.
+    if (this.renewing) return;
+    const asked = [...this.queues.values()].map((queue) => ({ queue, claims: queue.heldClaims() }));
+    const all = asked.flatMap(({ claims }) => claims);
+    if (all.length === 0) return;
+    const at = Date.now();
+    this.renewing = true;
     try {
-      await this.store.renewClaims(this.options.owner, Date.now());
+      const held = new Set(await this.store.renewClaims(all, at));
+      for (const { queue, claims } of asked) queue.renewed(claims, held, at);
     } catch (error) {
       this.renewTrouble("could not renew this daemon's delivery claims; another daemon may take them over", { error: String(error) });
+    } finally {
+      this.renewing = false;
     }
   }
 

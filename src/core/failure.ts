@@ -40,7 +40,11 @@ export interface Failure {
 type ErrorLike = { name?: unknown; message?: unknown; status?: unknown; retryAt?: unknown; errors?: unknown };
 
 const httpStatus = (value: unknown): number | null => (typeof value === "number" && Number.isInteger(value) && value >= 100 && value <= 599 ? value : null);
-const time = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? value : value instanceof Date ? value.getTime() : null);
+/** A time as epoch ms; an invalid Date or a NaN (a plugin's unreadable date) is no time at all. */
+const time = (value: unknown): number | null => {
+  const ms = value instanceof Date ? value.getTime() : value;
+  return typeof ms === "number" && Number.isFinite(ms) ? ms : null;
+};
 
 /**
  * Reads any thrown value. A numeric `status` (100–599) and `retryAt` are honoured on any error, so a

@@ -1,8 +1,15 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "./config.js";
+import { StoreLedger } from "./ledger.js";
 import { didYouMean } from "./lookalike-variables.js";
-import type { Sink, SinkContext, SinkFactory } from "./sink.js";
+import type { SharedSinkContext, Sink, SinkContext, SinkFactory } from "./sink.js";
+
+export interface LoadedSink {
+  sink: Sink;
+  /** The context its factory was given, with the sink's own ledger: also what its handle() is given. */
+  ctx: SinkContext;
+}
 
 /** A name that is a path (./my-sink.js, /opt/sinks/x.js) names a user's plugin module. */
 function isModulePath(name: string): boolean {
@@ -36,14 +43,17 @@ async function importFactory(name: string): Promise<SinkFactory> {
 
 /**
  * Builds the sinks named in SINKS_ENABLED: built-in names from `builtins`, paths as plugin modules.
- * Each factory checks its own settings and throws a ConfigError naming what is missing.
+ * Each factory checks its own settings and throws a ConfigError naming what is missing. Each sink
+ * gets a ledger of its own, kept under the name it returns; an intent in it older than
+ * `ledgerStaleMs` (the delivery lease) is taken for a run that ended without saying how.
  */
 export async function loadSinks(
   names: readonly string[],
   builtins: Readonly<Record<string, SinkFactory>>,
-  ctx: SinkContext,
-): Promise<Sink[]> {
-  const sinks: Sink[] = [];
+  shared: SharedSinkContext,
+  ledgerStaleMs: number,
+): Promise<LoadedSink[]> {
+  const sinks: LoadedSink[] = [];
   for (const name of new Set(names)) {
     const builtin = Object.hasOwn(builtins, name) ? builtins[name] : undefined;
     if (!builtin && !isModulePath(name)) {
@@ -51,12 +61,15 @@ export async function loadSinks(
       throw new ConfigError(`SINKS_ENABLED names an unknown sink "${name}"${didYouMean(name, Object.keys(builtins))} (built-in: ${known}; or a path like ./my-sink.js)`);
     }
     const factory = builtin ?? (await importFactory(name));
+    const ledger = new StoreLedger(shared.store, ledgerStaleMs);
+    const ctx: SinkContext = { ...shared, ledger };
     const sink = await factory(ctx);
     if (!isSink(sink)) throw new ConfigError(`SINKS_ENABLED: the factory for "${name}" did not return a sink (name, accepts, handle)`);
-    if (sinks.some((other) => other.name === sink.name)) {
+    if (sinks.some((other) => other.sink.name === sink.name)) {
       throw new ConfigError(`SINKS_ENABLED: two sinks are named "${sink.name}"`);
     }
-    sinks.push(sink);
+    ledger.bind(sink.name);
+    sinks.push({ sink, ctx });
   }
   return sinks;
 }

@@ -4,6 +4,7 @@ import type { Logger } from "winston";
 import type { Bus } from "./bus.js";
 import type { Config } from "./config.js";
 import type { GitLabEvent } from "./event.js";
+import type { SinkLedger } from "./ledger.js";
 import type { Store } from "./store/store.js";
 
 /** What a sink is given: a sink is a function of its context (the Probot way). */
@@ -19,7 +20,15 @@ export interface SinkContext {
   metrics: Registry;
   /** A signal that aborts when the daemon shuts down: pass it to long waits and requests. */
   signal: AbortSignal;
+  /**
+   * This sink's side-effect ledger: `ledger.once(key, act, { wasApplied })` acts once per key,
+   * whatever the retries, redeliveries and daemons (use it in handle(), not in the factory).
+   */
+  ledger: SinkLedger;
 }
+
+/** What every sink shares; each sink's own context adds its ledger. */
+export type SharedSinkContext = Omit<SinkContext, "ledger">;
 
 export interface Sink {
   name: string;
@@ -50,4 +59,5 @@ export interface Sink {
 
 export type SinkFactory = (ctx: SinkContext) => Sink | Promise<Sink>;
 
+export type { OnceOptions, SinkLedger } from "./ledger.js";
 export { classifyFailure, isPermanentError, PermanentError, RetryLaterError, type Failure } from "./failure.js";

@@ -39,27 +39,48 @@ export interface Store {
 
   /**
    * Claims due deliveries of a sink for `owner` until `now + lease` (renewed by renewClaims):
-   * pending, due, not claimed by a live owner, and with no earlier pending delivery of the same
-   * ordering key that is claimed or waiting for a retry. Oldest event first; the runs of at most
-   * `maxKeys` ordering keys (a delivery without a key counts as one), up to `limit` deliveries per
-   * key, so that a daemon takes no more than it can start now and leaves the rest to the others.
+   * pending, due, not claimed by a live owner, and with no other pending delivery of the same
+   * ordering key that is claimed (by anyone, or listed in `running`) or waiting for a retry. Oldest
+   * event first; the runs of at most `maxKeys` ordering keys (a delivery without a key counts as
+   * one), up to `limit` deliveries per key, so that a daemon takes no more than it can start now.
+   * Every run (one key's deliveries, or one delivery without a key) is a claim with a token of its
+   * own (DueDelivery.claim): renewals, outcomes and give-backs name it, and apply only while the
+   * claim is still that token's.
+   * `running`: event ids of this sink the caller still runs, whatever the age of their claims: a
+   * daemon never claims again what it still runs (its renewals may have failed for a while).
    */
-  claimDeliveries(sink: string, owner: string, now: number, leaseMs: number, limit: number, maxKeys?: number): Promise<DueDelivery[]>;
-  /** Extends every claim `owner` holds; returns how many. */
-  renewClaims(owner: string, now: number): Promise<number>;
-  /** Gives claimed deliveries back without an outcome (shutdown, or behind a failed one). */
-  releaseClaims(sink: string, owner: string, eventIds: readonly number[]): Promise<void>;
-  /** Drops every claim: for a store only one daemon uses, at its start. */
+  claimDeliveries(
+    sink: string,
+    owner: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+    maxKeys?: number,
+    running?: readonly number[],
+  ): Promise<DueDelivery[]>;
+  /** Extends the named claims; returns those still held (a claim taken over by another daemon is gone). */
+  renewClaims(claims: readonly string[], now: number): Promise<string[]>;
+  /** Gives claimed deliveries back without an outcome (shutdown, or behind a failed one), while the claim is still held. */
+  releaseClaims(sink: string, claim: string, eventIds: readonly number[]): Promise<void>;
+  /** Drops every claim: for a store only one daemon uses, at its start (it holds the store's lock). */
   releaseAllClaims(): Promise<number>;
   /**
    * When claimDeliveries may next find something for a sink: the earliest time the oldest pending
    * delivery of a key falls due or its claim lapses. Null when nothing is pending.
    */
   nextClaimAt(sink: string, now: number, leaseMs: number): Promise<number | null>;
-  markDelivered(sink: string, eventId: number, attempt: DeliveredAttempt, now: number): Promise<void>;
-  /** Records a failed attempt: retried at `attempt.retryAt`, or dead-lettered when that is null. */
-  markFailed(sink: string, eventId: number, attempt: FailedAttempt, now: number): Promise<void>;
-  /** Queues deliveries again (creating the missing ones); returns how many were (re)queued. */
+  /**
+   * Records a delivered attempt; false when `attempt.claim` is no longer held (the outcome is then
+   * not recorded: whoever holds the claim now records its own). A delivery asked for again while
+   * this attempt ran (requeue) stays pending, due now.
+   */
+  markDelivered(sink: string, eventId: number, attempt: DeliveredAttempt, now: number): Promise<boolean>;
+  /** Records a failed attempt: retried at `attempt.retryAt`, or dead-lettered when that is null. False as for markDelivered. */
+  markFailed(sink: string, eventId: number, attempt: FailedAttempt, now: number): Promise<boolean>;
+  /**
+   * Queues deliveries again (creating the missing ones); returns how many were (re)queued. A
+   * delivery running now runs again after the running attempt, whatever that attempt's outcome.
+   */
   requeue(deliveries: readonly Requeue[], now: number): Promise<number>;
   /** Dead letters of a sink (or of all sinks) back to pending; returns how many. */
   retryFailed(sink: string | null, now: number): Promise<number>;
@@ -79,6 +100,14 @@ export interface Store {
 
   /** Side-effect ledger: true when the key was newly recorded, false when it was there already. */
   recordOnce(sink: string, key: string, now: number): Promise<boolean>;
+  /**
+   * Records the key, or takes it over when it was recorded before `staleBefore`: "new" or
+   * "stale" (taken over); null while a younger record holds it. One statement each way, so two
+   * callers never both take it.
+   */
+  takeRecord(sink: string, key: string, now: number, staleBefore: number): Promise<"new" | "stale" | null>;
+  /** Sets when a record was made: now, to keep an intent alive while its act runs; 0, to make it stale at once. */
+  touchRecord(sink: string, key: string, at: number): Promise<void>;
   hasRecord(sink: string, key: string): Promise<boolean>;
   forgetRecord(sink: string, key: string): Promise<void>;
   /** Ledger keys of a sink that start with `prefix`, in order. */
@@ -181,6 +210,8 @@ export type DeliveryStatus = "pending" | "delivered" | "failed";
 
 export interface DueDelivery {
   event: StoredEvent;
+  /** The claim's token: what renewals, outcomes and give-backs name. */
+  claim: string;
   attempts: number;
   /** Deliveries with the same key run in event order; null runs on its own. */
   orderingKey: string | null;
@@ -190,6 +221,11 @@ export interface DeliveredAttempt {
   /** When the sink's handle() was called (epoch ms). */
   startedAt: number;
   durationMs: number;
+  /**
+   * The claim the attempt ran under: the outcome is recorded only while it is still held. Without
+   * one (tools, tests) the outcome is recorded whoever holds the delivery.
+   */
+  claim?: string;
 }
 
 export interface FailedAttempt extends DeliveredAttempt {

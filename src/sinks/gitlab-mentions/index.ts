@@ -38,7 +38,7 @@ function mergeRequestToMention(event: GitLabEvent): MergeRequest | null {
  * the reviewers page, so that GitLab notifies them. Never the author, a participant, the bot
  * itself, or anyone it mentioned on that MR before.
  */
-export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, metrics, signal }) => {
+export const createGitLabMentionsSink: SinkFactory = ({ config, ledger, logger, metrics, signal }) => {
   const { GITLAB_TOKEN: token } = requireSettings(config, ["GITLAB_URL", "GITLAB_TOKEN"], SINK);
   const api = createGitLabApi(config.GITLAB_URL, token, config.GITLAB_TIMEOUT_MS);
   const reviewers = new ReviewersSource({
@@ -100,27 +100,33 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
 
   const ledgerPrefix = (mr: MergeRequest) => `${mr.projectId}!${mr.iid}:@`;
 
-  /** People this sink mentioned on the MR: its ledger, and after an unanswered post, its own notes. */
-  async function alreadyMentioned(mr: MergeRequest, me: string): Promise<string[]> {
-    const mentioned = (await store.recordsWithPrefix(SINK, ledgerPrefix(mr))).map((key) => key.slice(ledgerPrefix(mr).length));
-    const uncertain = `uncertain:${mr.projectId}!${mr.iid}`;
-    if (!(await store.hasRecord(SINK, uncertain))) return mentioned;
+  /** People this sink mentioned on the MR, as its ledger says. */
+  async function alreadyMentioned(mr: MergeRequest): Promise<string[]> {
+    return (await ledger.keysWithPrefix(ledgerPrefix(mr))).map((key) => key.slice(ledgerPrefix(mr).length));
+  }
+
+  /**
+   * After a post that was never answered: whether the bot's notes mention any of them (each one it
+   * mentions is recorded). Any, not all: the reviewers page may have changed since, and a second
+   * note mentioning someone again is the worse mistake.
+   */
+  async function notesMention(mr: MergeRequest, me: string, users: readonly string[]): Promise<boolean> {
     let notes;
     try {
       notes = await api.MergeRequestNotes.all(mr.projectPath, mr.iid);
     } catch (error) {
       throw gitlabTrouble("could not read the merge request's notes", error);
     }
+    const mentioned = new Set<string>();
     for (const note of notes) {
       if (record(note.author).username !== me) continue;
       for (const match of String(note.body).matchAll(/(?<![\w@])@([A-Za-z0-9_.-]+)/g)) {
         const user = match[1] as string;
-        mentioned.push(user);
-        await store.recordOnce(SINK, `${ledgerPrefix(mr)}${user}`, Date.now());
+        mentioned.add(user.toLowerCase());
+        await ledger.record(`${ledgerPrefix(mr)}${user}`);
       }
     }
-    await store.forgetRecord(SINK, uncertain);
-    return mentioned;
+    return users.some((user) => mentioned.has(user.toLowerCase()));
   }
 
   function noteText(users: string[], projectPath: string): string {
@@ -136,20 +142,23 @@ export const createGitLabMentionsSink: SinkFactory = ({ config, store, logger, m
     if (entries.length === 0) return;
     const me = await bot();
     const files = entries.some(needsFiles) ? await changedFiles(mr) : [];
-    const exclude = [...mr.known, me, ...(await participants(mr)), ...(await alreadyMentioned(mr, me))];
+    const exclude = [...mr.known, me, ...(await participants(mr)), ...(await alreadyMentioned(mr))];
     const users = usersToMention(entries, files, exclude);
     if (users.length === 0) return;
-    const uncertain = `uncertain:${mr.projectId}!${mr.iid}`;
-    try {
-      await api.MergeRequestNotes.create(mr.projectPath, mr.iid, noteText(users, mr.projectPath));
-    } catch (error) {
-      const status = gitlabStatus(error);
-      // No answer, or a server error: the note may be there; look before posting again.
-      if (status === null || status >= 500) await store.recordOnce(SINK, uncertain, Date.now());
-      throw gitlabTrouble("could not post the mention note", error);
-    }
-    for (const user of users) await store.recordOnce(SINK, `${ledgerPrefix(mr)}${user}`, Date.now());
-    logger.info("mentioned reviewers on a merge request", { project: mr.projectPath, iid: mr.iid, users });
+    // One note per event: a retry, a redelivery or another daemon never posts it again.
+    const posted = await ledger.once(
+      `${mr.projectId}!${mr.iid}:note:${event.id}`,
+      async () => {
+        try {
+          await api.MergeRequestNotes.create(mr.projectPath, mr.iid, noteText(users, mr.projectPath));
+        } catch (error) {
+          throw gitlabTrouble("could not post the mention note", error);
+        }
+      },
+      { wasApplied: () => notesMention(mr, me, users) },
+    );
+    for (const user of users) await ledger.record(`${ledgerPrefix(mr)}${user}`);
+    if (posted) logger.info("mentioned reviewers on a merge request", { project: mr.projectPath, iid: mr.iid, users });
   }
 
   const sink: Sink = {

@@ -17,7 +17,7 @@ interface TransactionSearch {
  * `phabricator`: comments on every task named by a `Bug: T123` line of a merge request, as
  * Gerrit's integration did. A ledger of (MR, task, action[, head]) makes every comment happen once.
  */
-export const createPhabricatorSink: SinkFactory = ({ config, store, logger }) => {
+export const createPhabricatorSink: SinkFactory = ({ config, ledger, logger }) => {
   const { PHABRICATOR_URL: url, PHABRICATOR_TOKEN: token } = requireSettings(config, ["PHABRICATOR_URL", "PHABRICATOR_TOKEN"], "phabricator");
   const conduit = new ConduitClient({ url, token, timeoutMs: config.PHABRICATOR_TIMEOUT_MS });
   const gitlab = config.GITLAB_TOKEN ? createGitLabApi(config.GITLAB_URL, config.GITLAB_TOKEN, config.GITLAB_TIMEOUT_MS) : null;
@@ -46,7 +46,7 @@ export const createPhabricatorSink: SinkFactory = ({ config, store, logger }) =>
     if (mr.action !== "update") return now;
     // An update comments only on tasks that are new: not already commented on for this MR, and
     // not named by the description as it was before this update.
-    const known = new Set((await store.recordsWithPrefix("phabricator", mrKey(mr))).map((key) => key.split(":")[1]));
+    const known = new Set((await ledger.keysWithPrefix(mrKey(mr))).map((key) => key.split(":")[1]));
     for (const task of taskReferences([mr.previousDescription ?? mr.description])) known.add(task);
     return now.filter((task) => !known.has(task));
   }
@@ -69,16 +69,8 @@ export const createPhabricatorSink: SinkFactory = ({ config, store, logger }) =>
     return found.data.some((xaction) => xaction.comments?.some((comment) => comment.content?.raw?.startsWith(firstLine)));
   }
 
+  /** Comments once per key: an unanswered post is looked for on the task before it is made again. */
   async function comment(task: string, key: string, text: string, mr: MergeRequestFacts): Promise<void> {
-    const uncertain = `uncertain:${key}`;
-    const firstLine = text.split("\n")[0] as string;
-    if (await store.hasRecord("phabricator", uncertain)) {
-      if (await alreadyCommented(task, firstLine)) {
-        await store.recordOnce("phabricator", key, Date.now());
-        await store.forgetRecord("phabricator", uncertain);
-        return;
-      }
-    }
     const transactions: ConduitValue[] = [{ type: "comment", value: text }];
     const project = mr.action === "open" ? await resolvePatchForReview() : null;
     if (project) transactions.push({ type: "projects.add", value: [project] });
@@ -86,15 +78,13 @@ export const createPhabricatorSink: SinkFactory = ({ config, store, logger }) =>
       logger.info("dry run: would comment on a Phabricator task", { task, text, addProject: project });
       return;
     }
-    try {
-      await conduit.call("maniphest.edit", { objectIdentifier: task, transactions });
-    } catch (error) {
-      if (error instanceof ConduitTransportError && error.mayHaveApplied) await store.recordOnce("phabricator", uncertain, Date.now());
-      throw error;
-    }
-    await store.recordOnce("phabricator", key, Date.now());
-    await store.forgetRecord("phabricator", uncertain);
-    logger.info("commented on a Phabricator task", { task, mergeRequest: mr.url, action: mr.action });
+    const firstLine = text.split("\n")[0] as string;
+    const commented = await ledger.once(key, () => conduit.call("maniphest.edit", { objectIdentifier: task, transactions }).then(() => undefined), {
+      wasApplied: () => alreadyCommented(task, firstLine),
+      // Conduit's own error answer refused the edit; a transport failure may or may not have reached it.
+      mayHaveApplied: (error) => (error instanceof ConduitTransportError ? error.mayHaveApplied : !(error instanceof ConduitError)),
+    });
+    if (commented) logger.info("commented on a Phabricator task", { task, mergeRequest: mr.url, action: mr.action });
   }
 
   async function handle(event: GitLabEvent): Promise<void> {
@@ -115,7 +105,7 @@ export const createPhabricatorSink: SinkFactory = ({ config, store, logger }) =>
     const failedTasks: string[] = [];
     for (const task of tasks) {
       const key = `${mrKey(mr)}${task}:${mr.action}${head}`;
-      if (await store.hasRecord("phabricator", key)) continue;
+      if (await ledger.has(key)) continue;
       try {
         await comment(task, key, text, mr);
       } catch (error) {

@@ -132,6 +132,8 @@ export const MARIADB_MIGRATIONS: readonly (readonly string[])[] = [
        PRIMARY KEY (project_id, name)
      ) ${TABLE}`,
   ],
+  // A redelivery asked for while the delivery runs: it runs again after the running attempt.
+  ["ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS redeliver INT NOT NULL DEFAULT 0"],
 ];
 
 /**

@@ -126,6 +126,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      deleted INTEGER NOT NULL DEFAULT 0,
      PRIMARY KEY (project_id, name)
    );`,
+  // A redelivery asked for while the delivery runs: it runs again after the running attempt.
+  "ALTER TABLE deliveries ADD COLUMN redeliver INTEGER NOT NULL DEFAULT 0",
 ];
 
 /**

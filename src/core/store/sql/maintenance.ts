@@ -1,32 +1,39 @@
 import { first, toNumber, type SqlDriver, type SqlQueries } from "./driver.js";
+import { EVENT_RETENTION_LOCK } from "./requeue.js";
 
 /** Events deleted per statement: small enough that pruning never holds a long lock. */
 const PRUNE_BATCH = 500;
 
 /**
  * Deletes events received before `before` whose deliveries are all done (their delivery rows
- * go with them). The newest event always stays, so that ids and resumes stay meaningful.
+ * go with them). The newest event always stays, so that ids and resumes stay meaningful. Each
+ * batch is looked up and deleted in one transaction holding the lock a requeue takes, so that an
+ * event queued again meanwhile is never deleted.
  */
 export async function prune(db: SqlDriver, before: Date): Promise<number> {
   const newest = toNumber((await first<{ newest: unknown }>(db, "SELECT MAX(id) AS newest FROM events"))?.newest);
   if (newest === null) return 0;
   let pruned = 0;
   for (;;) {
-    const rows = await db.all<{ id: number | string }>(
-      `SELECT id FROM events WHERE received_at < :before AND id < :newest
-         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status <> 'delivered')
-       ORDER BY id LIMIT ${PRUNE_BATCH}`,
-      { before: before.toISOString(), newest },
+    const { found, deleted } = await db.transaction(
+      async (tx) => {
+        const rows = await tx.all<{ id: number | string }>(
+          `SELECT id FROM events WHERE received_at < :before AND id < :newest
+             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status <> 'delivered')
+           ORDER BY id LIMIT ${PRUNE_BATCH}`,
+          { before: before.toISOString(), newest },
+        );
+        if (rows.length === 0) return { found: 0, deleted: 0 };
+        const ids = rows.map((row) => toNumber(row.id) as number);
+        await tx.run("DELETE FROM deliveries WHERE event_id IN (:ids)", { ids });
+        await tx.run("DELETE FROM delivery_attempts WHERE event_id IN (:ids)", { ids });
+        await tx.run("DELETE FROM event_payload_parts WHERE event_id IN (:ids)", { ids });
+        return { found: rows.length, deleted: (await tx.run("DELETE FROM events WHERE id IN (:ids)", { ids })).changes };
+      },
+      { lock: EVENT_RETENTION_LOCK },
     );
-    if (rows.length === 0) return pruned;
-    const ids = rows.map((row) => toNumber(row.id) as number);
-    await db.transaction(async (tx) => {
-      await tx.run("DELETE FROM deliveries WHERE event_id IN (:ids)", { ids });
-      await tx.run("DELETE FROM delivery_attempts WHERE event_id IN (:ids)", { ids });
-      await tx.run("DELETE FROM event_payload_parts WHERE event_id IN (:ids)", { ids });
-      pruned += (await tx.run("DELETE FROM events WHERE id IN (:ids)", { ids })).changes;
-    });
-    if (rows.length < PRUNE_BATCH) return pruned;
+    pruned += deleted;
+    if (found < PRUNE_BATCH) return pruned;
   }
 }
 

@@ -3,15 +3,23 @@ import type { SqlDriver } from "./driver.js";
 import { storedOrderingKey } from "./ordering-key-column.js";
 
 /**
+ * Held by a requeue and by pruning: an event queued again is never pruned by a look at the store
+ * taken before the requeue.
+ */
+export const EVENT_RETENTION_LOCK = "retention";
+
+/**
  * Queues deliveries again: a row that exists goes back to pending with its attempts reset; a
- * missing one is created (for a stored event) with the given ordering key.
+ * missing one is created (for a stored event) with the given ordering key. A row claimed now
+ * (its attempt running) is marked to run again after that attempt, whatever its outcome.
  */
 export async function requeue(db: SqlDriver, deliveries: readonly Requeue[], now: number): Promise<number> {
   return db.transaction(async (tx) => {
     let count = 0;
     for (const { sink, eventId, orderingKey } of deliveries) {
       const { changes } = await tx.run(
-        `UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = :now, updated_at = :now
+        `UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = :now, updated_at = :now,
+           redeliver = CASE WHEN locked_by IS NULL THEN 0 ELSE 1 END
          WHERE sink = :sink AND event_id = :eventId`,
         { sink, eventId, now },
       );
@@ -25,7 +33,7 @@ export async function requeue(db: SqlDriver, deliveries: readonly Requeue[], now
       if (await tx.insertIfAbsent("deliveries", row)) count++;
     }
     return count;
-  });
+  }, { lock: EVENT_RETENTION_LOCK });
 }
 
 export async function retryFailed(db: SqlDriver, sink: string | null, now: number): Promise<number> {

@@ -23,7 +23,8 @@ import { claimDeliveries, nextClaimAt } from "./claim-deliveries.js";
 import type { SqlDriver } from "./driver.js";
 import type { CommitWatcher } from "./poll-for-commits.js";
 import { SqlInventoryStore } from "./inventory-sql.js";
-import { forgetRecord, hasRecord, recordOnce, recordsWithPrefix } from "./ledger.js";
+import { forgetRecord, hasRecord, recordOnce, recordsWithPrefix, takeRecord, touchRecord } from "./ledger.js";
+import { renewClaims } from "./renew-claims.js";
 import { acquireLease, prune, settingOrCreate } from "./maintenance.js";
 import { bindProject, projectIdentity } from "./project-identities.js";
 import { rememberUser, usernameOf } from "./known-users.js";
@@ -58,7 +59,7 @@ export class SqlStore implements Store {
   readonly inventory: InventoryStore;
   private readonly db: SqlDriver;
   private readonly appends: GroupCommit<PendingAppend, AppendResult>;
-  private readonly outcomes: GroupCommit<Outcome, undefined>;
+  private readonly outcomes: GroupCommit<Outcome, boolean>;
 
   constructor(private readonly parts: SqlStoreEngine) {
     this.db = parts.driver;
@@ -81,10 +82,7 @@ export class SqlStore implements Store {
       { maxBatch: 500, retryAlone },
     );
     this.outcomes = new GroupCommit(
-      async (items) => {
-        await this.db.transaction((tx) => recordOutcomes(tx, items), { relaxed: true });
-        return items.map(() => undefined);
-      },
+      (items) => this.db.transaction((tx) => recordOutcomes(tx, items), { relaxed: true }),
       { maxBatch: 1000, retryAlone },
     );
   }
@@ -109,19 +107,27 @@ export class SqlStore implements Store {
     return idRange(this.db);
   }
 
-  claimDeliveries(sink: string, owner: string, now: number, leaseMs: number, limit: number, maxKeys?: number): Promise<DueDelivery[]> {
-    return claimDeliveries(this.db, sink, owner, now, leaseMs, limit, maxKeys);
+  claimDeliveries(
+    sink: string,
+    owner: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+    maxKeys?: number,
+    running?: readonly number[],
+  ): Promise<DueDelivery[]> {
+    return claimDeliveries(this.db, sink, owner, now, leaseMs, limit, maxKeys, running);
   }
 
-  async renewClaims(owner: string, now: number): Promise<number> {
-    return (await this.db.run("UPDATE deliveries SET locked_at = :now WHERE locked_by = :owner AND status = 'pending'", { owner, now })).changes;
+  renewClaims(claims: readonly string[], now: number): Promise<string[]> {
+    return renewClaims(this.db, claims, now);
   }
 
-  async releaseClaims(sink: string, owner: string, eventIds: readonly number[]): Promise<void> {
+  async releaseClaims(sink: string, claim: string, eventIds: readonly number[]): Promise<void> {
     if (eventIds.length === 0) return;
-    await this.db.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by = :owner AND event_id IN (:ids)", {
+    await this.db.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by = :claim AND event_id IN (:ids)", {
       sink,
-      owner,
+      claim,
       ids: eventIds,
     });
   }
@@ -134,12 +140,12 @@ export class SqlStore implements Store {
     return nextClaimAt(this.db, sink, now, leaseMs);
   }
 
-  async markDelivered(sink: string, eventId: number, attempt: DeliveredAttempt, now: number): Promise<void> {
-    await this.outcomes.push({ kind: "delivered", sink, eventId, attempt, now });
+  markDelivered(sink: string, eventId: number, attempt: DeliveredAttempt, now: number): Promise<boolean> {
+    return this.outcomes.push({ kind: "delivered", sink, eventId, attempt, now });
   }
 
-  async markFailed(sink: string, eventId: number, attempt: FailedAttempt, now: number): Promise<void> {
-    await this.outcomes.push({ kind: "failed", sink, eventId, attempt, now });
+  markFailed(sink: string, eventId: number, attempt: FailedAttempt, now: number): Promise<boolean> {
+    return this.outcomes.push({ kind: "failed", sink, eventId, attempt, now });
   }
 
   requeue(deliveries: readonly Requeue[], now: number): Promise<number> {
@@ -172,6 +178,14 @@ export class SqlStore implements Store {
 
   recordOnce(sink: string, key: string, now: number): Promise<boolean> {
     return recordOnce(this.db, sink, key, now);
+  }
+
+  takeRecord(sink: string, key: string, now: number, staleBefore: number): Promise<"new" | "stale" | null> {
+    return takeRecord(this.db, sink, key, now, staleBefore);
+  }
+
+  touchRecord(sink: string, key: string, at: number): Promise<void> {
+    return touchRecord(this.db, sink, key, at);
   }
 
   hasRecord(sink: string, key: string): Promise<boolean> {

@@ -168,6 +168,8 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     db.prepare("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'events'").run(sequence);
     db.prepare("INSERT INTO sqlite_sequence (name, seq) SELECT 'events', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')").run(sequence);
   },
+  // A redelivery asked for while the delivery runs: it runs again after the running attempt.
+  "ALTER TABLE deliveries ADD COLUMN redeliver INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /**
@@ -181,11 +183,14 @@ export function migrateSqlite(db: Database.Database): void {
   try {
     for (let next = version; next < SQLITE_MIGRATIONS.length; next++) {
       const step = SQLITE_MIGRATIONS[next] as Migration;
+      // IMMEDIATE, and the version read again inside: another process opening the file at the same
+      // moment may have taken this step already.
       db.transaction(() => {
+        if ((db.pragma("user_version", { simple: true }) as number) > next) return;
         if (typeof step === "string") db.exec(step);
         else step(db);
         db.pragma(`user_version = ${next + 1}`);
-      })();
+      }).immediate();
     }
     const broken = db.pragma("foreign_key_check") as unknown[];
     if (broken.length > 0) throw new Error(`the SQLite store has ${broken.length} rows whose event is missing after migration`);

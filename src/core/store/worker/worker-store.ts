@@ -152,14 +152,22 @@ export class WorkerStore implements Store {
   idRange(): Promise<{ oldest: number | null; newest: number }> {
     return this.call("idRange");
   }
-  claimDeliveries(sink: string, owner: string, now: number, leaseMs: number, limit: number, maxKeys?: number): Promise<DueDelivery[]> {
-    return this.call("claimDeliveries", sink, owner, now, leaseMs, limit, maxKeys);
+  claimDeliveries(
+    sink: string,
+    owner: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+    maxKeys?: number,
+    running?: readonly number[],
+  ): Promise<DueDelivery[]> {
+    return this.call("claimDeliveries", sink, owner, now, leaseMs, limit, maxKeys, running);
   }
-  renewClaims(owner: string, now: number): Promise<number> {
-    return this.call("renewClaims", owner, now);
+  renewClaims(claims: readonly string[], now: number): Promise<string[]> {
+    return this.call("renewClaims", claims, now);
   }
-  releaseClaims(sink: string, owner: string, eventIds: readonly number[]): Promise<void> {
-    return this.call("releaseClaims", sink, owner, eventIds);
+  releaseClaims(sink: string, claim: string, eventIds: readonly number[]): Promise<void> {
+    return this.call("releaseClaims", sink, claim, eventIds);
   }
   releaseAllClaims(): Promise<number> {
     return this.call("releaseAllClaims");
@@ -167,10 +175,10 @@ export class WorkerStore implements Store {
   nextClaimAt(sink: string, now: number, leaseMs: number): Promise<number | null> {
     return this.call("nextClaimAt", sink, now, leaseMs);
   }
-  markDelivered(sink: string, eventId: number, attempt: DeliveredAttempt, now: number): Promise<void> {
+  markDelivered(sink: string, eventId: number, attempt: DeliveredAttempt, now: number): Promise<boolean> {
     return this.call("markDelivered", sink, eventId, attempt, now);
   }
-  markFailed(sink: string, eventId: number, attempt: FailedAttempt, now: number): Promise<void> {
+  markFailed(sink: string, eventId: number, attempt: FailedAttempt, now: number): Promise<boolean> {
     return this.call("markFailed", sink, eventId, attempt, now);
   }
   requeue(deliveries: readonly Requeue[], now: number): Promise<number> {
@@ -197,6 +205,12 @@ export class WorkerStore implements Store {
   }
   recordOnce(sink: string, key: string, now: number): Promise<boolean> {
     return this.call("recordOnce", sink, key, now);
+  }
+  takeRecord(sink: string, key: string, now: number, staleBefore: number): Promise<"new" | "stale" | null> {
+    return this.call("takeRecord", sink, key, now, staleBefore);
+  }
+  touchRecord(sink: string, key: string, at: number): Promise<void> {
+    return this.call("touchRecord", sink, key, at);
   }
   hasRecord(sink: string, key: string): Promise<boolean> {
     return this.call("hasRecord", sink, key);
