@@ -50,5 +50,5 @@ export default tseslint.config(
   ]),
   restrict(["src/sources/**/*.ts"], ALL_DRIVERS, [{ regex: "(^|/)(sinks|cli)/", message: "a source never imports a sink or the CLI" }, NO_ENGINE, NO_WIRING]),
   { files: ["public/**/*.js"], languageOptions: { globals: globals.browser } },
-  { files: ["bench/**/*.mjs", "test/**/*.mjs", "examples/**/*.mjs", "*.js"], languageOptions: { globals: globals.node } },
+  { files: ["bench/**/*.mjs", "scripts/**/*.mjs", "test/**/*.mjs", "examples/**/*.mjs", "*.js"], languageOptions: { globals: globals.node } },
 );

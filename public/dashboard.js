@@ -19,6 +19,8 @@ const view = {
   formHash: null,
   /** Lists asked for so far: an answer to an older request is dropped, not shown over a newer one. */
   listRequests: 0,
+  /** Sinks with a delivery queue (not the feed): the delivery filter's and the traffic panel's. */
+  queuedSinks: [],
 };
 
 const token = () => sessionStorage.getItem(TOKEN_KEY);
@@ -143,6 +145,14 @@ const FACT_LABELS = {
 };
 const CONDITION_KEYS = new Set(["name", "state", "reason", "since", "lastError", "lastDeliveredAt", "pending", "failed", "inFlight", "tokenCheckedAt"]);
 
+/**
+ * The feed (the sse sink) has no delivery queue: it follows the bus and replays from the store, so
+ * it has nothing to filter events by nor to draw. It is the sink that reports feed subscribers.
+ */
+function hasQueue(sink) {
+  return typeof sink.subscribers !== "number";
+}
+
 function sinkFacts(sink) {
   const facts = el("ul", { className: "facts" });
   for (const [key, value] of Object.entries(sink)) {
@@ -175,7 +185,7 @@ function sinkRow(sink) {
     });
     retry.append(button);
   }
-  const queue = `pending ${sink.pending} · in flight ${sink.inFlight} · failed ${sink.failed}`;
+  const queue = hasQueue(sink) ? `pending ${sink.pending} · in flight ${sink.inFlight} · failed ${sink.failed}` : "no queue: live from the bus, replays from the store";
   const tr = el(
     "tr",
     {},
@@ -223,8 +233,113 @@ async function loadHealth() {
   }
   const select = $("#filters [name=sink]");
   const chosen = select.value;
-  select.replaceChildren(el("option", { value: "" }, "any"), ...status.sinks.map((sink) => el("option", { value: sink.name }, sink.name)));
+  view.queuedSinks = status.sinks.filter(hasQueue).map((sink) => sink.name);
+  select.replaceChildren(el("option", { value: "" }, "any"), ...view.queuedSinks.map((name) => el("option", { value: name }, name)));
   select.value = chosen;
+}
+
+// ---- traffic panel ----
+
+const SVG = "http://www.w3.org/2000/svg";
+const MINUTE_MS = 60_000;
+/** Minutes per bar: 96 bars a day, each still a few pixels wide on a phone. */
+const SLOT_MINUTES = 15;
+const SLOTS = (24 * 60) / SLOT_MINUTES;
+/** The charts' drawing box; the SVG stretches it to the page's width. */
+const CHART_WIDTH = SLOTS * 10;
+const CHART_HEIGHT = 100;
+
+function svg(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  node.append(...children);
+  return node;
+}
+
+/** Counts per minute → totals per slot of the window, oldest first. */
+function slotTotals(counts, since) {
+  const totals = new Array(SLOTS).fill(0);
+  for (const { minute, count } of counts) {
+    const slot = Math.floor((Date.parse(minute) - since) / (SLOT_MINUTES * MINUTE_MS));
+    if (slot >= 0 && slot < SLOTS) totals[slot] += count;
+  }
+  return totals;
+}
+
+function slotLabel(since, slot) {
+  const start = new Date(since + slot * SLOT_MINUTES * MINUTE_MS).toISOString().slice(11, 16);
+  const end = new Date(since + (slot + 1) * SLOT_MINUTES * MINUTE_MS).toISOString().slice(11, 16);
+  return `${start}–${end} UTC`;
+}
+
+const perMinute = (total) => {
+  const rate = total / SLOT_MINUTES;
+  return rate >= 10 ? rate.toFixed(0) : rate.toFixed(rate >= 1 ? 1 : 2);
+};
+
+/**
+ * A bar chart of one or more stacked series (slot totals), scaled to its tallest bar, with the
+ * numbers of each bar in its tooltip.
+ */
+function barChart(title, series, since, extra) {
+  const stacked = series[0].totals.map((_, slot) => series.reduce((sum, one) => sum + one.totals[slot], 0));
+  const max = Math.max(0, ...stacked);
+  const chart = svg("svg", { viewBox: `0 0 ${CHART_WIDTH} ${CHART_HEIGHT}`, preserveAspectRatio: "none", role: "img", "aria-label": title });
+  if (max > 0) {
+    stacked.forEach((total, slot) => {
+      if (total === 0) return;
+      let top = CHART_HEIGHT;
+      const tooltip = `${slotLabel(since, slot)}: ${series.map((one) => `${one.totals[slot]} ${one.name}`).join(", ")} (${perMinute(total)}/min)`;
+      for (const one of series) {
+        const value = one.totals[slot];
+        if (value === 0) continue;
+        const height = (value / max) * CHART_HEIGHT;
+        top -= height;
+        const bar = svg("rect", { class: `bar ${one.name}`, x: slot * 10 + 1, y: top, width: 8, height }, svg("title", {}, tooltip));
+        bar.dataset.slot = String(slot);
+        bar.dataset.count = String(value);
+        chart.append(bar);
+      }
+    });
+  }
+  // The scale: what the top of the chart stands for.
+  const scale = max === 0 ? "nothing in 24 h" : `${perMinute(max)}/min`;
+  return el(
+    "figure",
+    { className: "chart" },
+    el("h3", {}, el("span", {}, title), extra ? el("span", { className: "delay" }, extra) : null),
+    el("div", { className: "plot" }, chart, el("span", { className: "scale" }, scale)),
+    el("div", { className: "axis" }, el("span", {}, "24 h ago"), el("span", {}, "12 h ago"), el("span", {}, "now")),
+  );
+}
+
+function delayText(delay) {
+  if (!delay) return "no deliveries";
+  return `delay p50 ${duration(delay.p50)} · p95 ${duration(delay.p95)} (${delay.count})`;
+}
+
+function renderTraffic(traffic) {
+  const since = Date.parse(traffic.since);
+  const charts = [barChart("events received", [{ name: "received", totals: slotTotals(traffic.received, since) }], since)];
+  for (const sink of traffic.sinks) {
+    if (!view.queuedSinks.includes(sink.name)) continue;
+    const series = ["delivered", "retried", "failed"].map((name) => ({ name, totals: slotTotals(sink[name], since) }));
+    const chart = barChart(sink.name, series, since, delayText(sink.delayMs));
+    chart.dataset.sink = sink.name;
+    charts.push(chart);
+  }
+  const legend = el(
+    "p",
+    { className: "legend" },
+    "deliveries:",
+    ...["delivered", "retried", "failed"].flatMap((name) => [el("span", { className: `swatch ${name}` }), name]),
+    " · delay: from an event's receipt to its delivery",
+  );
+  $("#traffic-charts").replaceChildren(...charts, legend);
+}
+
+async function loadTraffic() {
+  renderTraffic(await api("/api/traffic"));
 }
 
 // ---- event list ----
@@ -532,8 +647,26 @@ function signOut(reason) {
   view.liveAbort?.abort();
   $("#dashboard").hidden = true;
   $("#sign-out").hidden = true;
+  // Signed out is not offline: the badge says how live updates go only once there are some.
+  $("#live").hidden = true;
   $("#login").hidden = false;
   $("#login-error").textContent = reason ?? "";
+  showWhetherAdminApiIsOn();
+}
+
+/** Without ADMIN_TOKEN no token can open the dashboard: say so instead of asking for one. */
+async function showWhetherAdminApiIsOn() {
+  let response;
+  try {
+    response = await fetch("/api/status");
+  } catch {
+    return;
+  }
+  if (response.status !== 403 || token()) return;
+  const body = await response.json().catch(() => ({}));
+  $("#login").hidden = true;
+  $("#admin-off").hidden = false;
+  $("#admin-off-reason").textContent = body.error ? `The daemon says: ${body.error}.` : "";
 }
 
 let ticker = null;
@@ -541,7 +674,9 @@ async function open() {
   $("#login").hidden = true;
   $("#dashboard").hidden = false;
   $("#sign-out").hidden = false;
+  $("#live").hidden = false;
   await loadHealth();
+  loadTraffic().catch(() => {});
   route();
   followLive();
   // Delivery states change without new events (retries, dead letters): look again while any is pending.
@@ -551,6 +686,7 @@ async function open() {
     if (!token() || view.offlineSince !== null) return;
     ticks++;
     if (ticks % 5 === 0) loadHealth().catch(() => {});
+    if (ticks % 30 === 0) loadTraffic().catch(() => {});
     const pending = view.openEventId !== null ? $("#event-deliveries .badge.pending") : $("#events .badge.pending");
     if (pending) refreshCurrent();
   }, 1000);

@@ -10,7 +10,7 @@ import { Bus } from "./core/bus.js";
 import { ConfigError, type Config } from "./core/config.js";
 import { createDashboardRouter } from "./core/dashboard.js";
 import { Dispatcher } from "./core/dispatcher.js";
-import { firstRunToken, firstRunTokenPath } from "./core/first-run-token.js";
+import { FIRST_RUN_TOKEN_COPY, firstRunToken } from "./core/first-run-token.js";
 import { createHealthRouter } from "./core/health.js";
 import { defaultMaxConnections } from "./core/connection-guard.js";
 import { createHttpServer } from "./core/http-app.js";
@@ -62,13 +62,25 @@ export function enabledSinkNames(config: Config): string[] {
 /** Accepted ingest tokens; with none configured, a first-run token kept in the store. */
 async function ingestTokens(config: Config, logger: Logger, store: Store, projectTokens: readonly ProjectToken[]): Promise<string[]> {
   if (config.SOURCE_TOKEN.length > 0 || config.SOURCE_SIGNING_TOKEN.length > 0 || projectTokens.length > 0) return config.SOURCE_TOKEN;
-  const { token, created, copy } = await firstRunToken(store, firstRunTokenPath(config.DATABASE_PATH));
+  const { token, created, copy } = await firstRunToken(store, FIRST_RUN_TOKEN_COPY);
   const where = copy === null ? "the store" : `the store (a copy readable by you only: ${copy})`;
   logger.warn(
     `no SOURCE_TOKEN or SOURCE_SIGNING_TOKEN is set: accepting only the token ${created ? "generated into" : "kept in"} ${where}; ` +
       "set SOURCE_TOKEN (comma-separated for rotation) to choose your own",
   );
   return [token];
+}
+
+/** Why the daemon could not listen, as the variable to change: a port in use is most often this daemon, already running. */
+function listenError(error: unknown, config: Config): unknown {
+  const code = (error as { code?: unknown }).code;
+  const where = `${config.HOST}:${config.PORT}`;
+  if (code === "EADDRINUSE") {
+    return new ConfigError(`PORT ${config.PORT} is already in use on ${config.HOST} (${where}): another gitlab-webhooks daemon may be running there; stop it, or set PORT to a free port`);
+  }
+  if (code === "EACCES") return new ConfigError(`PORT ${config.PORT} on ${config.HOST} needs privileges this process does not have: set PORT to 1024 or above`);
+  if (code === "EADDRNOTAVAIL") return new ConfigError(`HOST ${config.HOST} is not an address of this machine: set HOST to one of its addresses, or 0.0.0.0 for all`);
+  return error;
 }
 
 /** Who this daemon is among others on one store: host, process, and a random part against pid reuse. */
@@ -102,9 +114,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let hooksWatch: HooksWatch | null;
   try {
     hooksWatch = hooksWatchOf(config, logger, metrics);
-    tokens = await ingestTokens(config, logger, store, projectTokens);
+    // A sink's missing settings stop start-up: said before anything the operator need not act on yet.
     loaded = await loadSinks(enabledSinkNames(config), options.builtins, ctx, leaseMs);
     sinks = loaded.map(({ sink }) => sink);
+    tokens = await ingestTokens(config, logger, store, projectTokens);
     for (const sink of sinks) await sink.start?.();
     await bus.start();
   } catch (error) {
@@ -137,7 +150,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     store,
     deliveriesFor: (event) => dispatcher.deliveriesFor(event),
-    publish: (event) => bus.publish(event),
+    publish: (event) => {
+      // One short line per new event (not per duplicate, never the payload): what an operator watches for first.
+      const { id, type, action, project, hook } = event.meta;
+      logger.info(`received event #${id} ${type}${action ? ` ${action}` : ""} ${project?.path ?? `(${hook} hook)`}`);
+      bus.publish(event);
+    },
     logger,
     onAuthFailure: daemonMetrics.onAuthFailure,
     onAccepted: (event, durationMs) => daemonMetrics.onAccepted(event.hook, event.type, durationMs),
@@ -157,13 +175,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     maxConnections: config.MAX_CONNECTIONS || defaultMaxConnections(),
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.PORT, config.HOST, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(config.PORT, config.HOST, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    shutdown.abort();
+    bus.stop();
+    for (const sink of sinks) await sink.stop?.().catch(() => undefined);
+    await store.close();
+    throw listenError(error, config);
+  }
   await dispatcher.start();
   hooksWatch?.start();
 

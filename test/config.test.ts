@@ -59,9 +59,9 @@ describe("configuration", () => {
     expect(() => loadConfig({ SOURCE_SIGNING_TOKEN: "hunter2-secret" })).not.toThrow(/hunter2/);
   });
 
-  it("refuses an unknown sink name, listing the built-in ones", async () => {
+  it("refuses an unknown sink name, suggesting the one it meant and listing the built-in ones", async () => {
     await expect(startTestDaemon({ SINKS_ENABLED: "log,phabricatr" })).rejects.toThrow(
-      /SINKS_ENABLED names an unknown sink "phabricatr" \(built-in: .*log/,
+      /SINKS_ENABLED names an unknown sink "phabricatr" \(did you mean "phabricator"\?\) \(built-in: .*log/,
     );
   });
 

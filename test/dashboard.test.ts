@@ -2,14 +2,12 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { launchBrowser } from "./helpers/browser.js";
+import { launchBrowser, SCREENSHOTS, watchedPage } from "./helpers/browser.js";
 import { postHook, startTestDaemon, type TestDaemon } from "./helpers/daemon.js";
 import { fixtureJson } from "./helpers/fixtures.js";
 import { recordingSink } from "./helpers/recording-sink.js";
 
 const ADMIN = "dashboard-admin-token-42";
-/** Where a failing test leaves a screenshot of what the browser showed. */
-const SCREENSHOTS = join(process.cwd(), "test-results", "dashboard");
 
 let browser: Browser;
 let t: TestDaemon;
@@ -37,16 +35,7 @@ afterAll(async () => {
 
 /** A page signed in with the admin token, that keeps a screenshot if the test fails. */
 async function signedInPage(name: string, viewport = { width: 1280, height: 900 }): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport });
-  const errors: string[] = [];
-  page.on("pageerror", (error) => errors.push(error.message));
-  page.on("console", (message) => {
-    if (/Content Security Policy/i.test(message.text())) errors.push(message.text());
-  });
-  onTestFailed(async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true }).catch(() => {});
-  });
+  const { page, errors } = await watchedPage(browser, name, viewport);
   await page.goto(`${t.url}/`);
   await page.evaluate((token) => sessionStorage.setItem("gitlab-webhooks-admin-token", token), ADMIN);
   await page.reload();

@@ -579,4 +579,51 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(await inventory.groupExists("crew")).toBe(false);
     });
   });
+
+  describe("traffic", () => {
+    test("counts events received and each sink's outcomes per minute, with its delays from receipt to delivery", async () => {
+      const minute = 60_000;
+      // Minutes of a fixed hour, so that the counts fall where the test says.
+      const at = (m: number, s = 0) => Date.UTC(2026, 10, 30, 8, m, s);
+      const received = async (m: number, s: number, sinks: string[]) => (await appendEvent(store, { receivedAt: new Date(at(m, s)).toISOString() }, sinks)).id;
+      const old = await received(-30, 0, ["log"]); // before the window: a delivery of it inside still counts
+      const a = await received(1, 5, ["log", "phab"]);
+      const b = await received(1, 50, ["log", "phab"]);
+      const c = await received(3, 0, ["log"]);
+      const late = await received(70, 0, ["log"]); // after the window
+      await store.markDelivered("log", old, took(at(2, 0)), at(2, 0));
+      await store.markDelivered("log", a, took(at(1, 6)), at(1, 6)); // 1 s after receipt
+      await store.markDelivered("log", b, took(at(1, 53)), at(1, 53)); // 3 s
+      await store.markDelivered("log", c, took(at(3, 10)), at(3, 10)); // 10 s
+      // Attempts count in the minute they started (5 ms before their outcome).
+      await store.markFailed("phab", a, failedWith("busy", at(3, 0), at(2, 20)), at(2, 20));
+      await store.markFailed("phab", a, failedWith("busy", null, at(3, 20)), at(3, 20));
+      await store.markFailed("phab", b, failedWith("busy", at(5, 0), at(2, 40)), at(2, 40));
+      await store.markDelivered("log", late, took(at(70, 1)), at(70, 1));
+
+      const traffic = await store.readTraffic(at(0), at(60));
+      expect(traffic.received).toEqual([
+        { minute: at(1), count: 2 },
+        { minute: at(3), count: 1 },
+      ]);
+      expect(traffic.sinks.log).toEqual({
+        delivered: [
+          { minute: at(1), count: 2 },
+          { minute: at(2), count: 1 },
+          { minute: at(3), count: 1 },
+        ],
+        retried: [],
+        failed: [],
+        // 1 s, 3 s, 10 s, and the old event's 32 min.
+        delayMs: { p50: 3000, p95: 32 * minute, count: 4 },
+      });
+      expect(traffic.sinks.phab).toEqual({
+        delivered: [],
+        retried: [{ minute: at(2), count: 2 }],
+        failed: [{ minute: at(3), count: 1 }],
+        delayMs: null,
+      });
+      expect(await store.readTraffic(at(100), at(160))).toEqual({ received: [], sinks: {} });
+    });
+  });
 });

@@ -1,4 +1,5 @@
-import { loadDotEnv } from "../core/config.js";
+import { loadDotEnv, loadSettings } from "../core/config.js";
+import { didYouMean } from "../core/lookalike-variables.js";
 import { createGitLabApi, describeGitLabError, gitlabStatus, type GitLabApi } from "../core/gitlab-api.js";
 import { generateToken } from "../core/secrets.js";
 import { describeTarget, listHooks, refOf, type HookTarget } from "../core/gitlab-hooks.js";
@@ -6,34 +7,99 @@ import { parseCommandArgs, UsageError } from "./args.js";
 import { recoverHooks } from "./hooks-recover.js";
 import { showHooks } from "./hooks-status.js";
 
-export const HOOKS_HELP = `Usage: gitlab-webhooks hooks add|list|remove|status|recover TARGET [options]
+/** What every hooks subcommand reads, and what a first-time user gets wrong about it. */
+const GITLAB_ENVIRONMENT = `Environment (or .env in the working directory):
+  GITLAB_TOKEN        a GitLab access token with the api scope (personal, project or group
+                      access token; Settings → Access tokens): Maintainer of the project, Owner of
+                      the group, an administrator for system hooks
+  GITLAB_URL          your GitLab, e.g. https://gitlab.example.org (default https://gitlab.com:
+                      on a self-hosted GitLab set it, or the hooks are looked for on gitlab.com)`;
 
-Registers this daemon's webhooks in GitLab, shows whether GitLab still calls them, and fetches
-what GitLab could not deliver (GITLAB_URL, GITLAB_TOKEN from the environment or .env).
-
-Targets (one):
+const TARGETS = `Targets (one):
   --project PATH|ID   a project's hooks (needs Maintainer)
   --group PATH|ID     a group's hooks (needs Owner)
-  --system            the instance's system hooks (needs an administrator)
+  --system            the instance's system hooks (needs an administrator)`;
 
-add:
+const EXIT = `Exit status: 0 on success, 1 when GitLab or the daemon refused, 2 for a usage mistake.`;
+
+/** Each subcommand's own page: its options, what it reads, one example. */
+const SUBCOMMAND_HELP = {
+  add: `Usage: gitlab-webhooks hooks add TARGET --url URL [--events E,…] [--token T]
+
+Registers a webhook of the target that posts to the daemon.
+
+${TARGETS}
+
+Options:
   --url URL           the daemon's ingest URL, e.g. https://hooks.example.org/hooks
   --events E,…        push, tag_push, merge_requests, issues, confidential_issues, notes,
                       confidential_notes, pipeline, job, wiki_page, deployment, releases,
                       repository_update (system); default: push,tag_push,merge_requests,issues,notes,pipeline
                       (system: push,tag_push,merge_requests,repository_update)
-  --token T           the secret token; when omitted a strong one is generated and printed once
-remove:
-  --id N              the hook's id (see list), or
+  --token T           the secret token; when omitted a strong one is generated and printed once,
+                      with the PROJECT_TOKENS (or SOURCE_TOKEN) line to give the daemon
+
+${GITLAB_ENVIRONMENT}
+
+Example:
+  GITLAB_URL=https://gitlab.example.org gitlab-webhooks hooks add --project repos/releng/scap --url https://hooks.example.org/hooks --events push,merge_requests
+
+${EXIT}
+`,
+  list: `Usage: gitlab-webhooks hooks list TARGET
+
+Lists the target's webhooks: id, URL and events.
+
+${TARGETS}
+
+${GITLAB_ENVIRONMENT}
+
+Example:
+  gitlab-webhooks hooks list --group repos
+
+${EXIT}
+`,
+  remove: `Usage: gitlab-webhooks hooks remove TARGET --id N | --url URL
+
+Removes a webhook of the target.
+
+${TARGETS}
+
+Options:
+  --id N              the hook's id (see hooks list), or
   --url URL           every hook of the target with this URL
-status:               each hook's URL, events, whether GitLab disabled it (alert_status,
-                      disabled_until), and the status codes of its last deliveries
-recover:              reads the hook's delivery log (GitLab keeps 7 days; GitLab 17.3+) and posts
-                      every request the daemon did not take to the daemon again, with its own
-                      headers and body: its Idempotency-Key makes a second run change nothing.
-                      GitLab redacts the secret token in its log, so the requests are sent with the
-                      daemon's own SOURCE_TOKEN (or signed with SOURCE_SIGNING_TOKEN).
-                      System hooks have no such log: there is nothing to recover them from.
+
+${GITLAB_ENVIRONMENT}
+
+Example:
+  gitlab-webhooks hooks remove --system --url https://hooks.example.org/hooks
+
+${EXIT}
+`,
+  status: `Usage: gitlab-webhooks hooks status TARGET
+
+Shows each hook's URL, events, whether GitLab disabled it (alert_status, disabled_until), and
+the status codes of its last deliveries (project and group hooks), with how to re-enable it.
+
+${TARGETS}
+
+${GITLAB_ENVIRONMENT}
+
+Example:
+  gitlab-webhooks hooks status --project repos/releng/scap
+
+Exit status: 0 when every hook is enabled, 1 when one is disabled or GitLab refused, 2 for a
+usage mistake.
+`,
+  recover: `Usage: gitlab-webhooks hooks recover --project PATH|--group PATH [options]
+
+Reads the hook's delivery log (GitLab keeps 7 days; GitLab 17.3+) and posts every request the
+daemon did not take to the daemon again, with its own headers and body: its Idempotency-Key
+makes a second run change nothing. GitLab redacts the secret token in its log, so the requests
+are sent with the daemon's own credential. System hooks have no such log: there is nothing to
+recover them from.
+
+Options:
   --hook ID           the hook to read (needed when the target has several)
   --since TIME        only deliveries since TIME: 2026-11-20T08:00Z, or 6h, 2d ago
   --all               every logged delivery, not only the failed ones (the daemon answers
@@ -41,8 +107,40 @@ recover:              reads the hook's delivery log (GitLab keeps 7 days; GitLab
   --dry-run           print what would be sent, send nothing
   --to URL            the daemon's /hooks (default http://127.0.0.1:$PORT/hooks, PORT default 8000)
 
-Exit status: 0 on success, 1 when GitLab or the daemon refused (or a hook is disabled, for
-status), 2 for a usage mistake.
+${GITLAB_ENVIRONMENT}
+  PORT                the daemon's port, for the default --to
+  SOURCE_TOKEN        sent as X-Gitlab-Token (its first value); else the daemon's first-run
+                      token from data/source-token
+  SOURCE_SIGNING_TOKEN  signs the requests as Standard Webhooks instead (its first value)
+
+Example:
+  gitlab-webhooks hooks recover --project repos/releng/scap --since 2d --dry-run
+
+${EXIT}
+`,
+} as const;
+type Subcommand = keyof typeof SUBCOMMAND_HELP;
+const SUBCOMMANDS = Object.keys(SUBCOMMAND_HELP) as Subcommand[];
+
+export const HOOKS_HELP = `Usage: gitlab-webhooks hooks add|list|remove|status|recover TARGET [options]
+
+Registers this daemon's webhooks in GitLab, shows whether GitLab still calls them, and fetches
+what GitLab could not deliver.
+
+  add       register a webhook that posts to the daemon
+  list      list the target's webhooks
+  remove    remove a webhook
+  status    whether GitLab still calls each hook, and its last deliveries
+  recover   post again what GitLab could not deliver (GitLab 17.3+)
+
+${TARGETS}
+
+${GITLAB_ENVIRONMENT}
+
+Example:
+  gitlab-webhooks hooks status --group repos
+
+Run "gitlab-webhooks hooks SUBCOMMAND --help" for a subcommand's options.
 `;
 
 /** Event names people type → GitLab's hook flags (camelCase, as the API client sends them). */
@@ -129,23 +227,25 @@ export async function hooks(argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
     },
   });
+  const [action, ...extra] = positionals;
+  const known = SUBCOMMANDS.find((name) => name === action);
   if (values.help) {
-    process.stdout.write(HOOKS_HELP);
+    process.stdout.write(known ? SUBCOMMAND_HELP[known] : HOOKS_HELP);
     return 0;
   }
-  const [action, ...extra] = positionals;
-  if (action !== "add" && action !== "list" && action !== "remove" && action !== "status" && action !== "recover") {
-    throw new UsageError("hooks needs add, list, remove, status or recover");
-  }
-  if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(" ")}`);
+  if (action === undefined) throw new UsageError(`hooks needs a subcommand: ${SUBCOMMANDS.join(", ")}`, "hooks");
+  if (!known) throw new UsageError(`unknown hooks subcommand "${action}"${didYouMean(action, SUBCOMMANDS)}; it is one of ${SUBCOMMANDS.join(", ")}`, "hooks");
+  const usage = (message: string) => new UsageError(message, `hooks ${known}`);
+  if (extra.length > 0) throw usage(`unexpected ${extra.join(" ")}`);
   const chosen = [values.project !== undefined, values.group !== undefined, values.system === true].filter(Boolean).length;
-  if (chosen !== 1) throw new UsageError("name one target: --project, --group or --system");
+  if (chosen !== 1) throw usage("name one target: --project, --group or --system");
   const target: HookTarget = values.project !== undefined ? { kind: "project", ref: values.project } : values.group !== undefined ? { kind: "group", ref: values.group } : { kind: "system" };
 
   loadDotEnv();
-  const token = process.env.GITLAB_TOKEN?.trim();
-  if (!token) throw new UsageError("GITLAB_TOKEN is not set (a token with the api scope)");
-  const instance = process.env.GITLAB_URL?.trim() || "https://gitlab.com";
+  const { GITLAB_URL: instance, GITLAB_TOKEN: token } = loadSettings(["GITLAB_URL", "GITLAB_TOKEN"]);
+  if (!token) {
+    throw usage(`GITLAB_TOKEN is not set: a GitLab access token with the api scope, in the environment or .env; it is used on ${instance}${process.env.GITLAB_URL?.trim() ? "" : " (GITLAB_URL is not set)"}`);
+  }
   const api = createGitLabApi(instance, token);
   const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -200,7 +300,10 @@ export async function hooks(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) throw error;
+    if (error instanceof UsageError) {
+      error.command ??= `hooks ${known}`;
+      throw error;
+    }
     process.stderr.write(`gitlab-webhooks hooks: ${refusal(error, target)}\n`);
     return 1;
   }

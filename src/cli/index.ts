@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError } from "../core/config.js";
 import { VERSION } from "../core/version.js";
+import { didYouMean } from "../core/lookalike-variables.js";
 import { UsageError } from "./args.js";
 import { forward } from "./forward.js";
 import { hooks } from "./hooks.js";
@@ -18,9 +19,12 @@ Commands:
   send      post GitLab-shaped JSON files to a running daemon
   tail      follow a daemon's event feed, one line per event
   forward   post a daemon's events to a local bot as GitLab sends them (behind NAT, on a laptop)
-  hooks     add, list or remove this daemon's webhooks in GitLab
+  hooks     add, list, remove, status or recover this daemon's webhooks in GitLab
 
-Run "gitlab-webhooks COMMAND --help" for a command's options.
+Run "gitlab-webhooks COMMAND --help" for a command's options and the variables it reads.
+
+Example:
+  npx gitlab-webhooks tail           # in another terminal than the daemon
 `;
 
 type Command = (argv: string[]) => Promise<number | void>;
@@ -40,8 +44,14 @@ async function main(argv: string[]): Promise<number> {
   const named = first !== undefined && !first.startsWith("-");
   const name = named ? first : "serve";
   const command = COMMANDS[name];
-  if (!command) throw new UsageError(`unknown command "${name}"`);
-  return (await command(named ? rest : argv)) ?? 0;
+  if (!command) throw new UsageError(`unknown command "${name}"${didYouMean(name, Object.keys(COMMANDS))}`);
+  try {
+    return (await command(named ? rest : argv)) ?? 0;
+  } catch (error) {
+    // The pointer to --help names the command whose help answers the mistake.
+    if (error instanceof UsageError) error.command ??= name;
+    throw error;
+  }
 }
 
 main(process.argv.slice(2)).then(
@@ -51,7 +61,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
-      process.stderr.write(`gitlab-webhooks: ${error.message} (see --help)\n`);
+      const command = error.command === undefined ? "gitlab-webhooks" : `gitlab-webhooks ${error.command}`;
+      process.stderr.write(`${command}: ${error.message} (see ${command} --help)\n`);
       process.exit(2);
     }
     if (error instanceof ConfigError) {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { firstRunTokenPath } from "../core/first-run-token.js";
+import { FIRST_RUN_TOKEN_COPY } from "../core/first-run-token.js";
 import { networkCause } from "../core/network-cause.js";
 import { sign } from "../core/standard-webhooks.js";
 import { firstOf, UsageError } from "./args.js";
@@ -15,8 +15,7 @@ export interface DaemonTarget {
 
 /** The token the daemon accepts from its own machine when SOURCE_TOKEN is unset: its first-run token's copy. */
 function firstRunToken(): string | undefined {
-  const path = firstRunTokenPath(process.env.DATABASE_PATH ?? "data/gitlab-webhooks.sqlite");
-  return existsSync(path) ? readFileSync(path, "utf8").trim() : undefined;
+  return existsSync(FIRST_RUN_TOKEN_COPY) ? readFileSync(FIRST_RUN_TOKEN_COPY, "utf8").trim() : undefined;
 }
 
 /** The daemon of this environment (PORT, SOURCE_TOKEN, SOURCE_SIGNING_TOKEN), unless options say otherwise. */
@@ -26,7 +25,11 @@ export function daemonTarget(given: { url?: string; token?: string; signingToken
     token: given.token ?? firstOf(process.env.SOURCE_TOKEN) ?? firstRunToken(),
     signingToken: given.signingToken ?? firstOf(process.env.SOURCE_SIGNING_TOKEN),
   };
-  if (!target.token && !target.signingToken) throw new UsageError("no token: pass --token or --signing-token, or set SOURCE_TOKEN");
+  if (!target.token && !target.signingToken) {
+    throw new UsageError(
+      `no token: pass --token or --signing-token, or set SOURCE_TOKEN; a daemon started in this directory without one keeps its first-run token in ${FIRST_RUN_TOKEN_COPY}, and there is none here`,
+    );
+  }
   return target;
 }
 

@@ -13,11 +13,17 @@ when a signing token is given. Prints each response.
 
 Options:
   --url URL             where to post (default http://127.0.0.1:$PORT/hooks, PORT default 8000)
-  --token T             X-Gitlab-Token (default: first SOURCE_TOKEN, else the daemon's first-run token)
+  --token T             X-Gitlab-Token (default: the first of SOURCE_TOKEN, else the first-run
+                        token a daemon started in this directory keeps in data/source-token)
   --signing-token S     whsec_… secret to sign with (default: first SOURCE_SIGNING_TOKEN, if any)
   --event NAME          X-Gitlab-Event, e.g. "Push Hook" or "System Hook" (default: guessed from the body)
   --instance URL        X-Gitlab-Instance (default https://gitlab.example.com)
   -h, --help            show this help
+
+Reads PORT, SOURCE_TOKEN and SOURCE_SIGNING_TOKEN from the environment or .env.
+
+Example:
+  gitlab-webhooks send test/fixtures/gitlab/project__issue.json
 
 Exit status: 0 when every file was accepted (202 or duplicate 200), 1 otherwise.
 `;

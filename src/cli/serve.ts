@@ -9,12 +9,26 @@ import { parseCommandArgs } from "./args.js";
 
 export const SERVE_HELP = `Usage: gitlab-webhooks serve [--env-file FILE]
 
-Runs the daemon: POST /hooks ingest, GET /sse/ feed, GET /healthz, and the enabled sinks.
-Configuration comes from the environment and from .env when present (see README.md).
+Runs the daemon: POST /hooks ingest, GET /sse/ feed, GET /healthz, the dashboard at /, and the
+enabled sinks. Configuration comes from the environment and from .env when present (the
+environment wins); config/example.env lists every variable, README.md says what each does.
 
 Options:
   --env-file FILE   read this file instead of .env
   -h, --help        show this help
+
+Variables you set first:
+  PORT, HOST        where to listen (default 8000 on 0.0.0.0)
+  SINKS_ENABLED     sinks to run (default sse,log): log, sse, phabricator, gitlab-mentions,
+                    inventory, or a path to a plugin module
+  SOURCE_TOKEN      X-Gitlab-Token values GitLab sends (comma-separated); without any token the
+                    daemon makes one up and copies it to data/source-token
+  DATABASE_PATH     the SQLite store (default data/gitlab-webhooks.sqlite), or
+  DATABASE_URL      postgres://… or mysql://… for a server database
+  ADMIN_TOKEN       bearer tokens for the admin API and the dashboard (off without one)
+
+Example:
+  PORT=8080 SOURCE_TOKEN=change-me ADMIN_TOKEN=also-change-me gitlab-webhooks serve
 `;
 
 export async function serve(argv: string[]): Promise<void> {

@@ -1,7 +1,9 @@
 import type { EventSourceMessage } from "eventsource-parser";
+import { setTimeout as sleep } from "node:timers/promises";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { GitLabEvent } from "../core/event.js";
 import { loadDotEnv } from "../core/config.js";
+import { networkCause } from "../core/network-cause.js";
 import { firstOf, parseCommandArgs, UsageError } from "./args.js";
 import { formatEvent } from "./format-event.js";
 
@@ -22,11 +24,26 @@ or a daemon restart and resumes from the last event seen, so nothing is missed.
                       says how many events the feed withheld
   --json              print each event as one JSON line instead
   -h, --help          show this help
+
+Reads PORT, SSE_TOKEN and ADMIN_TOKEN from the environment or .env.
+
+Example:
+  gitlab-webhooks tail --type merge_request --project 'repos/releng/*'
 `;
 
 const MAX_WAIT_MS = 30_000;
 
 export class FatalFeedError extends Error {}
+/** The daemon answered, but not with its feed (a 5xx while it starts or stops). */
+class FeedAnswer extends Error {}
+
+/** Why the feed is gone, with where it was looked for: a refused connection is a daemon not running. */
+function lostFeed(error: unknown, url: string): string {
+  if (error instanceof FeedAnswer) return error.message;
+  const cause = networkCause(error);
+  if (/^ECONNREFUSED|^ENOTFOUND|^EHOSTUNREACH|^ECONNRESET/.test(cause)) return `cannot reach the feed at ${url} (${cause}): is the daemon running?`;
+  return `feed connection to ${url} lost (${cause})`;
+}
 
 export interface TailOptions {
   url: string;
@@ -38,6 +55,11 @@ export interface TailOptions {
   signal?: AbortSignal;
   /** Takes each event's message instead of printing it: the feed waits for it, and resumes after the last one taken. */
   onEvent?: (message: EventSourceMessage) => Promise<void>;
+}
+
+/** How long to wait before reconnecting: the server's retry hint, doubling while the daemon stays away. */
+function waitAfter(retryMs: number, failures: number): number {
+  return Math.min(MAX_WAIT_MS, retryMs * 2 ** Math.max(0, failures - 1));
 }
 
 /** Reads the feed until aborted, reconnecting with Last-Event-ID; throws only on a refusal (4xx). */
@@ -55,7 +77,7 @@ export async function follow(options: TailOptions): Promise<void> {
         const body = (await response.json().catch(() => ({}))) as { error?: string };
         throw new FatalFeedError(`${response.status}: ${body.error ?? response.statusText}`);
       }
-      if (!response.ok || !response.body) throw new Error(`the feed answered ${response.status}`);
+      if (!response.ok || !response.body) throw new FeedAnswer(`the feed at ${options.url} answered ${response.status}`);
       failures = 0;
       const messages = response.body
         .pipeThrough(new TextDecoderStream())
@@ -84,11 +106,18 @@ export async function follow(options: TailOptions): Promise<void> {
       if (error instanceof FatalFeedError) throw error;
       if (options.signal?.aborted) return;
       failures++;
-      if (failures === 1 || failures % 10 === 0) options.warn(`feed connection lost (${(error as Error).message}); reconnecting`);
+      const wait = waitAfter(retryMs, failures);
+      if (failures === 1 || failures % 10 === 0) {
+        const tries = failures === 1 ? "" : ` (${failures} tries so far)`;
+        options.warn(`${lostFeed(error, options.url)}; trying again in ${Math.round(wait / 1000)} s${tries}`);
+      }
     }
-    // Wait before reconnecting: the server's retry hint, doubling while the daemon stays away.
-    const wait = Math.min(MAX_WAIT_MS, retryMs * 2 ** Math.max(0, failures - 1));
-    await new Promise((resolve) => setTimeout(resolve, wait));
+    // Ctrl-C ends the wait too: it must not take up to half a minute to be heard.
+    try {
+      await sleep(waitAfter(retryMs, failures), undefined, { signal: options.signal });
+    } catch {
+      return;
+    }
   }
 }
 

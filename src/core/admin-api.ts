@@ -6,7 +6,7 @@ import type { HooksWatch } from "./hooks-watch.js";
 import type { HookKind, StoredEvent } from "./event.js";
 import { eventTypesOf } from "./event-types.js";
 import { sendError } from "./http-errors.js";
-import type { Store } from "./store/store.js";
+import type { MinuteCount, Store } from "./store/store.js";
 import { VERSION } from "./version.js";
 
 const HOOKS = ["system", "project", "group", "unknown"] as const;
@@ -23,6 +23,10 @@ const time = z
   .transform((value) => new Date(value).toISOString())
   .optional();
 const STATUSES = ["pending", "delivered", "failed"] as const;
+/** What the traffic panel shows: the last 24 hours. */
+const TRAFFIC_WINDOW_MS = 24 * 3_600_000;
+/** How long one reading of the traffic answers every dashboard. */
+const TRAFFIC_REUSE_MS = 15_000;
 
 const eventsQuery = z
   .object({
@@ -76,6 +80,12 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, res: Response): T | unde
 export function createAdminApi(adminTokens: readonly string[], store: Store, dispatcher: Dispatcher, hooksWatch: HooksWatch | null = null): Router {
   const router = express.Router();
   const durableSinks = () => dispatcher.sinks.map((sink) => sink.name);
+  /** A `sink` that names no enabled sink is a mistake to say, not an empty list. */
+  const unknownSink = (res: Response, name: string | undefined): boolean => {
+    if (name === undefined || durableSinks().includes(name)) return false;
+    sendError(res, 400, `sink "${name}" is not enabled (enabled: ${durableSinks().join(", ")})`);
+    return true;
+  };
   router.use("/api", requireAdminToken(adminTokens), express.json({ limit: "64kb" }));
 
   const withDeliveries = async (event: StoredEvent, payload: boolean) => ({
@@ -90,7 +100,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
 
   router.get("/api/events", async (req: Request, res: Response) => {
     const query = parse(eventsQuery, req.query, res);
-    if (!query) return;
+    if (!query || unknownSink(res, query.sink)) return;
     const { status, q, ...rest } = query;
     const events = await store.listEvents({ ...rest, hook: query.hook as HookKind[] | undefined, deliveryStatus: status, search: q });
     const next = events.length === query.limit ? events.at(-1)?.id : undefined;
@@ -120,7 +130,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
 
   router.get("/api/deliveries", async (req: Request, res: Response) => {
     const query = parse(deliveriesQuery, req.query, res);
-    if (!query) return;
+    if (!query || unknownSink(res, query.sink)) return;
     const deliveries = await store.listDeliveries(query);
     const next = deliveries.length === query.limit ? deliveries.at(-1)?.eventId : undefined;
     res.json({ deliveries, next: next ?? null });
@@ -128,10 +138,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
 
   router.post("/api/deliveries/retry", async (req: Request, res: Response) => {
     const body = parse(retryBody, req.body, res);
-    if (!body) return;
-    if (body.sink !== undefined && !durableSinks().includes(body.sink)) {
-      return sendError(res, 400, `sink "${body.sink}" is not enabled (enabled: ${durableSinks().join(", ")})`);
-    }
+    if (!body || unknownSink(res, body.sink)) return;
     const retried = await store.retryFailed(body.sink ?? null, Date.now());
     dispatcher.wakeAll();
     res.status(202).json({ retried });
@@ -139,6 +146,32 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
 
   router.get("/api/sinks", async (_req: Request, res: Response) => {
     res.json({ sinks: await dispatcher.sinkStates() });
+  });
+
+  // The dashboard's traffic panel: the last day, per minute, read from the store, so that it
+  // survives restarts and every daemon on one database shows the same.
+  // A day of deliveries is read in a fraction of a second, on the store's thread: dashboards open
+  // side by side share one reading for a while, until a new event arrives.
+  let lastTraffic: { at: number; newest: number; body: unknown } | null = null;
+  router.get("/api/traffic", async (req: Request, res: Response) => {
+    if (!parse(z.object({}).strict(), req.query, res)) return;
+    const until = Date.now();
+    const { newest } = await store.idRange();
+    if (lastTraffic && lastTraffic.newest === newest && until - lastTraffic.at < TRAFFIC_REUSE_MS) return res.json(lastTraffic.body);
+    const since = until - TRAFFIC_WINDOW_MS;
+    const traffic = await store.readTraffic(since, until);
+    const perMinute = (counts: readonly MinuteCount[]) => counts.map(({ minute, count }) => ({ minute: new Date(minute).toISOString(), count }));
+    const body = {
+      since: new Date(since).toISOString(),
+      until: new Date(until).toISOString(),
+      received: perMinute(traffic.received),
+      sinks: durableSinks().map((name) => {
+        const found = traffic.sinks[name];
+        return { name, delivered: perMinute(found?.delivered ?? []), retried: perMinute(found?.retried ?? []), failed: perMinute(found?.failed ?? []), delayMs: found?.delayMs ?? null };
+      }),
+    };
+    lastTraffic = { at: until, newest, body };
+    res.json(body);
   });
 
   // The dashboard's health panel: everything /healthz says, with the errors in full, and who runs where.

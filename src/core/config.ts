@@ -146,26 +146,41 @@ export function loadDotEnv(path = ".env"): void {
   if (existsSync(path)) process.loadEnvFile(path);
 }
 
+/** The first problem as one line naming the variable, what it accepts, and (unless a secret) what it got. */
+function configError(error: z.ZodError, env: NodeJS.ProcessEnv): ConfigError {
+  const issue = error.issues[0];
+  const variable = String(issue?.path[0] ?? "configuration");
+  const secret = (SECRET_VARIABLES as readonly string[]).includes(variable);
+  const got = env[variable];
+  const shown = secret || got === undefined ? "" : ` (got ${JSON.stringify(got)})`;
+  return new ConfigError(`${variable} ${issue?.message ?? "is invalid"}${shown}`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = schema.safeParse(env);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const variable = String(issue?.path[0] ?? "configuration");
-    const secret = (SECRET_VARIABLES as readonly string[]).includes(variable);
-    const got = env[variable];
-    const shown = secret || got === undefined ? "" : ` (got ${JSON.stringify(got)})`;
-    throw new ConfigError(`${variable} ${issue?.message ?? "is invalid"}${shown}`);
-  }
+  if (!result.success) throw configError(result.error, env);
   return result.data;
 }
 
-/** The value of a setting a sink cannot work without; a ConfigError naming it otherwise. */
-export function requireSetting<K extends keyof Config>(config: Config, name: K, sink: string): NonNullable<Config[K]> {
-  const value = config[name];
-  if (value === undefined || value === null || value === "") {
-    throw new ConfigError(`${String(name)} is required by the ${sink} sink; set it, or remove ${sink} from SINKS_ENABLED`);
+/** A few settings, checked as the daemon checks them: for a command that reads only those. */
+export function loadSettings<K extends keyof Config>(names: readonly K[], env: NodeJS.ProcessEnv = process.env): Pick<Config, K> {
+  const some: z.ZodType = z.object(Object.fromEntries(names.map((name) => [name, schema.shape[name]])));
+  const result = some.safeParse(env);
+  if (!result.success) throw configError(result.error, env);
+  return result.data as Pick<Config, K>;
+}
+
+/**
+ * The settings a sink cannot work without; when some are missing, one ConfigError naming every
+ * one of them (not one per start-up).
+ */
+export function requireSettings<K extends keyof Config>(config: Config, names: readonly K[], sink: string): { [N in K]: NonNullable<Config[N]> } {
+  const missing = names.filter((name) => config[name] === undefined || config[name] === null || config[name] === "");
+  if (missing.length > 0) {
+    const listed = missing.length === 1 ? `${String(missing[0])} is` : `${missing.slice(0, -1).join(", ")} and ${String(missing.at(-1))} are`;
+    throw new ConfigError(`${listed} required by the ${sink} sink; set ${missing.length === 1 ? "it" : "them"}, or remove ${sink} from SINKS_ENABLED`);
   }
-  return value as NonNullable<Config[K]>;
+  return Object.fromEntries(names.map((name) => [name, config[name]])) as { [N in K]: NonNullable<Config[N]> };
 }
 
 /** The password of a database URL, as written and decoded. */

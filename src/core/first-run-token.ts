@@ -5,10 +5,12 @@ import type { Store } from "./store/store.js";
 
 const SETTING = "first_run_token";
 
-/** Where the daemon keeps a copy of the token it made up, for `send` on the same machine: beside DATABASE_PATH. */
-export function firstRunTokenPath(databasePath: string): string {
-  return join(dirname(databasePath), "source-token");
-}
+/**
+ * Where the daemon keeps a copy of the token it made up, for `send` and `hooks recover` run from
+ * the same directory: `data/source-token` of the working directory, wherever the store is (a
+ * DATABASE_PATH elsewhere, or a server database).
+ */
+export const FIRST_RUN_TOKEN_COPY = join("data", "source-token");
 
 function writeCopy(path: string, token: string): boolean {
   try {

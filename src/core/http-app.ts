@@ -29,7 +29,8 @@ export function createHttpServer(options: HttpAppOptions): { server: Server; app
   app.use((req: Request, res: Response, next) => {
     observe(req, res, () => ({
       route: typeof req.route?.path === "string" ? `${req.baseUrl}${req.route.path}` : "unmatched",
-      path: req.path,
+      // The whole path: a router mounted on /api (its token check) sees req.path without /api.
+      path: req.originalUrl.split("?")[0] as string,
       fields: res.locals.logFields,
     }));
     next();

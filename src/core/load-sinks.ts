@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "./config.js";
 import { StoreLedger } from "./ledger.js";
+import { didYouMean } from "./lookalike-variables.js";
 import type { SharedSinkContext, Sink, SinkContext, SinkFactory } from "./sink.js";
 
 export interface LoadedSink {
@@ -57,7 +58,7 @@ export async function loadSinks(
     const builtin = Object.hasOwn(builtins, name) ? builtins[name] : undefined;
     if (!builtin && !isModulePath(name)) {
       const known = Object.keys(builtins).join(", ");
-      throw new ConfigError(`SINKS_ENABLED names an unknown sink "${name}" (built-in: ${known}; or a path like ./my-sink.js)`);
+      throw new ConfigError(`SINKS_ENABLED names an unknown sink "${name}"${didYouMean(name, Object.keys(builtins))} (built-in: ${known}; or a path like ./my-sink.js)`);
     }
     const factory = builtin ?? (await importFactory(name));
     const ledger = new StoreLedger(shared.store, ledgerStaleMs);

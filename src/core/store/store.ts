@@ -91,6 +91,13 @@ export interface Store {
   /** Pending and failed deliveries per sink; cheap enough for every health probe and scrape. */
   deliveryCounts(): Promise<Map<string, DeliveryCounts>>;
 
+  /**
+   * The traffic of `since` ≤ t < `until` (epoch ms), per minute: events received, and each sink's
+   * deliveries, retries and dead letters, with its delay from receipt to delivery. Counts the
+   * deliveries of events received up to a day before `since` (an index range, not every row kept).
+   */
+  readTraffic(since: number, until: number): Promise<Traffic>;
+
   /** Side-effect ledger: true when the key was newly recorded, false when it was there already. */
   recordOnce(sink: string, key: string, now: number): Promise<boolean>;
   /**
@@ -268,4 +275,26 @@ export interface DeliveryCounts {
   retrying: number;
   /** The latest error among them. */
   lastRetryError: { message: string; status: number | null; at: string } | null;
+}
+
+/** How many in the minute that starts at `minute` (epoch ms); minutes with none are left out. */
+export interface MinuteCount {
+  minute: number;
+  count: number;
+}
+
+export interface SinkTraffic {
+  /** By the minute each delivery was recorded. */
+  delivered: MinuteCount[];
+  /** Failed attempts to be tried again, and attempts that dead-lettered a delivery, by the minute they started. */
+  retried: MinuteCount[];
+  failed: MinuteCount[];
+  /** From an event's receipt to its delivery, over the window's deliveries; null without any. */
+  delayMs: { p50: number; p95: number; count: number } | null;
+}
+
+export interface Traffic {
+  received: MinuteCount[];
+  /** By sink name; a sink with nothing in the window is absent. */
+  sinks: Record<string, SinkTraffic>;
 }

@@ -1,5 +1,5 @@
 import { Gauge } from "prom-client";
-import { requireSetting } from "../../core/config.js";
+import { requireSettings } from "../../core/config.js";
 import type { GitLabEvent } from "../../core/event.js";
 import { createGitLabApi, describeGitLabError, gitlabFailure, gitlabStatus } from "../../core/gitlab-api.js";
 import { mergeRequestOf, mergeRequestOrderingKey, record, usernames } from "../../core/payload.js";
@@ -39,8 +39,7 @@ function mergeRequestToMention(event: GitLabEvent): MergeRequest | null {
  * itself, or anyone it mentioned on that MR before.
  */
 export const createGitLabMentionsSink: SinkFactory = ({ config, ledger, logger, metrics, signal }) => {
-  requireSetting(config, "GITLAB_URL", SINK);
-  const token = requireSetting(config, "GITLAB_TOKEN", SINK);
+  const { GITLAB_TOKEN: token } = requireSettings(config, ["GITLAB_URL", "GITLAB_TOKEN"], SINK);
   const api = createGitLabApi(config.GITLAB_URL, token, config.GITLAB_TIMEOUT_MS);
   const reviewers = new ReviewersSource({
     file: config.REVIEWERS_FILE,

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { requireSetting } from "../../core/config.js";
+import { requireSettings } from "../../core/config.js";
 import { eventFilter } from "../../core/event-filter.js";
 import { gitlabHeaders } from "../../core/gitlab-headers.js";
 import { eventJson, type GitLabEvent, type StoredEvent } from "../../core/event.js";
@@ -102,7 +102,7 @@ function endpointSink(endpoint: Endpoint, { config, store, logger }: SinkContext
 
 /** `http`: push delivery to each endpoint of HTTP_SINK_FILE, one sink per endpoint. */
 export const createHttpSink: SinkFactory = (ctx) => {
-  const endpoints = readEndpoints(requireSetting(ctx.config, "HTTP_SINK_FILE", "http"));
+  const endpoints = readEndpoints(requireSettings(ctx.config, ["HTTP_SINK_FILE"], "http").HTTP_SINK_FILE);
   ctx.logger.info(`http: pushing events to ${endpoints.map((endpoint) => `http:${endpoint.name} (${new URL(endpoint.url).host})`).join(", ")}`);
   return endpoints.map((endpoint) => endpointSink(endpoint, ctx));
 };

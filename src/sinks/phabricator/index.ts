@@ -1,4 +1,4 @@
-import { requireSetting } from "../../core/config.js";
+import { requireSettings } from "../../core/config.js";
 import type { GitLabEvent } from "../../core/event.js";
 import { createGitLabApi, gitlabFailure } from "../../core/gitlab-api.js";
 import { mergeRequestOrderingKey } from "../../core/payload.js";
@@ -18,8 +18,7 @@ interface TransactionSearch {
  * Gerrit's integration did. A ledger of (MR, task, action[, head]) makes every comment happen once.
  */
 export const createPhabricatorSink: SinkFactory = ({ config, ledger, logger }) => {
-  const url = requireSetting(config, "PHABRICATOR_URL", "phabricator");
-  const token = requireSetting(config, "PHABRICATOR_TOKEN", "phabricator");
+  const { PHABRICATOR_URL: url, PHABRICATOR_TOKEN: token } = requireSettings(config, ["PHABRICATOR_URL", "PHABRICATOR_TOKEN"], "phabricator");
   const conduit = new ConduitClient({ url, token, timeoutMs: config.PHABRICATOR_TIMEOUT_MS });
   const gitlab = config.GITLAB_TOKEN ? createGitLabApi(config.GITLAB_URL, config.GITLAB_TOKEN, config.GITLAB_TIMEOUT_MS) : null;
   let postingAs: string | null = null;

@@ -16,6 +16,7 @@ import type {
   ProjectIdentity,
   Requeue,
   Store,
+  Traffic,
 } from "../store.js";
 import { appendEvents, type PendingAppend } from "./append-events.js";
 import { claimDeliveries, nextClaimAt } from "./claim-deliveries.js";
@@ -29,6 +30,7 @@ import { bindProject, projectIdentity } from "./project-identities.js";
 import { rememberUser, usernameOf } from "./known-users.js";
 import { attemptsOf, deliveriesOf, deliveryCounts, listDeliveries } from "./read-deliveries.js";
 import { eventsAfter, getEvent, idRange, listEvents } from "./read-events.js";
+import { readTraffic } from "./read-traffic.js";
 import { recordOutcomes, type Outcome } from "./record-outcomes.js";
 import { requeue, retryFailed } from "./requeue.js";
 
@@ -168,6 +170,10 @@ export class SqlStore implements Store {
 
   deliveryCounts(): Promise<Map<string, DeliveryCounts>> {
     return deliveryCounts(this.db);
+  }
+
+  readTraffic(since: number, until: number): Promise<Traffic> {
+    return readTraffic(this.db, since, until);
   }
 
   recordOnce(sink: string, key: string, now: number): Promise<boolean> {

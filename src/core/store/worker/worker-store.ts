@@ -18,6 +18,7 @@ import type {
   Requeue,
   Store,
   StoreLogger,
+  Traffic,
 } from "../store.js";
 import { decode, decodeError, type Call, type MainMessage, type WorkerMessage } from "./protocol.js";
 
@@ -197,6 +198,10 @@ export class WorkerStore implements Store {
   }
   deliveryCounts(): Promise<Map<string, DeliveryCounts>> {
     return this.call("deliveryCounts");
+  }
+
+  readTraffic(since: number, until: number): Promise<Traffic> {
+    return this.call("readTraffic", since, until);
   }
   recordOnce(sink: string, key: string, now: number): Promise<boolean> {
     return this.call("recordOnce", sink, key, now);
