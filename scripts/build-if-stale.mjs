@@ -20,9 +20,11 @@ function* files(path) {
 
 const newestSource = Math.max(0, ...SOURCES.flatMap((path) => [...files(path)].map((file) => file.mtimeMs)));
 const built = [...files(OUTPUT)].filter((file) => file.path.endsWith(".js"));
-const oldestBuilt = built.length > 0 ? Math.min(...built.map((file) => file.mtimeMs)) : 0;
+// The newest output, not the oldest: a build leaves behind what an upgrade moved or removed from
+// src/ (tsc never deletes), and those stale files must not make every start compile again.
+const lastBuilt = built.length > 0 ? Math.max(...built.map((file) => file.mtimeMs)) : 0;
 
-if (existsSync(join(OUTPUT, "cli", "index.js")) && oldestBuilt >= newestSource) {
+if (existsSync(join(OUTPUT, "cli", "index.js")) && lastBuilt >= newestSource) {
   console.log("dist/ is up to date with src/: not compiling");
 } else {
   console.log("compiling src/ into dist/ (npm run build)");
