@@ -31,8 +31,10 @@ function values(query: Record<string, unknown>, name: string): string[] | { erro
   return found;
 }
 
+const FILTER_PARAMETERS = ["type", "action", "project", "hook"] as const;
+
 /** The query parameters /sse/ knows: a misspelt filter must not silently mean "everything". */
-export const FEED_PARAMETERS = ["type", "action", "project", "hook", "since", "token"] as const;
+export const FEED_PARAMETERS = [...FILTER_PARAMETERS, "since", "token"] as const;
 
 /**
  * Reads type= (object kinds or GitLab's hook-scope names: merge_requests, push_events), action=,
@@ -41,9 +43,12 @@ export const FEED_PARAMETERS = ["type", "action", "project", "hook", "since", "t
 export function parseFilters(query: Record<string, unknown>): Filters | { error: string } {
   const unknownParameter = Object.keys(query).find((name) => !(FEED_PARAMETERS as readonly string[]).includes(name));
   if (unknownParameter !== undefined) return { error: `unknown parameter "${unknownParameter}" (the feed takes ${FEED_PARAMETERS.join(", ")})` };
-  const [type, action, project, hook] = (["type", "action", "project", "hook"] as const).map((name) => values(query, name));
-  for (const parsed of [type, action, project, hook]) if (parsed && "error" in parsed) return parsed;
-  const lists = { type, action, project, hook } as Record<"type" | "action" | "project" | "hook", string[]>;
+  const lists = {} as Record<(typeof FILTER_PARAMETERS)[number], string[]>;
+  for (const name of FILTER_PARAMETERS) {
+    const parsed = values(query, name);
+    if ("error" in parsed) return parsed;
+    lists[name] = parsed;
+  }
   const unknown = lists.hook.find((value) => !HOOKS.includes(value as HookKind));
   if (unknown !== undefined) return { error: `hook=${unknown} is not one of ${HOOKS.join(", ")}` };
   const notGlob = lists.project.map(globProblem).find((problem) => problem !== null);
