@@ -6,7 +6,7 @@
  */
 const GLOB_CHARACTERS = /^[A-Za-z0-9_./*-]+$/;
 
-export const GLOB_SYNTAX = "letters, digits, _ - . / and * (any characters, / included)";
+const GLOB_SYNTAX = "letters, digits, _ - . / and * (any characters, / included)";
 
 /** Why a pattern is not a glob this daemon matches, naming it; null when it is one. */
 export function globProblem(pattern: string): string | null {
