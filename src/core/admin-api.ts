@@ -8,14 +8,22 @@ import { eventTypesOf } from "./event-types.js";
 import { sendError } from "./http-errors.js";
 import type { MinuteCount, Store } from "./store/store.js";
 import { VERSION } from "./version.js";
+import { wholeNumberIn } from "./whole-number.js";
 
 const HOOKS = ["system", "project", "group", "unknown"] as const;
 const csv = z
   .string()
   .transform((value) => value.split(",").map((item) => item.trim()).filter((item) => item !== ""))
   .optional();
-const id = z.coerce.number({ message: "must be a whole number" }).int({ message: "must be a whole number" }).positive({ message: "must be a positive event id" });
-const limit = z.coerce.number().int().min(1, { message: "must be from 1 to 500" }).max(500, { message: "must be from 1 to 500" }).default(50);
+/** A whole number in plain decimal digits within [min, max], as a query or a path spells it. */
+const wholeNumber = (min: number, max: number, message: string) =>
+  z.string({ message }).transform((text, context) => {
+    const value = wholeNumberIn(text, min, max);
+    if (value === null) context.addIssue({ code: "custom", message });
+    return value ?? z.NEVER;
+  });
+const id = wholeNumber(1, Number.MAX_SAFE_INTEGER, "must be a whole number from 1 (an event id), in plain digits");
+const limit = wholeNumber(1, 500, "must be from 1 to 500").default(50);
 
 const time = z
   .string()
@@ -58,20 +66,23 @@ const redeliverBody = z.object({ sinks: z.array(z.string().min(1), { message: "m
 const retryBody = z.object({ sink: z.string().min(1, { message: "must be a sink name" }).optional() }).strict();
 
 /** The first problem of a zod result as "`name` what is wrong". */
-function problem(error: z.ZodError): string {
+function problem(error: z.ZodError, what: string): string {
   const issue = error.issues[0];
   // A misspelt filter must say so, not quietly list everything.
   if (issue?.code === "unrecognized_keys") return `unknown parameter "${issue.keys[0] ?? ""}"`;
-  const where = issue?.path.length ? issue.path.join(".") : "body";
+  const where = issue?.path.length ? issue.path.join(".") : what;
   return `${where} ${issue?.message ?? "is invalid"}`;
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, res: Response): T | undefined {
+/** A query, a body or (`what` names it) one value such as an id in the path; a 400 naming the problem. */
+function parse<T>(schema: z.ZodType<T>, value: unknown, res: Response, what = "body"): T | undefined {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
-  sendError(res, 400, problem(result.error));
+  sendError(res, 400, problem(result.error, what));
   return undefined;
 }
+
+const EVENT_ID_IN_PATH = "event id in the path";
 
 /**
  * `/api`: events with their per-sink delivery state, redelivery, and dead letters in bulk — what
@@ -108,7 +119,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
   });
 
   router.get("/api/events/:id", async (req: Request, res: Response) => {
-    const eventId = parse(id, req.params.id, res);
+    const eventId = parse(id, req.params.id, res, EVENT_ID_IN_PATH);
     if (eventId === undefined) return;
     const event = await store.getEvent(eventId);
     if (!event) return sendError(res, 404, `no event ${eventId} (it may have been pruned after RETENTION_DAYS)`);
@@ -116,7 +127,7 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
   });
 
   router.post("/api/events/:id/redeliver", async (req: Request, res: Response) => {
-    const eventId = parse(id, req.params.id, res);
+    const eventId = parse(id, req.params.id, res, EVENT_ID_IN_PATH);
     const body = parse(redeliverBody, req.body, res);
     if (eventId === undefined || !body) return;
     const event = await store.getEvent(eventId);

@@ -21,15 +21,26 @@ function hooksSummary(watch: HooksWatch) {
 
 /**
  * An error as the public may read it: URLs keep their host and lose their path, since a GitLab API
- * URL names the project, and a private project's name is not everybody's business.
+ * URL names the project, and a private project's name is not everybody's business; a path on its
+ * own (`GET /api/v4/projects/secret%2Fx/…` in a GitLab client error, a file of this machine such
+ * as the log file or the reviewers file) is left out altogether. The admin API has the full text.
  */
 export function publicErrorText(message: string): string {
-  return message.replace(/\b(https?:\/\/[^/\s"'<>]+)\/[^\s"'<>)]*/g, "$1/…");
+  return message
+    .replace(/\b(https?:\/\/[^/\s"'<>]+)\/[^\s"'<>)]*/g, "$1/…")
+    .replace(/(^|[\s"'(=])\/[^\s"'<>)]*?(?=[:;,.]?(?:[\s"'<>)]|$))/g, "$1…");
 }
 
+/**
+ * A sink's state as the public may read it: each text in it (the reason, the last error, what a
+ * sink reports such as the log file or the reviewers page) through publicErrorText.
+ */
 const publicSinkState = ({ name, lastError, ...state }: SinkStatus) => [
   name,
-  { ...state, lastError: lastError && { ...lastError, message: publicErrorText(lastError.message) } },
+  {
+    ...Object.fromEntries(Object.entries(state).map(([field, value]) => [field, typeof value === "string" ? publicErrorText(value) : value])),
+    lastError: lastError && { ...lastError, message: publicErrorText(lastError.message) },
+  },
 ];
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, secretValues, type Config } from "./config.js";
-import { globMatcher } from "./glob.js";
+import { globMatcher, globProblem } from "./glob.js";
 
 export interface ProjectToken {
   glob: string;
@@ -14,6 +14,8 @@ function parseEntry(entry: string, where: string): ProjectToken {
   const token = entry.slice(at + 1).trim();
   // Never echo the entry: it holds a secret.
   if (at <= 0 || glob === "" || token === "") throw new ConfigError(`${where} has an entry that is not <project path glob>=<token>`);
+  const problem = globProblem(glob);
+  if (problem !== null) throw new ConfigError(`${where}: ${problem}`);
   return { glob, token };
 }
 

@@ -2,6 +2,7 @@ import type { Request, Response } from "express";
 import { requireAdminToken } from "../../core/admin-auth.js";
 import { sendError } from "../../core/http-errors.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
+import { wholeNumberIn } from "../../core/whole-number.js";
 import { INVENTORY_TYPES, inventoryChanges } from "./apply-event.js";
 
 /**
@@ -12,10 +13,10 @@ export const createInventorySink: SinkFactory = ({ config, store, router }) => {
   const inventory = store.inventory;
 
   const pageOf = (req: Request, res: Response) => {
-    const limit = Number(req.query.limit ?? 100);
-    const offset = Number(req.query.offset ?? 0);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return sendError(res, 400, "limit must be from 1 to 1000");
-    if (!Number.isInteger(offset) || offset < 0) return sendError(res, 400, "offset must be a whole number");
+    const limit = req.query.limit === undefined ? 100 : wholeNumberIn(req.query.limit, 1, 1000);
+    const offset = req.query.offset === undefined ? 0 : wholeNumberIn(req.query.offset, 0, Number.MAX_SAFE_INTEGER);
+    if (limit === null) return sendError(res, 400, "limit must be from 1 to 1000, in plain digits");
+    if (offset === null) return sendError(res, 400, "offset must be a whole number from 0, in plain digits");
     return { limit, offset };
   };
   const nonEmpty = (value: unknown) => (typeof value === "string" && value !== "" ? value : null);

@@ -5,6 +5,7 @@ import { sendError } from "../../core/http-errors.js";
 import { bearerToken, matchesAnySecret } from "../../core/secrets.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { publicEventJson } from "./public-payload.js";
+import { FeedSlots } from "./feed-slots.js";
 import { ReplayTurns } from "./replay-turns.js";
 import { parseFormat, smeeJson } from "./smee-frame.js";
 import { Subscriber } from "./subscriber.js";
@@ -26,6 +27,7 @@ function parseCursor(value: unknown): number | null | { error: string } {
  */
 export const createSseSink: SinkFactory = ({ config, store, logger, bus, router, metrics, signal }) => {
   const subscribers = new Set<Subscriber>();
+  const slots = new FeedSlots(config.SSE_MAX_CLIENTS);
   // Admin tokens see everything too: the dashboard follows the feed with one.
   const readTokens = [...config.SSE_TOKEN, ...config.ADMIN_TOKEN];
   new Gauge({
@@ -33,7 +35,7 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
     help: "Subscribers connected to the /sse/ feed",
     registers: [metrics],
     collect() {
-      this.set(subscribers.size);
+      this.set(slots.size);
     },
   });
   /** An event's SSE message, made once and shared by every subscriber: whole, or as anonymous ones see it. */
@@ -52,9 +54,6 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
   const publicFrame = config.SSE_ANONYMOUS_FULL_PAYLOAD ? wholeFrame : framer(publicEventJson);
   const smeeFrames = { whole: framer((event) => smeeJson(event, true, true)), public: framer((event) => smeeJson(event, false, config.SSE_ANONYMOUS_FULL_PAYLOAD)) };
   const turns = new ReplayTurns();
-  // Token holders (the dashboard, bots with SSE_TOKEN) keep room when anonymous subscribers fill the feed.
-  const reservedForTokens = Math.max(1, Math.ceil(config.SSE_MAX_CLIENTS / 10));
-  let anonymous = 0;
 
   const unsubscribe = bus.subscribe((events) => {
     for (const subscriber of subscribers) subscriber.offer(events);
@@ -90,16 +89,24 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
     const format = parseFormat(query.format);
     if (typeof format === "object") return sendError(res, 400, format.error, cors);
     const privileged = token !== undefined;
-    const full = subscribers.size >= config.SSE_MAX_CLIENTS || (!privileged && anonymous >= config.SSE_MAX_CLIENTS - reservedForTokens);
-    if (full) {
-      const who = privileged ? "" : `, ${reservedForTokens} of them kept for token holders`;
+    const release = slots.take(privileged);
+    if (!release) {
+      const who = privileged ? "" : `, ${slots.reservedForTokens} of them kept for token holders`;
       return sendError(res, 503, `the feed has its maximum of ${config.SSE_MAX_CLIENTS} subscribers (SSE_MAX_CLIENTS${who}); retry later`, {
         ...cors,
         "Retry-After": "30",
       });
     }
+    // Given back however the response ends: the client leaves (even while the store is read below),
+    // the subscriber is cut off, the daemon stops, or an error answers the request.
+    let gone = false;
+    res.on("close", () => {
+      gone = true;
+      release();
+    });
 
     const { oldest, newest } = await store.idRange();
+    if (gone) return;
     // A close-delimited body instead of chunked encoding: each shared frame then goes to the socket
     // as it is, one write per subscriber, which is what fan-out to a thousand subscribers costs.
     res.useChunkedEncodingByDefault = false;
@@ -149,10 +156,7 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
       cursor,
     );
     subscribers.add(subscriber);
-    if (!privileged) anonymous++;
-    res.on("close", () => {
-      if (subscribers.delete(subscriber) && !privileged) anonymous--;
-    });
+    res.on("close", () => subscribers.delete(subscriber));
     logger.debug("feed subscriber connected", { ip: req.ip, since, filters, privileged: token !== undefined });
 
     if (stale !== null) res.write(`event: stale\ndata: ${JSON.stringify({ requested: since, resumingFrom: cursor + 1, reason: stale })}\n\n`);
@@ -184,7 +188,7 @@ export const createSseSink: SinkFactory = ({ config, store, logger, bus, router,
       unsubscribe();
       closeAll();
     },
-    health: () => ({ subscribers: subscribers.size }),
+    health: () => ({ subscribers: slots.size }),
   };
   return sink;
 };

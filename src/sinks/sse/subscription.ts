@@ -1,6 +1,6 @@
 import type { EventMeta, HookKind } from "../../core/event.js";
 import { eventTypesOf } from "../../core/event-types.js";
-import { globMatcher } from "../../core/glob.js";
+import { globMatcher, globProblem } from "../../core/glob.js";
 
 export interface Filters {
   type: string[];
@@ -11,17 +11,30 @@ export interface Filters {
 
 const HOOKS: readonly HookKind[] = ["system", "project", "group", "unknown"];
 
-function values(query: Record<string, unknown>, name: string): string[] {
+/**
+ * The most values one filter parameter takes, and the longest value: what one subscriber's filter
+ * costs to keep and to apply to every event stays small, whoever connects.
+ */
+export const MAX_FILTER_VALUES = 20;
+export const MAX_FILTER_VALUE_LENGTH = 255;
+
+function values(query: Record<string, unknown>, name: string): string[] | { error: string } {
   const raw = query[name];
   const parts = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
-  return parts
+  const found = parts
     .flatMap((part) => String(part).split(","))
     .map((part) => part.trim())
     .filter((part) => part !== "");
+  if (found.length > MAX_FILTER_VALUES) return { error: `${name}= has ${found.length} values; the feed takes at most ${MAX_FILTER_VALUES} per parameter` };
+  const long = found.find((value) => value.length > MAX_FILTER_VALUE_LENGTH);
+  if (long !== undefined) return { error: `a value of ${name}= is ${long.length} characters long; the feed takes at most ${MAX_FILTER_VALUE_LENGTH}` };
+  return found;
 }
 
+const FILTER_PARAMETERS = ["type", "action", "project", "hook"] as const;
+
 /** The query parameters /sse/ knows: a misspelt filter must not silently mean "everything". */
-export const FEED_PARAMETERS = ["type", "action", "project", "hook", "since", "token", "format"] as const;
+export const FEED_PARAMETERS = [...FILTER_PARAMETERS, "since", "token", "format"] as const;
 
 /**
  * Reads type= (object kinds or GitLab's hook-scope names: merge_requests, push_events), action=,
@@ -30,10 +43,17 @@ export const FEED_PARAMETERS = ["type", "action", "project", "hook", "since", "t
 export function parseFilters(query: Record<string, unknown>): Filters | { error: string } {
   const unknownParameter = Object.keys(query).find((name) => !(FEED_PARAMETERS as readonly string[]).includes(name));
   if (unknownParameter !== undefined) return { error: `unknown parameter "${unknownParameter}" (the feed takes ${FEED_PARAMETERS.join(", ")})` };
-  const hook = values(query, "hook");
-  const unknown = hook.find((value) => !HOOKS.includes(value as HookKind));
+  const lists = {} as Record<(typeof FILTER_PARAMETERS)[number], string[]>;
+  for (const name of FILTER_PARAMETERS) {
+    const parsed = values(query, name);
+    if ("error" in parsed) return parsed;
+    lists[name] = parsed;
+  }
+  const unknown = lists.hook.find((value) => !HOOKS.includes(value as HookKind));
   if (unknown !== undefined) return { error: `hook=${unknown} is not one of ${HOOKS.join(", ")}` };
-  return { type: eventTypesOf(values(query, "type")), action: values(query, "action"), project: values(query, "project"), hook: hook as HookKind[] };
+  const notGlob = lists.project.map(globProblem).find((problem) => problem !== null);
+  if (notGlob) return { error: `project=${notGlob}` };
+  return { type: eventTypesOf(lists.type), action: lists.action, project: lists.project, hook: lists.hook as HookKind[] };
 }
 
 /**

@@ -2,15 +2,16 @@ import type { EventActor } from "../../core/event.js";
 import { integer, record, text } from "../../core/payload.js";
 import type { Store } from "../../core/store/store.js";
 import type { Credential } from "./credentials.js";
+import { withStorableText } from "./storable-text.js";
 
 /** Users this process knows, so that a known user costs no read and no write. */
 const CACHE_LIMIT = 50_000;
 
-/** The user an event names: `user.id`/`user.username`, or the flat user_id/user_username of pushes. */
+/** The user an event names: `user.id`/`user.username`, or the flat user_id/user_username of pushes; storable, as the event's actor is. */
 function userOf(body: unknown): { id: number | null; username: string | null } {
   const fields = record(body);
   const user = record(fields.user);
-  return { id: integer(user.id) ?? integer(fields.user_id), username: text(user.username) ?? text(fields.user_username) };
+  return withStorableText({ id: integer(user.id) ?? integer(fields.user_id), username: text(user.username) ?? text(fields.user_username) });
 }
 
 /**

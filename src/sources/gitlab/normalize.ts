@@ -1,6 +1,7 @@
 import type { EventActor, EventProject, HookKind, NewEvent, Visibility } from "../../core/event.js";
 import { integer, record, text, type JsonObject } from "../../core/payload.js";
 import { typeFromHeader } from "./event-header.js";
+import { withStorableText } from "./storable-text.js";
 import { summarizeObject } from "./summarize-object.js";
 
 const VISIBILITY_LEVELS: Record<number, Visibility> = { 0: "private", 10: "internal", 20: "public" };
@@ -16,7 +17,7 @@ function visibility(level: unknown, name: unknown): Visibility | null {
  * project_id / path_with_namespace / project_visibility fields of system events.
  */
 export function projectOf(body: unknown): EventProject | null {
-  return projectOfRecord(record(body));
+  return withStorableText(projectOfRecord(record(body)));
 }
 
 function projectOfRecord(body: JsonObject): EventProject | null {
@@ -84,13 +85,16 @@ export interface HookRequest {
   receivedAt: Date;
 }
 
-/** Turns a GitLab request into the event every sink sees (DESIGN.md, "The event"). */
+/**
+ * Turns a GitLab request into the event every sink sees (DESIGN.md, "The event"). Its fields are
+ * storable text (NUL and lone surrogates replaced); the payload stays as GitLab sent it.
+ */
 export function normalize(request: HookRequest, hook: HookKind, body: unknown): NewEvent {
   const fields = record(body);
   const project = projectOfRecord(fields);
   const type =
     text(fields.object_kind) ?? text(fields.event_name) ?? typeFromHeader(request.eventHeader) ?? "unknown";
-  return {
+  const meta: Omit<NewEvent, "payload"> = {
     deliveryId: request.deliveryId,
     receivedAt: request.receivedAt.toISOString(),
     instance: text(request.instance),
@@ -100,6 +104,6 @@ export function normalize(request: HookRequest, hook: HookKind, body: unknown): 
     project,
     actor: actorOf(fields),
     object: summarizeObject(type, body, project),
-    payload: body,
   };
+  return { ...withStorableText(meta), payload: body };
 }

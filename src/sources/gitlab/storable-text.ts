@@ -1,0 +1,24 @@
+/**
+ * Text every store keeps as it was given. PostgreSQL refuses a NUL character in text ("invalid
+ * byte sequence for encoding UTF8: 0x00"), and a lone surrogate comes back from the stores as
+ * U+FFFD, so that a value looked up again (the dedup scope) no longer matches what was written.
+ * GitLab passes both through from titles, branch names and user names; each becomes U+FFFD here,
+ * in the fields the store extracts. The payload is kept as GitLab sent it: its JSON text spells
+ * them as escapes, which every store keeps.
+ */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what is replaced
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+export function storableText(value: string): string {
+  return value.replace(UNSTORABLE, "\ufffd");
+}
+
+/** A value with every string in it made storable (storableText), objects and arrays walked. */
+export function withStorableText<T>(value: T): T {
+  if (typeof value === "string") return storableText(value) as T;
+  if (Array.isArray(value)) return value.map(withStorableText) as T;
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, withStorableText(field)])) as T;
+  }
+  return value;
+}
