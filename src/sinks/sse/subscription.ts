@@ -1,6 +1,7 @@
 import type { EventMeta, HookKind } from "../../core/event.js";
 import { eventTypesOf } from "../../core/event-types.js";
-import { globMatcher, globProblem } from "../../core/glob.js";
+import { eventFilter } from "../../core/event-filter.js";
+import { globProblem } from "../../core/glob.js";
 
 export interface Filters {
   type: string[];
@@ -64,17 +65,9 @@ export function isPublic(meta: EventMeta): boolean {
   return meta.project?.visibility === "public";
 }
 
-/** Whether an event passes every given filter, whoever asks. */
+/** Whether an event passes every given filter, whoever asks (the http sink's endpoints filter alike). */
 export function filterPredicate(filters: Filters): (meta: EventMeta) => boolean {
-  const types = new Set(filters.type);
-  const actions = new Set(filters.action);
-  const hooks = new Set(filters.hook);
-  const projectMatches = globMatcher(filters.project);
-  return (meta) =>
-    (types.size === 0 || types.has(meta.type)) &&
-    (actions.size === 0 || (meta.action !== null && actions.has(meta.action))) &&
-    (hooks.size === 0 || hooks.has(meta.hook)) &&
-    (filters.project.length === 0 || (meta.project?.path != null && projectMatches(meta.project.path)));
+  return eventFilter({ types: filters.type, actions: filters.action, projects: filters.project, hooks: filters.hook });
 }
 
 /** The predicate a subscriber's events must pass: visibility first, then every given filter. */

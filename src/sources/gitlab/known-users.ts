@@ -2,7 +2,7 @@ import type { EventActor } from "../../core/event.js";
 import { integer, record, text } from "../../core/payload.js";
 import type { Store } from "../../core/store/store.js";
 import type { Credential } from "./credentials.js";
-import { withStorableText } from "./storable-text.js";
+import { withStorableText } from "../../core/storable-text.js";
 
 /** Users this process knows, so that a known user costs no read and no write. */
 const CACHE_LIMIT = 50_000;

@@ -1,7 +1,7 @@
 import type { EventActor, EventProject, HookKind, NewEvent, Visibility } from "../../core/event.js";
 import { integer, record, text, type JsonObject } from "../../core/payload.js";
 import { typeFromHeader } from "./event-header.js";
-import { withStorableText } from "./storable-text.js";
+import { withStorableText } from "../../core/storable-text.js";
 import { summarizeObject } from "./summarize-object.js";
 
 const VISIBILITY_LEVELS: Record<number, Visibility> = { 0: "private", 10: "internal", 20: "public" };

@@ -1,4 +1,5 @@
 import type { DeliveredAttempt, FailedAttempt } from "../store.js";
+import { storableText } from "../../storable-text.js";
 import type { SqlParams, SqlQueries } from "./driver.js";
 
 /** The longest error text kept per delivery. */
@@ -7,16 +8,6 @@ const MAX_ERROR_LENGTH = 2000;
 export type Outcome =
   | { kind: "delivered"; sink: string; eventId: number; attempt: DeliveredAttempt; now: number }
   | { kind: "failed"; sink: string; eventId: number; attempt: FailedAttempt; now: number };
-
-/**
- * An error text every engine can store: a downstream's answer may carry NUL (PostgreSQL refuses it
- * in text) or a lone surrogate (cut by the slice above, or in the answer itself). An outcome that
- * could never be recorded would hold its delivery, and its key, forever.
- */
-function storableText(text: string): string {
-  // eslint-disable-next-line no-control-regex -- NUL is exactly what is taken out
-  return text.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
-}
 
 /** Set by a requeue while the delivery was claimed: it runs again after the attempt that was running. */
 const AGAIN = "redeliver = 1";
@@ -50,6 +41,8 @@ export async function recordOutcomes(tx: SqlQueries, outcomes: readonly Outcome[
       continue;
     }
     const failed = outcome.attempt;
+    // A downstream's answer may carry what an engine refuses (NUL, a lone surrogate, or one cut by
+    // the slice): an outcome that could never be recorded would hold its delivery, and its key, forever.
     params.error = storableText(failed.error.slice(0, MAX_ERROR_LENGTH));
     params.status = failed.status;
     // Dead-lettered, or retried at retryAt; a redelivery asked for meanwhile keeps its own due time.

@@ -2,8 +2,8 @@
  * Text every store keeps as it was given. PostgreSQL refuses a NUL character in text ("invalid
  * byte sequence for encoding UTF8: 0x00"), and a lone surrogate comes back from the stores as
  * U+FFFD, so that a value looked up again (the dedup scope) no longer matches what was written.
- * GitLab passes both through from titles, branch names and user names; each becomes U+FFFD here,
- * in the fields the store extracts. The payload is kept as GitLab sent it: its JSON text spells
+ * GitLab passes both through from titles, branch names and user names, and a downstream's error
+ * text may carry them; each becomes U+FFFD here, in the fields the store extracts and in errors. The payload is kept as GitLab sent it: its JSON text spells
  * them as escapes, which every store keeps.
  */
 // eslint-disable-next-line no-control-regex -- NUL is exactly what is replaced
