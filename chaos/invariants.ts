@@ -44,12 +44,19 @@ export interface Observed {
   /** From the end of the last fault until every event was delivered and seen, or null past the bound. */
   quietAfterMs: number | null;
   quietBoundMs: number;
+  stallBoundMs: number;
+  /** Which daemon each process was. */
+  daemonOf: ReadonlyMap<number, string>;
   /** Each daemon's name and everything its processes printed; and exits the harness did not cause. */
   logs: readonly { name: string; text: string }[];
   crashes: readonly string[];
 }
 
+/** The promises, by a short name that stays the same whatever the figures. */
+export const INVARIANTS = ["lost", "delivered", "twice", "effects", "order", "feed", "bound", "stall", "logs"] as const;
+
 export interface Invariant {
+  id: (typeof INVARIANTS)[number];
   name: string;
   /** How many times it was broken: 0 when it holds. */
   count: number;
@@ -100,14 +107,14 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
   for (const ack of seen.acknowledged) idsOfKey.set(ack.key, (idsOfKey.get(ack.key) ?? new Set()).add(ack.id));
   const twoIds = [...idsOfKey].filter(([, ids]) => ids.size > 1).map(([key]) => key);
   invariants.push({
-    name: "acknowledged = stored (0 lost)",
+    id: "lost", name: "acknowledged = stored (0 lost)",
     count: lost.length + twoIds.length,
     detail: `${lost.length} acknowledged ids not stored under their key${examples(lost.map((ack) => ack.id))}; ${twoIds.length} keys answered with two ids`,
   });
 
   // Every stored event delivered to the sink: recorded so by the store, and a run that ended well.
   const undelivered = storedIds.filter((id) => stored.get(id)?.status !== "delivered" || !runs.get(id)?.some((run) => run.ok === true));
-  invariants.push({ name: "every event delivered to the sink", count: undelivered.length, detail: `${undelivered.length} of ${storedIds.length} not delivered${examples(undelivered)}` });
+  invariants.push({ id: "delivered", name: "every event delivered to the sink", count: undelivered.length, detail: `${undelivered.length} of ${storedIds.length} not delivered${examples(undelivered)}` });
 
   // No delivery run twice at the same time. Two runs of one event whose intervals overlap break it,
   // in one process always; in two processes unless one was cut off from the store meanwhile (a
@@ -136,7 +143,7 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
     if (broken) twice.push(id);
   }
   invariants.push({
-    name: "no delivery run twice at the same time",
+    id: "twice", name: "no delivery run twice at the same time",
     count: twice.length,
     detail: `${twice.length} events had two runs at once${examples(twice)}${pairs.length > 0 ? ` (${pairs.join("; ")})` : ""}; ${excused} overlaps beside a holder cut off from the store not counted`,
   });
@@ -147,7 +154,7 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
   const none = storedIds.filter((id) => !effects.has(id));
   const many = storedIds.filter((id) => (effects.get(id) ?? 0) > 1);
   invariants.push({
-    name: "side effects exactly once per event",
+    id: "effects", name: "side effects exactly once per event",
     count: none.length + many.length,
     detail: `${many.length} events acted on more than once${examples(many)}; ${none.length} never${examples(none)}`,
   });
@@ -166,7 +173,7 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
       if (Number.isFinite(at)) previousDelivered = Math.max(previousDelivered, at);
     }
   }
-  invariants.push({ name: "per-key order kept", count: outOfOrder.length, detail: `${outOfOrder.length} events started before an earlier event of their key was delivered${examples(outOfOrder)}` });
+  invariants.push({ id: "order", name: "per-key order kept", count: outOfOrder.length, detail: `${outOfOrder.length} events started before an earlier event of their key was delivered${examples(outOfOrder)}` });
 
   // Every subscriber saw every stored id, in order, no gap, no duplicate.
   let feedBroken = 0;
@@ -183,19 +190,39 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
       feedDetails.push(`${feed.name}: ${missing.length} missing${examples(missing, 5)}, ${duplicates} duplicates, ${backwards} out of order, ${unknown} never stored`);
     }
   }
-  invariants.push({ name: "every subscriber saw every id in order, no gap, no duplicate", count: feedBroken, detail: feedDetails.join("; ") || `${seen.feeds.length} subscribers, each saw all ${storedIds.length}` });
+  invariants.push({ id: "feed", name: "every subscriber saw every id in order, no gap, no duplicate", count: feedBroken, detail: feedDetails.join("; ") || `${seen.feeds.length} subscribers, each saw all ${storedIds.length}` });
 
   invariants.push({
-    name: `all delivered within ${seen.quietBoundMs / 1000} s after the last fault`,
+    id: "bound", name: `all delivered within ${seen.quietBoundMs / 1000} s after the last fault`,
     count: seen.quietAfterMs === null ? 1 : 0,
     detail: seen.quietAfterMs === null ? "still not delivered and seen at the bound" : `quiet ${(seen.quietAfterMs / 1000).toFixed(1)} s after the last fault`,
+  });
+
+  // No lock outlives its holder: while one daemon is frozen or cut off, the others go on answering.
+  const stalls: string[] = [];
+  let longest = 0;
+  const oneDaemon = new Set(seen.daemonOf.values()).size < 2;
+  for (const cut of seen.cutOffs) {
+    if (cut.pid === null || oneDaemon) continue;
+    const holder = seen.daemonOf.get(cut.pid);
+    const times = seen.acknowledged.filter((ack) => ack.daemon !== holder && ack.at >= cut.from && ack.at <= cut.to).map((ack) => ack.at);
+    const edges = [cut.from, ...times.sort((a, b) => a - b), cut.to];
+    let silence = 0;
+    for (let i = 1; i < edges.length; i++) silence = Math.max(silence, (edges[i] as number) - (edges[i - 1] as number));
+    longest = Math.max(longest, silence);
+    if (silence > seen.stallBoundMs) stalls.push(`${(silence / 1000).toFixed(1)} s while ${holder} was cut off at ${((cut.from - seen.origin) / 1000).toFixed(1)} s`);
+  }
+  invariants.push({
+    id: "stall", name: `other daemons answer within ${seen.stallBoundMs / 1000} s while one is frozen or cut off`,
+    count: stalls.length,
+    detail: stalls.length > 0 ? `no answer from the others for ${stalls.join("; ")}` : `longest silence ${(longest / 1000).toFixed(1)} s`,
   });
 
   // No unhandled rejection, crash or TypeError in any daemon's log; no exit the harness did not cause.
   const BUG = /unhandled rejection|uncaught|TypeError|ReferenceError|RangeError|FATAL ERROR|Segmentation fault/i;
   const bugLines = seen.logs.flatMap((log) => log.text.split("\n").filter((line) => BUG.test(line)).map((line) => `${log.name}: ${line.slice(0, 200)}`));
   invariants.push({
-    name: "no unhandled rejection, crash or TypeError in any log",
+    id: "logs", name: "no unhandled rejection, crash or TypeError in any log",
     count: bugLines.length + seen.crashes.length,
     detail: [...seen.crashes, ...bugLines.slice(0, 3)].join(" | ") || "none",
   });

@@ -6,6 +6,9 @@ export interface Acknowledged {
   id: number;
   /** 202 stored, or 200 a duplicate of what a first attempt stored. */
   status: 200 | 202;
+  /** Which daemon answered, and when. */
+  daemon: string;
+  at: number;
 }
 
 /**
@@ -25,7 +28,7 @@ export class Load {
   private next = 0;
 
   constructor(
-    private readonly urls: readonly string[],
+    private readonly daemons: readonly { name: string; url: string }[],
     private readonly token: string,
     private readonly projects: number,
     private readonly random: Seeded,
@@ -61,7 +64,7 @@ export class Load {
     const body = JSON.stringify({ object_kind: "push", project: { id: project, path_with_namespace: `chaos/p${project}`, visibility_level: 20 }, chaos_seq: seq });
     const deadline = Date.now() + this.retryForMs;
     while (Date.now() < deadline) {
-      const url = this.urls[this.next++ % this.urls.length] as string;
+      const { name, url } = this.daemons[this.next++ % this.daemons.length] as { name: string; url: string };
       try {
         const response = await fetch(`${url}/hooks`, {
           method: "POST",
@@ -71,7 +74,7 @@ export class Load {
         });
         const answer = (await response.json().catch(() => ({}))) as { id?: number };
         if ((response.status === 202 || response.status === 200) && typeof answer.id === "number") {
-          this.acknowledged.push({ key, id: answer.id, status: response.status });
+          this.acknowledged.push({ key, id: answer.id, status: response.status, daemon: name, at: Date.now() });
           return;
         }
         this.note(`HTTP ${response.status}`);

@@ -46,6 +46,7 @@ for (const engine of engines) {
       projects: 8,
       leaseSeconds: 2,
       quietBoundSeconds: Number(opts["quiet-bound"]),
+      stallBoundSeconds: 4,
       sink: { failRate: 0.1, slowRate: 0.05, slowMs: 3000 },
       say: (line) => process.stderr.write(`${line}\n`),
     }),

@@ -6,7 +6,7 @@ import { REPO_ROOT } from "../test/helpers/repo-root.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
 import { openChaosDatabase } from "./databases.js";
 import { ChaosDaemon } from "./daemons.js";
-import { describeFault, inject, planFaults, type CutOff, type FaultKind, type FaultRecord } from "./faults.js";
+import { describeFault, inject, planFaults, type CutOff, type FaultKind, type FaultRecord, type PlannedFault } from "./faults.js";
 import { checkInvariants, type EffectLine, type Invariant, type RunLine, type StoredEvent } from "./invariants.js";
 import { Load } from "./load.js";
 import { Seeded } from "./seeded.js";
@@ -23,6 +23,8 @@ export interface ChaosOptions {
   seconds: number;
   seed: number;
   faults: readonly FaultKind[];
+  /** These faults instead of a schedule drawn from the seed (the short run in npm test). */
+  plan?: readonly PlannedFault[];
   /** Daemons on a server database (SQLite always has one). */
   daemons: number;
   /** Requests per second, in all. */
@@ -31,6 +33,8 @@ export interface ChaosOptions {
   leaseSeconds: number;
   /** After the last fault, everything must be delivered and seen within this. */
   quietBoundSeconds: number;
+  /** While one daemon is frozen or cut off, the others must answer some request at least this often. */
+  stallBoundSeconds: number;
   sink: { failRate: number; slowRate: number; slowMs: number };
   /** Progress lines (the schedule as it is drawn, each fault as it happens). */
   say: (line: string) => void;
@@ -129,12 +133,12 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
     for (const daemon of daemons) subscribers.push(new Subscriber(daemon.name, daemon.url, FEED_TOKEN));
     for (const subscriber of subscribers) subscriber.open();
 
-    const plan = planFaults(new Seeded(options.seed), { seconds: options.seconds, kinds: options.faults, daemons: daemons.length, leaseMs: options.leaseSeconds * 1000, server: database.server !== null });
+    const plan = options.plan ?? planFaults(new Seeded(options.seed), { seconds: options.seconds, kinds: options.faults, daemons: daemons.length, leaseMs: options.leaseSeconds * 1000, server: database.server !== null });
     const schedule = plan.map((fault) => describeFault(fault, names));
     say(`${daemons.length} daemon(s), seed ${options.seed}, ${options.seconds} s at ${options.rate} events/s; sink fails ${options.sink.failRate * 100}% and slows ${options.sink.slowRate * 100}% (${options.sink.slowMs} ms) of runs; faults:`);
     for (const line of schedule) say(`  ${line}`);
 
-    const load = new Load(daemons.map((daemon) => daemon.url), SOURCE_TOKEN, options.projects, new Seeded(options.seed + 1));
+    const load = new Load(daemons, SOURCE_TOKEN, options.projects, new Seeded(options.seed + 1));
     const loadStart = Date.now();
     const loading = load.run(options.rate);
     const cutOffs: CutOff[] = [];
@@ -199,6 +203,8 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
       origin: loadStart,
       quietAfterMs,
       quietBoundMs: options.quietBoundSeconds * 1000,
+      stallBoundMs: options.stallBoundSeconds * 1000,
+      daemonOf: new Map(incarnations.map((incarnation) => [incarnation.pid, incarnation.daemon])),
       logs: daemons.map((daemon) => ({ name: daemon.name, text: daemon.log() })),
       crashes,
     });
