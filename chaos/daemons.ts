@@ -39,8 +39,18 @@ export class ChaosDaemon {
     return this.child?.pid ?? null;
   }
 
+  /** Starts a process; a start that did not listen in time (a loaded machine) is tried twice more. */
   async start(): Promise<void> {
-    const spawned = await spawnDaemon({ ...this.env, PORT: String(this.port), REPLICA_NAME: this.name }, this.cwd);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.launch(await spawnDaemon({ ...this.env, PORT: String(this.port), REPLICA_NAME: this.name }, this.cwd));
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
+  }
+
+  private launch(spawned: Awaited<ReturnType<typeof spawnDaemon>>): void {
     const incarnation: Incarnation = { pid: spawned.child.pid as number, startedAt: Date.now(), endedAt: null, endedBy: null, exit: null, output: spawned.output };
     this.incarnations.push(incarnation);
     this.child = spawned.child;

@@ -34,27 +34,34 @@ const engines = selectEngines(opts.engines ?? "");
 process.stderr.write(`chaos on ${cpus().length} cores, Node ${process.version}, seed ${seed} (run again with --seed ${seed})\n`);
 
 const reports: EngineReport[] = [];
+const aborted: string[] = [];
 for (const engine of engines) {
-  reports.push(
-    await runChaos({
-      engine,
-      seconds: Math.round(Number(opts.minutes) * 60),
-      seed,
-      faults: faults as FaultKind[],
-      daemons: Number(opts.daemons),
-      rate: Number(opts.rate),
-      projects: 8,
-      leaseSeconds: 2,
-      quietBoundSeconds: Number(opts["quiet-bound"]),
-      stallBoundSeconds: 4,
-      sink: { failRate: 0.1, slowRate: 0.05, slowMs: 3000 },
-      say: (line) => process.stderr.write(`${line}\n`),
-    }),
-  );
+  try {
+    reports.push(
+      await runChaos({
+        engine,
+        seconds: Math.round(Number(opts.minutes) * 60),
+        seed,
+        faults: faults as FaultKind[],
+        daemons: Number(opts.daemons),
+        rate: Number(opts.rate),
+        projects: 8,
+        leaseSeconds: 2,
+        quietBoundSeconds: Number(opts["quiet-bound"]),
+        stallBoundSeconds: 4,
+        sink: { failRate: 0.1, slowRate: 0.05, slowMs: 3000 },
+        say: (line) => process.stderr.write(`${line}\n`),
+      }),
+    );
+  } catch (error) {
+    // The harness itself failed (a daemon that would not start again): the run proves nothing.
+    process.stderr.write(`${engine}: the run stopped: ${error instanceof Error ? error.message : String(error)}\n`);
+    aborted.push(`${engine}: the run stopped (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`);
+  }
 }
 writeFileSync(join(REPO_ROOT, "chaos/results.json"), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, reports }, null, 2)}\n`);
 console.log("");
 for (const report of reports) console.log(formatReport(report).join("\n"));
-const failed = reports.flatMap((report) => report.invariants.filter((invariant) => invariant.count > 0).map((invariant) => `${report.engine}: ${invariant.name}`));
+const failed = [...aborted, ...reports.flatMap((report) => report.invariants.filter((invariant) => invariant.count > 0).map((invariant) => `${report.engine}: ${invariant.name}`))];
 console.log(`\n${failed.length === 0 ? "every invariant held" : `${failed.length} invariant(s) broken: ${failed.join("; ")}`}; written to chaos/results.json`);
 process.exit(failed.length === 0 ? 0 : 1);
