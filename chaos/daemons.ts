@@ -39,16 +39,25 @@ export class ChaosDaemon {
     return this.child?.pid ?? null;
   }
 
-  /** Starts a process; a start that did not listen in time (a loaded machine) is tried twice more. */
-  async start(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+  /**
+   * Starts a process, and starts it again, as a supervisor would, while it does not listen (the
+   * daemon exits when it cannot reach its database at start; a loaded machine is slow) for up to `forMs`.
+   */
+  async start(forMs = 120_000): Promise<void> {
+    const deadline = Date.now() + forMs;
+    for (;;) {
       try {
         return this.launch(await spawnDaemon({ ...this.env, PORT: String(this.port), REPLICA_NAME: this.name }, this.cwd));
       } catch (error) {
-        if (attempt === 3) throw error;
+        if (Date.now() > deadline) throw error;
+        this.failedStarts++;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
   }
+
+  /** Starts that did not come to listen, and were tried again. */
+  failedStarts = 0;
 
   private launch(spawned: Awaited<ReturnType<typeof spawnDaemon>>): void {
     const incarnation: Incarnation = { pid: spawned.child.pid as number, startedAt: Date.now(), endedAt: null, endedBy: null, exit: null, output: spawned.output };

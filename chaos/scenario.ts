@@ -223,7 +223,7 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
         unanswered: load.unanswered.length,
         troubles: Object.fromEntries(load.troubles),
       },
-      facts: { ...facts, restarts: incarnations.length - daemons.length },
+      facts: { ...facts, restarts: incarnations.length - daemons.length, failedStarts: daemons.reduce((sum, daemon) => sum + daemon.failedStarts, 0) },
       invariants,
       stuck,
       feedReconnects: subscribers.reduce((sum, subscriber) => sum + subscriber.reconnects, 0),
@@ -243,7 +243,7 @@ export function formatReport(report: EngineReport): string[] {
     `== ${report.engine}: ${report.daemons} daemon(s), seed ${report.seed}, ${report.seconds} s of load, ${report.wallSeconds} s in all`,
     `faults injected (${report.faults.length}): ${Object.entries(countBy(report.faults.map((fault) => fault.kind))).map(([kind, n]) => `${kind} ${n}`).join(", ") || "none"}`,
     `events: ${report.events.sent} sent, ${report.events.acknowledged} acknowledged (${report.events.duplicatesAnswered} as duplicates of a first attempt), ${report.events.stored} stored, ${report.events.unanswered} never answered`,
-    `runs of the sink: ${report.facts.runs} (${report.facts.failedRuns} failed, ${report.facts.unfinishedRuns} cut short by a kill); daemon restarts ${report.facts.restarts}; feed reconnects ${report.feedReconnects}`,
+    `runs of the sink: ${report.facts.runs} (${report.facts.failedRuns} failed, ${report.facts.unfinishedRuns} cut short by a kill); daemon restarts ${report.facts.restarts} (${report.facts.failedStarts} starts that did not listen, tried again); feed reconnects ${report.feedReconnects}`,
   ];
   const troubles = Object.entries(report.events.troubles);
   if (troubles.length > 0) out.push(`requests sent again: ${troubles.map(([what, n]) => `${what} ×${n}`).join(", ")}`);
