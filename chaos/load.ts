@@ -35,12 +35,16 @@ export class Load {
     private readonly retryForMs = 90_000,
   ) {}
 
-  /** Sends `rate` requests a second until stop(). */
-  async run(rate: number): Promise<void> {
+  /**
+   * Sends `rate` requests a second until stop(). While `maxInFlight` requests wait for an answer
+   * (every daemon down), new ones wait too: the harness must not flood the machine it measures.
+   */
+  async run(rate: number, maxInFlight = 200): Promise<void> {
     const began = Date.now();
     for (let n = 0; this.running; n++) {
       const wait = began + (n * 1000) / rate - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      while (this.running && this.inFlight.size >= maxInFlight) await new Promise((resolve) => setTimeout(resolve, 50));
       if (!this.running) break;
       const project = this.random.int(1, this.projects);
       const request = this.deliver(randomUUID(), project, n);
@@ -55,6 +59,14 @@ export class Load {
     await Promise.all(this.inFlight);
   }
 
+  /** Stops at once, resending nothing more (the run itself failed). */
+  abort(): void {
+    this.running = false;
+    this.aborted = true;
+  }
+
+  private aborted = false;
+
   private note(trouble: string): void {
     this.troubles.set(trouble, (this.troubles.get(trouble) ?? 0) + 1);
   }
@@ -63,7 +75,7 @@ export class Load {
     this.sent++;
     const body = JSON.stringify({ object_kind: "push", project: { id: project, path_with_namespace: `chaos/p${project}`, visibility_level: 20 }, chaos_seq: seq });
     const deadline = Date.now() + this.retryForMs;
-    while (Date.now() < deadline) {
+    for (let attempt = 1; Date.now() < deadline && !this.aborted; attempt++) {
       const { name, url } = this.daemons[this.next++ % this.daemons.length] as { name: string; url: string };
       try {
         const response = await fetch(`${url}/hooks`, {
@@ -83,7 +95,8 @@ export class Load {
       } catch (error) {
         this.note(error instanceof Error && error.name === "TimeoutError" ? "no answer within 5 s" : "connection failed");
       }
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      // Backing off as GitLab does, so that a daemon coming back is not met by a flood.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(4000, 250 * 2 ** (attempt - 1))));
     }
     this.unanswered.push(key);
   }

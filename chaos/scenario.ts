@@ -126,6 +126,7 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
   const daemons: ChaosDaemon[] = [];
   for (const [index, name] of names.entries()) daemons.push(new ChaosDaemon(name, await freePort(), { ...env, ...database.env(index) }));
   const subscribers: Subscriber[] = [];
+  let load: Load | null = null;
   try {
     // The first daemon migrates the store; the others start together.
     await (daemons[0] as ChaosDaemon).start();
@@ -138,7 +139,7 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
     say(`${daemons.length} daemon(s), seed ${options.seed}, ${options.seconds} s at ${options.rate} events/s; sink fails ${options.sink.failRate * 100}% and slows ${options.sink.slowRate * 100}% (${options.sink.slowMs} ms) of runs; faults:`);
     for (const line of schedule) say(`  ${line}`);
 
-    const load = new Load(daemons, SOURCE_TOKEN, options.projects, new Seeded(options.seed + 1));
+    load = new Load(daemons, SOURCE_TOKEN, options.projects, new Seeded(options.seed + 1));
     const loadStart = Date.now();
     const loading = load.run(options.rate);
     const cutOffs: CutOff[] = [];
@@ -230,6 +231,7 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
       wallSeconds: Math.round((Date.now() - began) / 1000),
     };
   } finally {
+    load?.abort();
     for (const subscriber of subscribers) subscriber.close();
     for (const daemon of daemons) await daemon.stop(2000).catch(() => undefined);
     await database.destroy();
