@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { spawnDaemon } from "../test/helpers/spawn-daemon.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
 
@@ -106,6 +107,11 @@ export class ChaosDaemon {
     await new Promise((resolve) => setTimeout(resolve, ms));
     child.kill("SIGCONT");
     this.frozen.push({ pid: child.pid, from, to: Date.now() });
+  }
+
+  /** Removes its working directory, once it has stopped. */
+  cleanup(): void {
+    rmSync(this.cwd, { recursive: true, force: true });
   }
 
   /** Everything every process of this daemon printed. */

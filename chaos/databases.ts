@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import pg from "pg";
@@ -102,8 +103,8 @@ async function serverDatabase(
 /** A dedicated server (or file) for one engine's run: it is stopped, cut off and restarted under the daemons. */
 export async function openChaosDatabase(engine: EngineName, daemons: number): Promise<ChaosDatabase> {
   if (engine === "sqlite") {
-    const path = join(tempDir("glw-chaos-sqlite-"), "store.sqlite");
-    return { engine, daemons: 1, env: () => ({ DATABASE_PATH: path }), proxy: () => null, server: null, destroy: async () => {} };
+    const dir = tempDir("glw-chaos-sqlite-");
+    return { engine, daemons: 1, env: () => ({ DATABASE_PATH: join(dir, "store.sqlite") }), proxy: () => null, server: null, destroy: async () => rmSync(dir, { recursive: true, force: true }) };
   }
   if (engine === "postgres") {
     const connect = async (url: string): Promise<AdminSession> => {

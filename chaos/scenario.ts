@@ -233,7 +233,10 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
   } finally {
     load?.abort();
     for (const subscriber of subscribers) subscriber.close();
-    for (const daemon of daemons) await daemon.stop(2000).catch(() => undefined);
+    for (const daemon of daemons) {
+      await daemon.stop(2000).catch(() => undefined);
+      daemon.cleanup();
+    }
     await database.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
