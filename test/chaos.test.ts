@@ -32,6 +32,7 @@ const BROKEN_TODAY: Partial<Record<EngineName, Partial<Record<(typeof INVARIANTS
     effects: "a kill -9 between the act and its ledger record (look, act, record) makes the restarted daemon act again: 1 of 3 runs",
   },
   postgres: {
+    twice: "a claim checked by age only, with renewals lost to a terminated session, lets a second daemon run a delivery beside the first: 1 of 6 runs",
     stall: "a frozen daemon holding the append lock (pg_advisory_xact_lock in an open transaction) stalls every other daemon's ingest for the whole freeze: 3 of 4 runs",
     effects: "the ledger's look, act, record lets a frozen holder and the daemon that took its claim over both act: 1 of 4 runs",
   },
