@@ -22,7 +22,7 @@ const restrict = (files, drivers, patterns, ignores = []) => ({
 });
 
 export default tseslint.config(
-  { ignores: ["dist/", "dist-bench/", "node_modules/", "data/", "coverage/", "bench/results.json"] },
+  { ignores: ["dist/", "dist-bench/", "dist-chaos/", "node_modules/", "data/", "coverage/", "bench/results.json", "chaos/results.json"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { openSqliteStore } from "../src/core/store/sqlite/open-sqlite-store.js";
 import { projectOrderingKey } from "../src/core/store/ordering-key.js";
-import { MariaDbServer, mariadbAvailable } from "../test/helpers/mariadb-server.js";
+import { selectEngines, type EngineName } from "../test/helpers/engine-names.js";
+import { MariaDbServer } from "../test/helpers/mariadb-server.js";
 import { PostgresServer } from "../test/helpers/postgres-server.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
 import { runAutocannon, runWrk, wrkVersion, type Load, type LoadResult } from "./load.js";
@@ -43,14 +44,8 @@ const SSE_RATE = Number(opts["sse-rate"]);
 const SSE_SECONDS = Number(opts["sse-seconds"]);
 const PENDING = Number(opts.pending);
 
-type Engine = "sqlite" | "postgres" | "mariadb";
-const engines = (opts.engines ?? "").split(",").filter((name): name is Engine => {
-  if (name === "mariadb" && !mariadbAvailable()) {
-    process.stderr.write("mariadb: skipped, mariadbd is not installed (apt-get install mariadb-server)\n");
-    return false;
-  }
-  return name === "sqlite" || name === "postgres" || name === "mariadb";
-});
+type Engine = EngineName;
+const engines = selectEngines(opts.engines ?? "");
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values: number[]) => {

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { REPO_ROOT } from "./repo-root.js";
 
-export const CLI = fileURLToPath(new URL("../../dist/cli/index.js", import.meta.url));
+export const CLI = join(REPO_ROOT, "dist/cli/index.js");
 
 export interface SpawnedDaemon {
   child: ChildProcess;
