@@ -22,22 +22,6 @@ const RUNS: { engine: EngineName; daemons: number; seconds: number; plan: Planne
   },
 ];
 
-/**
- * Promises today's code breaks in some of these runs, not all (whether the frozen daemon held a
- * lock, or was running a delivery, at the SIGSTOP): a test of them would pass or fail by chance.
- * Turn each on once its fix is merged (issue #20).
- */
-const BROKEN_TODAY: Partial<Record<EngineName, Partial<Record<(typeof INVARIANTS)[number], string>>>> = {
-  sqlite: {
-    effects: "a kill -9 between the act and its ledger record (look, act, record) makes the restarted daemon act again: 1 of 3 runs",
-  },
-  postgres: {
-    twice: "a claim checked by age only, with renewals lost to a terminated session, lets a second daemon run a delivery beside the first: 1 of 6 runs",
-    stall: "a frozen daemon holding the append lock (pg_advisory_xact_lock in an open transaction) stalls every other daemon's ingest for the whole freeze: 3 of 4 runs",
-    effects: "the ledger's look, act, record lets a frozen holder and the daemon that took its claim over both act: 1 of 4 runs",
-  },
-};
-
 describe("promises under faults: a short fault-injection run", () => {
   const reports = new Map<EngineName, EngineReport>();
 
@@ -52,7 +36,8 @@ describe("promises under faults: a short fault-injection run", () => {
           projects: 4,
           leaseSeconds: 2,
           quietBoundSeconds: 90,
-          stallBoundSeconds: 4,
+          // A frozen lock holder's session is ended after 5 s (idle_in_transaction_session_timeout).
+          stallBoundSeconds: 8,
           sink: { failRate: 0.1, slowRate: 0.05, slowMs: 3000 },
           say: () => {},
         }),
@@ -66,9 +51,7 @@ describe("promises under faults: a short fault-injection run", () => {
 
   describe.each(RUNS.map((run) => run.engine))("%s", (engine) => {
     for (const id of INVARIANTS) {
-      const broken = BROKEN_TODAY[engine]?.[id];
-      const test = broken === undefined ? it : it.skip;
-      test(broken === undefined ? id : `${id} (skipped until issue #20 is fixed: ${broken})`, () => {
+      it(id, () => {
         const invariant = reports.get(engine)?.invariants.find((each) => each.id === id);
         expect(invariant, `${engine} has no report of ${id}`).toBeDefined();
         expect(invariant?.count, `${invariant?.name}: ${invariant?.detail}`).toBe(0);
