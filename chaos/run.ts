@@ -48,7 +48,9 @@ for (const engine of engines) {
         projects: 8,
         leaseSeconds: 2,
         quietBoundSeconds: Number(opts["quiet-bound"]),
-        stallBoundSeconds: 4,
+        // A frozen lock holder's session is ended after 5 s (idle_in_transaction_session_timeout,
+        // MariaDB's wait_timeout); the others may be silent that long, and a little more on a loaded machine.
+        stallBoundSeconds: 8,
         sink: { failRate: 0.1, slowRate: 0.05, slowMs: 3000 },
         say: (line) => process.stderr.write(`${line}\n`),
       }),

@@ -139,6 +139,7 @@ describe("hooks and usage mistakes", () => {
       serve: ["PORT", "HOST", "SINKS_ENABLED", "SOURCE_TOKEN", "DATABASE_PATH", "DATABASE_URL", "ADMIN_TOKEN", "config/example.env"],
       send: ["PORT", "SOURCE_TOKEN", "SOURCE_SIGNING_TOKEN", "data/source-token"],
       tail: ["PORT", "SSE_TOKEN", "ADMIN_TOKEN"],
+      forward: ["PORT", "SSE_TOKEN", "ADMIN_TOKEN", "XDG_STATE_HOME"],
       hooks: ["GITLAB_TOKEN", "GITLAB_URL"],
       "hooks add": ["GITLAB_TOKEN", "GITLAB_URL"],
       "hooks list": ["GITLAB_TOKEN", "GITLAB_URL"],

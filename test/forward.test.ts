@@ -113,7 +113,7 @@ describe("gitlab-webhooks forward", () => {
     expect(help.output()).toMatch(/^Usage: gitlab-webhooks forward --to URL/);
     const missing = runCli(["forward", "--from", "http://127.0.0.1:9/sse/"], {});
     expect((await missing.exited).code).toBe(2);
-    expect(missing.output()).toBe("gitlab-webhooks: forward needs --to URL, the bot's webhook URL (see --help)\n");
+    expect(missing.output()).toBe("gitlab-webhooks forward: --to URL is required: the bot's webhook URL (see gitlab-webhooks forward --help)\n");
   });
 
   it("refuses a feed token the daemon does not know, with one line", async () => {

@@ -40,6 +40,11 @@ as GitLab does.
                       else ~/.local/state/gitlab-webhooks/forward.json); one entry per feed and target
   --timeout SECONDS   how long the target may take to answer (default 10, as GitLab)
   -h, --help          show this help
+
+Reads PORT, SSE_TOKEN and ADMIN_TOKEN (as above, from the environment or .env), XDG_STATE_HOME.
+
+Example:
+  gitlab-webhooks forward --from 'https://hooks.example.org/sse/' --token "$SSE_TOKEN" --to http://localhost:3000/webhook --target-token dev-secret
 `;
 
 const RETRY = { minMs: 1000, maxMs: 60_000 };
@@ -210,7 +215,7 @@ export async function forward(argv: string[]): Promise<number> {
     process.stdout.write(FORWARD_HELP);
     return 0;
   }
-  if (values.to === undefined) throw new UsageError("forward needs --to URL, the bot's webhook URL");
+  if (values.to === undefined) throw new UsageError("--to URL is required: the bot's webhook URL");
   loadDotEnv();
   const to = parseUrl(values.to, "--to");
   const from = parseUrl(values.from ?? `http://127.0.0.1:${process.env.PORT?.trim() || "8000"}/sse/`, "--from");
