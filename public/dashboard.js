@@ -703,5 +703,8 @@ $("#login").addEventListener("submit", (submit) => {
 });
 $("#sign-out").addEventListener("click", () => signOut());
 
+// The feed as others reach it: this page's own address, for the forward and smee commands.
+for (const url of document.querySelectorAll(".feed-url")) url.textContent = new URL("/sse/", window.location.href).href;
+
 if (token()) open().catch(() => {});
 else signOut();

@@ -48,6 +48,19 @@ async function box(locator: Locator): Promise<{ x: number; y: number; width: num
   return found;
 }
 
+describe("dashboard, following the events elsewhere", () => {
+  it("gives the forward and smee-client commands with this daemon's own feed address", async () => {
+    const { page: opened, errors } = await page("follow");
+    await signIn(opened);
+    const forward = (await opened.locator("#follow-forward").textContent()) ?? "";
+    const smee = (await opened.locator("#follow-smee").textContent()) ?? "";
+    expect(forward).toBe(`npx gitlab-webhooks forward --from ${t.url}/sse/ --token "$SSE_TOKEN" --to http://localhost:3000/webhook`);
+    expect(smee).toBe(`npx smee-client --url '${t.url}/sse/?format=smee&token=…' --target http://localhost:3000/webhook`);
+    expect((await box(opened.locator("#follow-forward"))).width).toBeGreaterThan(100);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe("dashboard, first visit", () => {
   it("without ADMIN_TOKEN says the admin API is off and how to turn it on, instead of asking for a token", async () => {
     const { page: opened, errors } = await page("admin-off");
