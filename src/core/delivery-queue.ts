@@ -179,9 +179,9 @@ export class DeliveryQueue {
   /** Gives claims back without an outcome; if that fails, they lapse with the lease (nobody renews them). */
   private async release(deliveries: readonly DueDelivery[]): Promise<void> {
     if (deliveries.length === 0) return;
-    const byClaim = new Map<string, number[]>();
-    for (const { claim, event } of deliveries) byClaim.set(claim, [...(byClaim.get(claim) ?? []), event.id]);
-    for (const [claim, ids] of byClaim) {
+    for (const run of groupByClaim(deliveries)) {
+      const claim = (run[0] as DueDelivery).claim;
+      const ids = run.map(({ event }) => event.id);
       if (!this.abandoned) {
         await this.store.releaseClaims(this.sink.name, claim, ids).catch((error: unknown) => {
           this.storeTrouble("could not give back claimed deliveries; they are taken again once their lease lapses", { sink: this.sink.name, error: String(error) });
@@ -306,6 +306,10 @@ export class DeliveryQueue {
 /** Claimed deliveries as runs that may go side by side: one run per claim (one ordering key's, in id order). */
 function groupByClaim(due: readonly DueDelivery[]): DueDelivery[][] {
   const byClaim = new Map<string, DueDelivery[]>();
-  for (const delivery of due) byClaim.set(delivery.claim, [...(byClaim.get(delivery.claim) ?? []), delivery]);
+  for (const delivery of due) {
+    const run = byClaim.get(delivery.claim);
+    if (run) run.push(delivery);
+    else byClaim.set(delivery.claim, [delivery]);
+  }
   return [...byClaim.values()];
 }

@@ -122,23 +122,19 @@ export function claimDeliveries(
         )
       ).filter(free);
       const chosen = [...heads, ...unkeyed].sort((a, b) => idOf(a) - idOf(b)).slice(0, maxKeys);
-      const rows: PendingRow[] = [];
-      for (const head of chosen) {
-        rows.push(...(head.ordering_key === null ? [head] : await runOf(tx, sink, head.ordering_key, perKey, free)));
-      }
+      // A run per chosen head: its key's deliveries, or the one delivery without a key.
+      const runs: PendingRow[][] = [];
+      for (const head of chosen) runs.push(head.ordering_key === null ? [head] : await runOf(tx, sink, head.ordering_key, perKey, free));
+      const rows = runs.flat();
       if (rows.length === 0) return [];
       // A lapsed claim taken over in part is void as a whole: its holder, were it to thaw, must find
       // it gone, not go on to deliveries that are now someone else's.
       const lapsed = [...new Set(rows.map((row) => row.locked_by).filter((claim): claim is string => claim !== null))];
       if (lapsed.length > 0) await tx.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by IN (:lapsed)", { sink, lapsed });
       // A claim per run: each lane renews, records and gives back its own, and loses only its own.
-      const runs = new Map<string, PendingRow[]>();
-      for (const row of rows) {
-        const run = row.ordering_key === null ? `#${idOf(row)}` : `k${row.ordering_key}`;
-        runs.set(run, [...(runs.get(run) ?? []), row]);
-      }
       const kept: { row: PendingRow; claim: string }[] = [];
-      for (const run of runs.values()) {
+      for (const run of runs) {
+        if (run.length === 0) continue;
         const claim = newClaimToken(owner);
         await tx.run(
           `UPDATE deliveries SET locked_by = :claim, locked_at = :now, redeliver = 0
