@@ -7,7 +7,7 @@ export type { OnceOptions, Sink, SinkContext, SinkFactory, SinkLedger } from "./
 export type { EventActor, EventMeta, EventProject, GitLabEvent, HookKind, Visibility } from "./core/event.js";
 export type { Config } from "./core/config.js";
 export type { Bus } from "./core/bus.js";
-export type { Store } from "./core/store/store.js";
+export type { Store } from "./store/store.js";
 export { classifyFailure, isPermanentError, PermanentError, RetryLaterError, retryAfter, type Failure } from "./core/failure.js";
 export {
   integer,
@@ -22,5 +22,5 @@ export {
   type JsonObject,
   type MergeRequestEvent,
   type MergeRequestView,
-} from "./core/payload.js";
-export { projectOrderingKey } from "./core/store/ordering-key.js";
+} from "./gitlab/payload.js";
+export { projectOrderingKey } from "./core/ordering-key.js";

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from "../src/core/config.js";
-import { lookalikeVariables } from "../src/core/lookalike-variables.js";
+import { lookalikeVariables } from "../src/support/lookalike-variables.js";
 import { postHook, startTestDaemon, tempDir, waitFor } from "./helpers/daemon.js";
 
 describe("configuration", () => {

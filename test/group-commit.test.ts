@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GroupCommit } from "../src/core/group-commit.js";
+import { GroupCommit } from "../src/store/group-commit.js";
 
 describe("group commit", () => {
   it("commits the calls of one turn together, and the next batch while one commits", async () => {

@@ -4,11 +4,11 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { sign } from "../src/core/standard-webhooks.js";
+import { sign } from "../src/support/standard-webhooks.js";
 import { postHook, startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from "./helpers/daemon.js";
 import { fixtureBody, fixtureJson } from "./helpers/fixtures.js";
 import { spawnDaemon, type SpawnedDaemon } from "./helpers/spawn-daemon.js";
-import { openSqliteStore } from "../src/core/store/sqlite/open-sqlite-store.js";
+import { openSqliteStore } from "../src/store/sqlite/open-sqlite-store.js";
 import { appendEvent } from "./helpers/store.js";
 import { tempDir } from "./helpers/temp-dir.js";
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sign } from "../src/core/standard-webhooks.js";
+import { sign } from "../src/support/standard-webhooks.js";
 import { eventHeaderFor, FIXTURES, fixtureBody, fixtureJson } from "./helpers/fixtures.js";
 import { postHook, startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from "./helpers/daemon.js";
 

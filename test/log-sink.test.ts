@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { describe, expect, inject, it } from "vitest";
-import { openSqliteStore } from "../src/core/store/sqlite/open-sqlite-store.js";
+import { openSqliteStore } from "../src/store/sqlite/open-sqlite-store.js";
 import { postHook, startTestDaemon, tempDir, TEST_TOKEN, waitFor } from "./helpers/daemon.js";
 import { fixtureJson } from "./helpers/fixtures.js";
 import { faultyStore } from "./helpers/faulty-store.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GitLabEvent } from "../src/core/event.js";
-import { integer, isMergeRequest, mergeRequestOf, mergeRequestOrderingKey, record, text, usernames, webUrl } from "../src/core/payload.js";
+import { integer, isMergeRequest, mergeRequestOf, mergeRequestOrderingKey, record, text, usernames, webUrl } from "../src/gitlab/payload.js";
 import { normalize } from "../src/sources/gitlab/normalize.js";
 import { fixtureJson } from "./helpers/fixtures.js";
 

@@ -1,8 +1,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../src/core/config.js";
-import { postgresConnection } from "../src/core/store/postgres/connection-config.js";
-import { openPostgresStore } from "../src/core/store/postgres/open-postgres-store.js";
+import { postgresConnection } from "../src/store/postgres/connection-config.js";
+import { openPostgresStore } from "../src/store/postgres/open-postgres-store.js";
 import { PostgresServer } from "./helpers/postgres-server.js";
 import { appendEvent } from "./helpers/store.js";
 

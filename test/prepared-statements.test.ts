@@ -1,11 +1,11 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { mariadbConnection } from "../src/core/store/mariadb/connection-config.js";
-import { MariaDbDriver } from "../src/core/store/mariadb/mariadb-driver.js";
-import { createMariaDbPool } from "../src/core/store/mariadb/open-mariadb-store.js";
-import { PostgresDriver } from "../src/core/store/postgres/postgres-driver.js";
-import type { SqlDriver } from "../src/core/store/sql/driver.js";
-import { MAX_PREPARED_STATEMENTS } from "../src/core/store/sql/session-limits.js";
+import { mariadbConnection } from "../src/store/mariadb/connection-config.js";
+import { MariaDbDriver } from "../src/store/mariadb/mariadb-driver.js";
+import { createMariaDbPool } from "../src/store/mariadb/open-mariadb-store.js";
+import { PostgresDriver } from "../src/store/postgres/postgres-driver.js";
+import type { SqlDriver } from "../src/store/sql/driver.js";
+import { MAX_PREPARED_STATEMENTS } from "../src/store/sql/session-limits.js";
 import { createMariaDbDatabase, mariadbAvailable, MariaDbServer } from "./helpers/mariadb-server.js";
 import { createDatabase } from "./helpers/postgres-server.js";
 

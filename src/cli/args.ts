@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { closestName } from "../core/lookalike-variables.js";
+import { closestName } from "../support/lookalike-variables.js";
 
 /** A command-line mistake: printed as one line with a pointer to the command's --help, exit status 2. */
 export class UsageError extends Error {

@@ -1,5 +1,5 @@
 import type { GitLabEvent } from "../core/event.js";
-import { record } from "../core/payload.js";
+import { record } from "../gitlab/payload.js";
 
 /** `!16` for a merge request, `#23` for an issue, the branch of a push: what the event is about inside its project. */
 function reference(event: GitLabEvent): string | null {

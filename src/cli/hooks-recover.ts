@@ -1,6 +1,6 @@
 import ms from "ms";
-import type { GitLabApi } from "../core/gitlab-api.js";
-import { describeTarget, hookDeliveries, listHooks, wasAccepted, type HookDelivery, type HookTarget } from "../core/gitlab-hooks.js";
+import type { GitLabApi } from "../gitlab/api-client.js";
+import { describeTarget, hookDeliveries, listHooks, wasAccepted, type HookDelivery, type HookTarget } from "../gitlab/hook-registrations.js";
 import { UsageError } from "./args.js";
 import { daemonTarget, postToDaemon } from "./post-to-daemon.js";
 

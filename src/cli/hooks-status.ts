@@ -1,5 +1,5 @@
-import type { GitLabApi } from "../core/gitlab-api.js";
-import { describeTarget, hookDeliveries, hookHealth, listHooks, type HookDelivery, type HookTarget } from "../core/gitlab-hooks.js";
+import type { GitLabApi } from "../gitlab/api-client.js";
+import { describeTarget, hookDeliveries, hookHealth, listHooks, type HookDelivery, type HookTarget } from "../gitlab/hook-registrations.js";
 
 /** How many of a hook's last deliveries `status` shows. */
 const SHOWN = 10;

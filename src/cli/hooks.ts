@@ -1,8 +1,8 @@
 import { loadDotEnv, loadSettings } from "../core/config.js";
-import { didYouMean } from "../core/lookalike-variables.js";
-import { createGitLabApi, describeGitLabError, gitlabStatus, type GitLabApi } from "../core/gitlab-api.js";
-import { generateToken } from "../core/secrets.js";
-import { describeTarget, listHooks, refOf, type HookTarget } from "../core/gitlab-hooks.js";
+import { didYouMean } from "../support/lookalike-variables.js";
+import { createGitLabApi, describeGitLabError, gitlabStatus, type GitLabApi } from "../gitlab/api-client.js";
+import { generateToken } from "../support/secrets.js";
+import { describeTarget, listHooks, refOf, type HookTarget } from "../gitlab/hook-registrations.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 import { recoverHooks } from "./hooks-recover.js";
 import { showHooks } from "./hooks-status.js";

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError } from "../core/config.js";
-import { VERSION } from "../core/version.js";
-import { didYouMean } from "../core/lookalike-variables.js";
+import { VERSION } from "../support/version.js";
+import { didYouMean } from "../support/lookalike-variables.js";
 import { UsageError } from "./args.js";
 import { forward } from "./forward.js";
 import { hooks } from "./hooks.js";

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
-import { FIRST_RUN_TOKEN_COPY } from "../core/first-run-token.js";
-import { networkCause } from "../core/network-cause.js";
-import { sign } from "../core/standard-webhooks.js";
+import { FIRST_RUN_TOKEN_COPY } from "../sources/gitlab/first-run-token.js";
+import { networkCause } from "../support/network-cause.js";
+import { sign } from "../support/standard-webhooks.js";
 import { firstOf, UsageError } from "./args.js";
 
 /** Where and how a command posts to a running daemon's /hooks, as its operator. */

@@ -1,9 +1,9 @@
 import { CONFIG_VARIABLES, loadConfig, loadDotEnv } from "../core/config.js";
-import { lookalikeVariables } from "../core/lookalike-variables.js";
+import { lookalikeVariables } from "../support/lookalike-variables.js";
 import { startDaemon } from "../daemon.js";
-import { createLogger } from "../core/logger.js";
-import { secretsToRedact } from "../core/project-tokens.js";
-import { rateLimitedLog } from "../core/rate-limited-log.js";
+import { createLogger } from "../support/logger.js";
+import { secretsToRedact } from "../sources/gitlab/project-tokens.js";
+import { rateLimitedLog } from "../support/rate-limited-log.js";
 import { builtinSinks } from "../sinks/index.js";
 import { parseCommandArgs } from "./args.js";
 

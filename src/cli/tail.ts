@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { GitLabEvent } from "../core/event.js";
 import { loadDotEnv } from "../core/config.js";
-import { networkCause } from "../core/network-cause.js";
+import { networkCause } from "../support/network-cause.js";
 import { firstOf, parseCommandArgs, UsageError } from "./args.js";
 import { formatEvent } from "./format-event.js";
 

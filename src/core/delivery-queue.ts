@@ -1,11 +1,11 @@
 import type { Logger } from "winston";
 import { retryDelayMs, type BackoffOptions } from "./backoff.js";
-import { rateLimitedLog } from "./rate-limited-log.js";
+import { rateLimitedLog } from "../support/rate-limited-log.js";
 import { classifyFailure } from "./failure.js";
 import { runUnderClaim } from "./delivery-claim.js";
 import { SinkHealth } from "./sink-health.js";
 import type { Sink, SinkContext } from "./sink.js";
-import type { DueDelivery, Store } from "./store/store.js";
+import type { DueDelivery, Store } from "../store/store.js";
 
 export interface DeliveryQueueOptions {
   maxAttempts: number;

@@ -2,12 +2,12 @@ import type { Logger } from "winston";
 import type { Bus } from "./bus.js";
 import { DeliveryQueue, type DeliveryOutcome, type DeliveryQueueOptions } from "./delivery-queue.js";
 import type { EventMeta, GitLabEvent } from "./event.js";
-import { rateLimitedLog } from "./rate-limited-log.js";
+import { rateLimitedLog } from "../support/rate-limited-log.js";
 import type { LoadedSink } from "./load-sinks.js";
 import type { Sink } from "./sink.js";
 import { SinkHealth, type SinkCondition } from "./sink-health.js";
-import { projectOrderingKey } from "./store/ordering-key.js";
-import type { Store } from "./store/store.js";
+import { projectOrderingKey } from "./ordering-key.js";
+import type { Store } from "../store/store.js";
 
 export type SinkStatus = { name: string; pending: number; failed: number; inFlight: number } & SinkCondition & Record<string, unknown>;
 

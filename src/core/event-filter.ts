@@ -1,5 +1,5 @@
 import type { EventMeta, HookKind } from "./event.js";
-import { eventTypesOf } from "./event-types.js";
+import { eventTypesOf } from "../gitlab/event-catalogue.js";
 import { globMatcher } from "./glob.js";
 
 /** What a subscriber asks for: every list that is not empty must match (the feed's meaning). */

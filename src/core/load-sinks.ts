@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "./config.js";
 import { StoreLedger } from "./ledger.js";
-import { didYouMean } from "./lookalike-variables.js";
+import { didYouMean } from "../support/lookalike-variables.js";
 import type { SharedSinkContext, Sink, SinkContext, SinkFactory } from "./sink.js";
 
 export interface LoadedSink {

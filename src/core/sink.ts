@@ -5,7 +5,7 @@ import type { Bus } from "./bus.js";
 import type { Config } from "./config.js";
 import type { GitLabEvent } from "./event.js";
 import type { SinkLedger } from "./ledger.js";
-import type { Store } from "./store/store.js";
+import type { Store } from "../store/store.js";
 
 /** What a sink is given: a sink is a function of its context (the Probot way). */
 export interface SinkContext {

@@ -3,11 +3,11 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { PassThrough } from "node:stream";
 import { loadConfig, type Config } from "../../src/core/config.js";
-import { secretsToRedact } from "../../src/core/project-tokens.js";
+import { secretsToRedact } from "../../src/sources/gitlab/project-tokens.js";
 import { startDaemon, type Daemon } from "../../src/daemon.js";
-import { createLogger } from "../../src/core/logger.js";
+import { createLogger } from "../../src/support/logger.js";
 import type { SinkFactory } from "../../src/core/sink.js";
-import type { Store } from "../../src/core/store/store.js";
+import type { Store } from "../../src/store/store.js";
 import { builtinSinks } from "../../src/sinks/index.js";
 import { tempDir } from "./temp-dir.js";
 

@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { inject } from "vitest";
-import type { Store } from "../../src/core/store/store.js";
-import { openPostgresStore } from "../../src/core/store/postgres/open-postgres-store.js";
-import { openSqliteStore } from "../../src/core/store/sqlite/open-sqlite-store.js";
-import { WorkerStore } from "../../src/core/store/worker/worker-store.js";
-import { openMariaDbStore } from "../../src/core/store/mariadb/open-mariadb-store.js";
+import type { Store } from "../../src/store/store.js";
+import { openPostgresStore } from "../../src/store/postgres/open-postgres-store.js";
+import { openSqliteStore } from "../../src/store/sqlite/open-sqlite-store.js";
+import { WorkerStore } from "../../src/store/worker/worker-store.js";
+import { openMariaDbStore } from "../../src/store/mariadb/open-mariadb-store.js";
 import { createMariaDbDatabase, MariaDbServer } from "./mariadb-server.js";
 import { createDatabase, PostgresServer } from "./postgres-server.js";
 import { tempDir } from "./temp-dir.js";

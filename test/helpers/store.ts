@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { NewEvent } from "../../src/core/event.js";
-import type { AppendResult, Store } from "../../src/core/store/store.js";
-import { projectOrderingKey } from "../../src/core/store/ordering-key.js";
+import type { AppendResult, Store } from "../../src/store/store.js";
+import { projectOrderingKey } from "../../src/core/ordering-key.js";
 
 /** A push event of a public project, with whatever the test changes. */
 export function newEvent(overrides: Partial<NewEvent> = {}): NewEvent {

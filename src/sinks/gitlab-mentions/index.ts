@@ -1,8 +1,8 @@
 import { Gauge } from "prom-client";
 import { requireSettings } from "../../core/config.js";
 import type { GitLabEvent } from "../../core/event.js";
-import { createGitLabApi, describeGitLabError, gitlabFailure, gitlabStatus } from "../../core/gitlab-api.js";
-import { mergeRequestOf, mergeRequestOrderingKey, record, usernames } from "../../core/payload.js";
+import { createGitLabApi, describeGitLabError, gitlabFailure, gitlabStatus } from "../../gitlab/api-client.js";
+import { mergeRequestOf, mergeRequestOrderingKey, record, usernames } from "../../gitlab/payload.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { entriesForProject, needsFiles, usersToMention, type ChangedFile } from "./decide-mentions.js";
 import { ReviewersSource } from "./reviewers-source.js";

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Logger } from "winston";
-import { VERSION } from "../../core/version.js";
+import { VERSION } from "../../support/version.js";
 import { parseReviewersPage, type ParsedReviewersPage } from "./reviewers-page.js";
 
 export const DEFAULT_REVIEWERS_API =

@@ -1,5 +1,5 @@
 import type { Logger } from "winston";
-import { describeGitLabError, type GitLabApi } from "../../core/gitlab-api.js";
+import { describeGitLabError, type GitLabApi } from "../../gitlab/api-client.js";
 
 const DAY_MS = 86_400_000;
 export const WARN_DAYS = 14;

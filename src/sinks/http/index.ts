@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import { requireSettings } from "../../core/config.js";
 import { eventFilter } from "../../core/event-filter.js";
-import { gitlabHeaders } from "../../core/gitlab-headers.js";
+import { gitlabHeaders } from "../../gitlab/headers.js";
 import { eventJson, type GitLabEvent, type StoredEvent } from "../../core/event.js";
 import { retryAfter } from "../../core/failure.js";
-import { networkCause } from "../../core/network-cause.js";
+import { networkCause } from "../../support/network-cause.js";
 import { PermanentError, RetryLaterError, type Sink, type SinkContext, type SinkFactory } from "../../core/sink.js";
-import { responseStart } from "../../core/response-start.js";
-import { sign } from "../../core/standard-webhooks.js";
-import { VERSION } from "../../core/version.js";
+import { responseStart } from "../../support/response-start.js";
+import { sign } from "../../support/standard-webhooks.js";
+import { VERSION } from "../../support/version.js";
 import { readEndpoints, type Endpoint } from "./endpoints.js";
 
 /** How much of a downstream's answer is kept with a failed attempt (its error text). */

@@ -1,6 +1,6 @@
 import type { Request, Response } from "express";
-import { requireAdminToken } from "../../core/admin-auth.js";
-import { sendError } from "../../core/http-errors.js";
+import { requireAdminToken } from "../../http/admin-auth.js";
+import { sendError } from "../../http/json-errors.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { wholeNumberIn } from "../../core/whole-number.js";
 import { INVENTORY_TYPES, inventoryChanges } from "./apply-event.js";

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, statSync } from "node:fs";
 import type { Logger } from "winston";
-import { writableDirectoryOf } from "../../core/writable-directory.js";
+import { writableDirectoryOf } from "../../support/writable-directory.js";
 import { appendAll } from "./append-line.js";
 
 /**

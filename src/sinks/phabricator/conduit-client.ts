@@ -1,5 +1,5 @@
 import { retryAfter } from "../../core/failure.js";
-import { networkCause } from "../../core/network-cause.js";
+import { networkCause } from "../../support/network-cause.js";
 import { encodeParams, type ConduitValue } from "./encode-params.js";
 
 /** Conduit answered with an error envelope (it does so with HTTP 200). */

@@ -1,7 +1,7 @@
 import { requireSettings } from "../../core/config.js";
 import type { GitLabEvent } from "../../core/event.js";
-import { createGitLabApi, gitlabFailure } from "../../core/gitlab-api.js";
-import { mergeRequestOrderingKey } from "../../core/payload.js";
+import { createGitLabApi, gitlabFailure } from "../../gitlab/api-client.js";
+import { mergeRequestOrderingKey } from "../../gitlab/payload.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { commentText } from "./comment.js";
 import { ConduitClient, ConduitError, ConduitTransportError } from "./conduit-client.js";

@@ -1,5 +1,5 @@
 import type { GitLabEvent } from "../../core/event.js";
-import { mergeRequestOf } from "../../core/payload.js";
+import { mergeRequestOf } from "../../gitlab/payload.js";
 import type { MergeRequestAction } from "./comment.js";
 
 export const ACTIONS: readonly MergeRequestAction[] = ["open", "reopen", "merge", "close", "update"];

@@ -1,8 +1,8 @@
 import type { Request, Response } from "express";
 import { Gauge } from "prom-client";
 import type { StoredEvent } from "../../core/event.js";
-import { sendError } from "../../core/http-errors.js";
-import { bearerToken, matchesAnySecret } from "../../core/secrets.js";
+import { sendError } from "../../http/json-errors.js";
+import { bearerToken, matchesAnySecret } from "../../support/secrets.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { publicEventJson } from "./public-payload.js";
 import { FeedSlots } from "./feed-slots.js";

@@ -1,5 +1,5 @@
 import type { StoredEvent } from "../../core/event.js";
-import { gitlabHeaders } from "../../core/gitlab-headers.js";
+import { gitlabHeaders } from "../../gitlab/headers.js";
 import { withoutPersonalData } from "./public-payload.js";
 
 /**

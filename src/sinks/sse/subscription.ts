@@ -1,5 +1,5 @@
 import type { EventMeta, HookKind } from "../../core/event.js";
-import { eventTypesOf } from "../../core/event-types.js";
+import { eventTypesOf } from "../../gitlab/event-catalogue.js";
 import { eventFilter } from "../../core/event-filter.js";
 import { globProblem } from "../../core/glob.js";
 

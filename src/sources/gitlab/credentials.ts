@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { ProjectTokenEntry } from "../../core/project-tokens.js";
-import { matchesAnySecret } from "../../core/secrets.js";
+import type { ProjectTokenEntry } from "./project-tokens.js";
+import { matchesAnySecret } from "../../support/secrets.js";
 import { verifySignature } from "./verify-signature.js";
 
 /**

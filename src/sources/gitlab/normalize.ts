@@ -1,5 +1,5 @@
 import type { EventActor, EventProject, HookKind, NewEvent, Visibility } from "../../core/event.js";
-import { integer, record, text, type JsonObject } from "../../core/payload.js";
+import { integer, record, text, type JsonObject } from "../../gitlab/payload.js";
 import { typeFromHeader } from "./event-header.js";
 import { withStorableText } from "../../core/storable-text.js";
 import { summarizeObject } from "./summarize-object.js";

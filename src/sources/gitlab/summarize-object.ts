@@ -1,5 +1,5 @@
 import type { EventObject, EventProject } from "../../core/event.js";
-import { integer, list, record, text, webUrl, type JsonObject } from "../../core/payload.js";
+import { integer, list, record, text, webUrl, type JsonObject } from "../../gitlab/payload.js";
 
 const ZERO_SHA = /^0+$/;
 

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { sign } from "../../core/standard-webhooks.js";
+import { sign } from "../../support/standard-webhooks.js";
 
 /** Standard Webhooks' recommended tolerance for webhook-timestamp. */
 export const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;

@@ -1,0 +1,97 @@
+import express, { type Router } from "express";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { DeliveryOutcome } from "../../core/delivery-queue.js";
+import type { HookKind } from "../../core/event.js";
+import type { DeliveryCounts, Store } from "../../store/store.js";
+
+/**
+ * Event types GitLab documents. Anything else (custom templates name their own) is counted as
+ * "other", so that a sender cannot grow the number of series without bound.
+ */
+const KNOWN_TYPES = new Set([
+  "push", "tag_push", "issue", "work_item", "note", "merge_request", "wiki_page", "pipeline", "build", "deployment",
+  "feature_flag", "release", "emoji", "milestone", "access_token", "vulnerability", "project_create", "project_destroy",
+  "project_rename", "project_transfer", "project_update", "group_create", "group_destroy", "group_rename",
+  "subgroup_create", "subgroup_destroy", "user_create", "user_destroy", "user_rename", "user_failed_login",
+  "user_add_to_team", "user_remove_from_team", "user_update_for_team", "user_add_to_group", "user_remove_from_group",
+  "user_update_for_group", "key_create", "key_destroy", "repository_update", "member_approved", "unknown",
+]);
+
+export interface DaemonMetrics {
+  onResponse(route: string, method: string, status: number, durationMs: number): void;
+  onAccepted(hook: HookKind, type: string, durationMs: number): void;
+  onAuthFailure(): void;
+  onDelivery(outcome: DeliveryOutcome): void;
+}
+
+/** The daemon's own metrics, in the registry served at /metrics (sinks add theirs to it too). */
+export function createDaemonMetrics(registry: Registry, store: Store, sinkNames: () => readonly string[]): DaemonMetrics {
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: "gitlab_webhooks_http_requests_total",
+    help: "HTTP requests by route, method and status",
+    labelNames: ["route", "method", "status"],
+    registers: [registry],
+  });
+  const received = new Counter({
+    name: "gitlab_webhooks_events_received_total",
+    help: "Events stored, by hook and type",
+    labelNames: ["hook", "type"],
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: "gitlab_webhooks_auth_failures_total",
+    help: "Requests to /hooks refused for a missing or wrong token or signature",
+    registers: [registry],
+  });
+  const ingestSeconds = new Histogram({
+    name: "gitlab_webhooks_ingest_duration_seconds",
+    help: "Time from a /hooks request's body to its committed acknowledgement",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const deliveries = new Counter({
+    name: "gitlab_webhooks_deliveries_total",
+    help: "Delivery attempts by sink and outcome (delivered, retry, failed)",
+    labelNames: ["sink", "outcome"],
+    registers: [registry],
+  });
+  /** A gauge per sink, read from the store's delivery counts at each scrape. */
+  const perSink = (name: string, help: string, value: (counts: DeliveryCounts | undefined, now: number) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["sink"],
+      registers: [registry],
+      async collect() {
+        const counts = await store.deliveryCounts();
+        const now = Date.now();
+        this.reset();
+        for (const sink of sinkNames()) this.set({ sink }, value(counts.get(sink), now));
+      },
+    });
+  perSink("gitlab_webhooks_delivery_queue_depth", "Pending deliveries per sink", (counts) => counts?.pending ?? 0);
+  perSink("gitlab_webhooks_delivery_failed", "Dead-lettered deliveries per sink", (counts) => counts?.failed ?? 0);
+  perSink("gitlab_webhooks_delivery_oldest_pending_age_seconds", "Age of the oldest pending delivery per sink (0 when none)", (counts, now) =>
+    counts?.oldestPendingAt == null ? 0 : Math.max(0, (now - counts.oldestPendingAt) / 1000),
+  );
+
+  return {
+    onResponse: (route, method, status) => requests.inc({ route, method, status: String(status) }),
+    onAccepted: (hook, type, durationMs) => {
+      received.inc({ hook, type: KNOWN_TYPES.has(type) ? type : "other" });
+      ingestSeconds.observe(durationMs / 1000);
+    },
+    onAuthFailure: () => authFailures.inc(),
+    onDelivery: (outcome) => deliveries.inc({ sink: outcome.sink, outcome: outcome.outcome }),
+  };
+}
+
+/** `GET /metrics` in Prometheus text format. */
+export function createMetricsRouter(registry: Registry): Router {
+  const router = express.Router();
+  router.get("/metrics", async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  return router;
+}
