@@ -7,7 +7,8 @@ import { Registry } from "prom-client";
 import type { Logger } from "winston";
 import { createAdminApi } from "./http/routes/admin-api.js";
 import { Bus } from "./core/bus.js";
-import { ConfigError, type Config } from "./core/config.js";
+import { ConfigError } from "./config/settings.js";
+import { secretsToRedact, type Config } from "./configuration.js";
 import { createDashboardRouter } from "./http/routes/dashboard.js";
 import { Dispatcher } from "./core/dispatcher.js";
 import { FIRST_RUN_TOKEN_COPY, firstRunToken } from "./sources/gitlab/first-run-token.js";
@@ -17,7 +18,7 @@ import { createHttpServer } from "./http/app.js";
 import { loadSinks, type LoadedSink } from "./core/load-sinks.js";
 import { createDaemonMetrics, createMetricsRouter } from "./http/routes/metrics.js";
 import { createRedactor } from "./support/logger.js";
-import { compileProjectTokens, loadProjectTokens, secretsToRedact, type ProjectToken } from "./sources/gitlab/project-tokens.js";
+import { compileProjectTokens, loadProjectTokens, type ProjectToken } from "./sources/gitlab/project-tokens.js";
 import type { SharedSinkContext, Sink, SinkFactory } from "./core/sink.js";
 import type { Store } from "./store/store.js";
 import { openStore } from "./store/open-store.js";
@@ -29,7 +30,7 @@ export interface DaemonOptions {
   config: Config;
   logger: Logger;
   /** Built-in sinks by name; core knows none of them itself. */
-  builtins: Readonly<Record<string, SinkFactory>>;
+  builtins: Readonly<Record<string, SinkFactory<Config>>>;
   /** A store opened by the caller (tests); by default the one the configuration names. The daemon closes it. */
   store?: Store;
 }
@@ -105,10 +106,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const shutdown = new AbortController();
   const sinkRouter = express.Router();
   const metrics = new Registry();
-  const ctx: SharedSinkContext = { config, store, logger, bus, router: sinkRouter, metrics, signal: shutdown.signal };
+  const ctx: SharedSinkContext<Config> = { config, store, logger, bus, router: sinkRouter, metrics, signal: shutdown.signal };
   const leaseMs = config.DELIVERY_LEASE_SECONDS * 1000;
 
-  let loaded: LoadedSink[];
+  let loaded: LoadedSink<Config>[];
   let sinks: Sink[];
   let tokens: string[];
   let hooksWatch: HooksWatch | null;

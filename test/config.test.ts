@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CONFIG_VARIABLES, ConfigError, loadConfig } from "../src/core/config.js";
+import { ConfigError } from "../src/config/settings.js";
+import { CONFIG_VARIABLES, loadConfig } from "../src/configuration.js";
 import { lookalikeVariables } from "../src/support/lookalike-variables.js";
 import { postHook, startTestDaemon, tempDir, waitFor } from "./helpers/daemon.js";
 

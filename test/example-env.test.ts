@@ -1,10 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/core/config.js";
-
-/** Every variable the configuration reads, from its schema's source. */
-const VARIABLES = [...readFileSync(new URL("../src/core/config.ts", import.meta.url), "utf8").matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((match) => match[1] as string);
+import { CONFIG_VARIABLES as VARIABLES, loadConfig } from "../src/configuration.js";
 
 describe("the documentation of the configuration", () => {
   it("lists every variable in config/example.env and the README", () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import mysql, { type RowDataPacket } from "mysql2/promise";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { ConfigError } from "../src/core/config.js";
+import { ConfigError } from "../src/config/settings.js";
 import { mariadbConnection } from "../src/store/mariadb/connection-config.js";
 import { openMariaDbStore } from "../src/store/mariadb/open-mariadb-store.js";
 import type { Store } from "../src/store/store.js";

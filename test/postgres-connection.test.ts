@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../src/core/config.js";
+import { ConfigError } from "../src/config/settings.js";
 import { postgresConnection } from "../src/store/postgres/connection-config.js";
 import { openPostgresStore } from "../src/store/postgres/open-postgres-store.js";
 import { PostgresServer } from "./helpers/postgres-server.js";

@@ -1,7 +1,7 @@
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { ConfigError } from "../src/core/config.js";
+import { ConfigError } from "../src/config/settings.js";
 import { networkFilesystemName } from "../src/store/sqlite/network-filesystem.js";
 import { openSqliteStore } from "../src/store/sqlite/open-sqlite-store.js";
 import { SqliteDriver } from "../src/store/sqlite/sqlite-driver.js";

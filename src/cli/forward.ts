@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
 import type { EventSourceMessage } from "eventsource-parser";
 import { retryDelayMs } from "../core/backoff.js";
-import { loadDotEnv } from "../core/config.js";
+import { loadDotEnv } from "../configuration.js";
 import { gitlabHeaders } from "../gitlab/headers.js";
 import { retryAfter } from "../core/failure.js";
 import { networkCause } from "../support/network-cause.js";

@@ -1,4 +1,4 @@
-import { loadDotEnv, loadSettings } from "../core/config.js";
+import { loadDotEnv, loadSettings } from "../configuration.js";
 import { didYouMean } from "../support/lookalike-variables.js";
 import { createGitLabApi, describeGitLabError, gitlabStatus, type GitLabApi } from "../gitlab/api-client.js";
 import { generateToken } from "../support/secrets.js";

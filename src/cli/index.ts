@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError } from "../core/config.js";
+import { ConfigError } from "../config/settings.js";
 import { VERSION } from "../support/version.js";
 import { didYouMean } from "../support/lookalike-variables.js";
 import { UsageError } from "./args.js";

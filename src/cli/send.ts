@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { loadDotEnv } from "../core/config.js";
+import { loadDotEnv } from "../configuration.js";
 import { guessEventHeader } from "../sources/gitlab/event-header.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 import { daemonTarget, postToDaemon } from "./post-to-daemon.js";

@@ -1,8 +1,7 @@
-import { CONFIG_VARIABLES, loadConfig, loadDotEnv } from "../core/config.js";
+import { CONFIG_VARIABLES, loadConfig, loadDotEnv, secretsToRedact } from "../configuration.js";
 import { lookalikeVariables } from "../support/lookalike-variables.js";
 import { startDaemon } from "../daemon.js";
 import { createLogger } from "../support/logger.js";
-import { secretsToRedact } from "../sources/gitlab/project-tokens.js";
 import { rateLimitedLog } from "../support/rate-limited-log.js";
 import { builtinSinks } from "../sinks/index.js";
 import { parseCommandArgs } from "./args.js";

@@ -2,7 +2,7 @@ import type { EventSourceMessage } from "eventsource-parser";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { GitLabEvent } from "../core/event.js";
-import { loadDotEnv } from "../core/config.js";
+import { loadDotEnv } from "../configuration.js";
 import { networkCause } from "../support/network-cause.js";
 import { firstOf, parseCommandArgs, UsageError } from "./args.js";
 import { formatEvent } from "./format-event.js";

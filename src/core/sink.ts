@@ -2,13 +2,15 @@ import type { Router } from "express";
 import type { Registry } from "prom-client";
 import type { Logger } from "winston";
 import type { Bus } from "./bus.js";
-import type { Config } from "./config.js";
 import type { GitLabEvent } from "./event.js";
 import type { SinkLedger } from "./ledger.js";
 import type { Store } from "../store/store.js";
 
-/** What a sink is given: a sink is a function of its context (the Probot way). */
-export interface SinkContext {
+/**
+ * What a sink is given: a sink is a function of its context (the Probot way). `Config` is what the
+ * wiring parsed from the environment: the plugin API (src/index.ts) gives plugins the whole of it.
+ */
+export interface SinkContext<Config extends object = object> {
   config: Config;
   store: Store;
   logger: Logger;
@@ -28,9 +30,9 @@ export interface SinkContext {
 }
 
 /** What every sink shares; each sink's own context adds its ledger. */
-export type SharedSinkContext = Omit<SinkContext, "ledger">;
+export type SharedSinkContext<Config extends object = object> = Omit<SinkContext<Config>, "ledger">;
 
-export interface Sink {
+export interface Sink<Config extends object = object> {
   name: string;
   /** Cheap filter, no I/O: run at ingest, inside the transaction that stores the event. */
   accepts(event: GitLabEvent): boolean;
@@ -38,7 +40,7 @@ export interface Sink {
    * Throw to retry with backoff; throw PermanentError to dead-letter at once, RetryLaterError to retry
    * at a time the downstream named. An error's numeric `status` is kept as the downstream's HTTP status.
    */
-  handle(event: GitLabEvent, ctx: SinkContext): Promise<void>;
+  handle(event: GitLabEvent, ctx: SinkContext<Config>): Promise<void>;
   /**
    * Which deliveries must run one after another, in id order: those with the same key. Null lets
    * a delivery run beside any other. Default: one project's events in order.
@@ -58,7 +60,9 @@ export interface Sink {
 }
 
 /** Makes a sink; or several, each with its own name and queue (the `http` sink: one per endpoint). */
-export type SinkFactory = (ctx: SinkContext) => Sink | readonly Sink[] | Promise<Sink | readonly Sink[]>;
+export type SinkFactory<Config extends object = object> = (
+  ctx: SinkContext<Config>,
+) => Sink<Config> | readonly Sink<Config>[] | Promise<Sink<Config> | readonly Sink<Config>[]>;
 
 export type { OnceOptions, SinkLedger } from "./ledger.js";
 export { classifyFailure, isPermanentError, PermanentError, RetryLaterError, type Failure } from "./failure.js";

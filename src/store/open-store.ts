@@ -1,5 +1,6 @@
 import type { Logger } from "winston";
-import { ConfigError, type Config } from "../core/config.js";
+import { ConfigError } from "../config/settings.js";
+import { type DaemonConfig } from "../config/daemon-settings.js";
 import { openEngineStore, type StoreSpec } from "./open-engine-store.js";
 import type { Store } from "./store.js";
 import { WorkerStore } from "./worker/worker-store.js";
@@ -24,7 +25,7 @@ function withoutPassword(url: string): string {
 }
 
 /** The store the configuration names: DATABASE_URL's server database, else SQLite at DATABASE_PATH. */
-export function storeSpec(config: Config): StoreSpec {
+export function storeSpec(config: DaemonConfig): StoreSpec {
   const url = config.DATABASE_URL;
   // A daemon stopping takes up to twice SHUTDOWN_TIMEOUT_MS (requests, then deliveries): the next one on its file waits that long and a margin.
   if (url === undefined) return { engine: "sqlite", path: config.DATABASE_PATH, singleDaemonWaitMs: 2 * config.SHUTDOWN_TIMEOUT_MS + 5000 };
@@ -33,7 +34,7 @@ export function storeSpec(config: Config): StoreSpec {
 }
 
 /** Opens the configured store, on a thread of its own unless STORE_THREAD=main. */
-export async function openStore(config: Config, logger: Logger): Promise<Store> {
+export async function openStore(config: DaemonConfig, logger: Logger): Promise<Store> {
   const spec = storeSpec(config);
   try {
     return config.STORE_THREAD === "main" ? await openEngineStore(spec, logger) : await WorkerStore.open(spec, logger);

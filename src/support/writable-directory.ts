@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { ConfigError } from "../core/config.js";
+import { ConfigError } from "../config/settings.js";
 
 /**
  * Creates the directory of the file a setting names and checks that it can be written: a

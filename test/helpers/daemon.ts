@@ -2,8 +2,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { PassThrough } from "node:stream";
-import { loadConfig, type Config } from "../../src/core/config.js";
-import { secretsToRedact } from "../../src/sources/gitlab/project-tokens.js";
+import { loadConfig, secretsToRedact, type Config } from "../../src/configuration.js";
 import { startDaemon, type Daemon } from "../../src/daemon.js";
 import { createLogger } from "../../src/support/logger.js";
 import type { SinkFactory } from "../../src/core/sink.js";
@@ -28,7 +27,7 @@ export interface TestDaemon {
 /** A daemon in this process on a free loopback port, with its store in a fresh temp directory. */
 export async function startTestDaemon(
   env: Record<string, string> = {},
-  extraSinks: Record<string, SinkFactory> = {},
+  extraSinks: Record<string, SinkFactory<Config>> = {},
   dir = tempDir(),
   options: { store?: (config: Config) => Store } = {},
 ): Promise<TestDaemon> {

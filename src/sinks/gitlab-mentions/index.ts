@@ -1,5 +1,5 @@
 import { Gauge } from "prom-client";
-import { requireSettings } from "../../core/config.js";
+import { requireSettings } from "../../config/settings.js";
 import type { GitLabEvent } from "../../core/event.js";
 import { createGitLabApi, describeGitLabError, gitlabFailure, gitlabStatus } from "../../gitlab/api-client.js";
 import { mergeRequestOf, mergeRequestOrderingKey, record, usernames } from "../../gitlab/payload.js";
@@ -7,6 +7,12 @@ import type { Sink, SinkFactory } from "../../core/sink.js";
 import { entriesForProject, needsFiles, usersToMention, type ChangedFile } from "./decide-mentions.js";
 import { ReviewersSource } from "./reviewers-source.js";
 import { checkTokenExpiry, expiryTime, tokenExpiryProblem, type TokenExpiry } from "./token-expiry.js";
+import type { DaemonConfig } from "../../config/daemon-settings.js";
+import type { GitLabMentionsSettings } from "./settings.js";
+
+/** What this sink reads of the configuration. */
+type Settings = DaemonConfig & GitLabMentionsSettings;
+
 
 const DAY_MS = 86_400_000;
 const SINK = "gitlab-mentions";
@@ -38,7 +44,7 @@ function mergeRequestToMention(event: GitLabEvent): MergeRequest | null {
  * the reviewers page, so that GitLab notifies them. Never the author, a participant, the bot
  * itself, or anyone it mentioned on that MR before.
  */
-export const createGitLabMentionsSink: SinkFactory = ({ config, ledger, logger, metrics, signal }) => {
+export const createGitLabMentionsSink: SinkFactory<Settings> = ({ config, ledger, logger, metrics, signal }) => {
   const { GITLAB_TOKEN: token } = requireSettings(config, ["GITLAB_URL", "GITLAB_TOKEN"], SINK);
   const api = createGitLabApi(config.GITLAB_URL, token, config.GITLAB_TIMEOUT_MS);
   const reviewers = new ReviewersSource({

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { ConfigError } from "../../core/config.js";
+import { ConfigError } from "../../config/settings.js";
 
 const whsec = z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, { message: "accepts a whsec_<base64> secret" });
 const names = z.array(z.string().trim().min(1, { message: "has an empty name in its list" }));

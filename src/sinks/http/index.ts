@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { requireSettings } from "../../core/config.js";
+import { requireSettings } from "../../config/settings.js";
 import { eventFilter } from "../../core/event-filter.js";
 import { gitlabHeaders } from "../../gitlab/headers.js";
 import { eventJson, type GitLabEvent, type StoredEvent } from "../../core/event.js";
@@ -10,6 +10,11 @@ import { responseStart } from "../../support/response-start.js";
 import { sign } from "../../support/standard-webhooks.js";
 import { VERSION } from "../../support/version.js";
 import { readEndpoints, type Endpoint } from "./endpoints.js";
+import type { HttpSinkSettings } from "./settings.js";
+
+/** What this sink reads of the configuration. */
+type Settings = HttpSinkSettings;
+
 
 /** How much of a downstream's answer is kept with a failed attempt (its error text). */
 const KEPT_RESPONSE_CHARS = 500;
@@ -40,13 +45,13 @@ function requestFor(endpoint: Endpoint, event: GitLabEvent, stored: StoredEvent)
  * the delivery queue's retries, Retry-After, per-project order and dead letters. Each request is
  * signed as Standard Webhooks asks, with every secret of the endpoint.
  */
-function endpointSink(endpoint: Endpoint, { config, store, logger }: SinkContext): Sink {
+function endpointSink(endpoint: Endpoint, { config, store, logger }: SinkContext<Settings>): Sink<Settings> {
   const name = `http:${endpoint.name}`;
   const matches = eventFilter(endpoint);
   const where = new URL(endpoint.url);
   let disabled: { at: string; why: string } | null = null;
 
-  async function handle(event: GitLabEvent, { signal }: SinkContext): Promise<void> {
+  async function handle(event: GitLabEvent, { signal }: SinkContext<Settings>): Promise<void> {
     if (disabled) throw Object.assign(new PermanentError(`${name} is disabled since ${disabled.at}: ${disabled.why}`), { status: 410 });
     const stored = await store.getEvent(event.id);
     if (!stored) throw new PermanentError(`event ${event.id} is no longer stored`);
@@ -101,7 +106,7 @@ function endpointSink(endpoint: Endpoint, { config, store, logger }: SinkContext
 }
 
 /** `http`: push delivery to each endpoint of HTTP_SINK_FILE, one sink per endpoint. */
-export const createHttpSink: SinkFactory = (ctx) => {
+export const createHttpSink: SinkFactory<Settings> = (ctx) => {
   const endpoints = readEndpoints(requireSettings(ctx.config, ["HTTP_SINK_FILE"], "http").HTTP_SINK_FILE);
   ctx.logger.info(`http: pushing events to ${endpoints.map((endpoint) => `http:${endpoint.name} (${new URL(endpoint.url).host})`).join(", ")}`);
   return endpoints.map((endpoint) => endpointSink(endpoint, ctx));

@@ -4,12 +4,17 @@ import { sendError } from "../../http/json-errors.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { wholeNumberIn } from "../../core/whole-number.js";
 import { INVENTORY_TYPES, inventoryChanges } from "./apply-event.js";
+import type { DaemonConfig } from "../../config/daemon-settings.js";
+
+/** What this sink reads of the configuration. */
+type Settings = DaemonConfig;
+
 
 /**
  * `inventory`: projects, groups and branches kept current by system and group hooks, served
  * read-only at /api/projects and /api/groups/<path>/projects (ADMIN_TOKEN).
  */
-export const createInventorySink: SinkFactory = ({ config, store, router }) => {
+export const createInventorySink: SinkFactory<Settings> = ({ config, store, router }) => {
   const inventory = store.inventory;
 
   const pageOf = (req: Request, res: Response) => {

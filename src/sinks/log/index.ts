@@ -3,6 +3,11 @@ import { UNRECORDED_PER_LANE } from "../../core/delivery-queue.js";
 import type { Sink, SinkFactory } from "../../core/sink.js";
 import { repairTail } from "./append-line.js";
 import { LogFile } from "./log-file.js";
+import type { LogSinkSettings } from "./settings.js";
+
+/** What this sink reads of the configuration. */
+type Settings = LogSinkSettings;
+
 
 export const DEFAULT_LOG_PATH = "data/events.log";
 
@@ -28,7 +33,7 @@ function idOfLine(line: string): number | null {
  * `log`: every event as one JSON line in LOG_EVENTS_TO. A line is one synchronous write of the
  * whole line, so lines never interleave; SIGHUP reopens the file for logrotate.
  */
-export const createLogSink: SinkFactory = ({ config, store, logger }) => {
+export const createLogSink: SinkFactory<Settings> = ({ config, store, logger }) => {
   const path = config.LOG_EVENTS_TO ?? DEFAULT_LOG_PATH;
   const file = new LogFile(path, logger);
   /** Events written just before a crash, before their delivery was recorded: not written twice. */

@@ -1,4 +1,4 @@
-import { requireSettings } from "../../core/config.js";
+import { requireSettings } from "../../config/settings.js";
 import type { GitLabEvent } from "../../core/event.js";
 import { createGitLabApi, gitlabFailure } from "../../gitlab/api-client.js";
 import { mergeRequestOrderingKey } from "../../gitlab/payload.js";
@@ -8,6 +8,12 @@ import { ConduitClient, ConduitError, ConduitTransportError } from "./conduit-cl
 import type { ConduitValue } from "./encode-params.js";
 import { ACTIONS, mergeRequestFacts, type MergeRequestFacts } from "./merge-request.js";
 import { taskReferences } from "./task-references.js";
+import type { DaemonConfig } from "../../config/daemon-settings.js";
+import type { PhabricatorSettings } from "./settings.js";
+
+/** What this sink reads of the configuration. */
+type Settings = DaemonConfig & PhabricatorSettings;
+
 
 interface TransactionSearch {
   data: { type: string | null; comments?: { content?: { raw?: string } }[] }[];
@@ -17,7 +23,7 @@ interface TransactionSearch {
  * `phabricator`: comments on every task named by a `Bug: T123` line of a merge request, as
  * Gerrit's integration did. A ledger of (MR, task, action[, head]) makes every comment happen once.
  */
-export const createPhabricatorSink: SinkFactory = ({ config, ledger, logger }) => {
+export const createPhabricatorSink: SinkFactory<Settings> = ({ config, ledger, logger }) => {
   const { PHABRICATOR_URL: url, PHABRICATOR_TOKEN: token } = requireSettings(config, ["PHABRICATOR_URL", "PHABRICATOR_TOKEN"], "phabricator");
   const conduit = new ConduitClient({ url, token, timeoutMs: config.PHABRICATOR_TIMEOUT_MS });
   const gitlab = config.GITLAB_TOKEN ? createGitLabApi(config.GITLAB_URL, config.GITLAB_TOKEN, config.GITLAB_TIMEOUT_MS) : null;

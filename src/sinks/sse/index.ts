@@ -10,6 +10,12 @@ import { ReplayTurns } from "./replay-turns.js";
 import { parseFormat, smeeJson } from "./smee-frame.js";
 import { Subscriber } from "./subscriber.js";
 import { parseFilters, subscriptionPredicate, withheldPredicate } from "./subscription.js";
+import type { DaemonConfig } from "../../config/daemon-settings.js";
+import type { SseSettings } from "./settings.js";
+
+/** What this sink reads of the configuration. */
+type Settings = DaemonConfig & SseSettings;
+
 
 /** How long a disconnected EventSource waits before it reconnects (the `retry:` hint). */
 export const RETRY_HINT_MS = 1000;
@@ -25,7 +31,7 @@ function parseCursor(value: unknown): number | null | { error: string } {
  * `sse`: the event feed at GET /sse/. Live events come from the bus, not from a delivery queue,
  * so the feed costs the store nothing per event; a subscriber resumes from the store by id.
  */
-export const createSseSink: SinkFactory = ({ config, store, logger, bus, router, metrics, signal }) => {
+export const createSseSink: SinkFactory<Settings> = ({ config, store, logger, bus, router, metrics, signal }) => {
   const subscribers = new Set<Subscriber>();
   const slots = new FeedSlots(config.SSE_MAX_CLIENTS);
   // Admin tokens see everything too: the dashboard follows the feed with one.

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { ConfigError, secretValues, type Config } from "../../core/config.js";
+import { ConfigError } from "../../config/settings.js";
+import { type DaemonConfig } from "../../config/daemon-settings.js";
 import { globMatcher, globProblem } from "../../core/glob.js";
 
 export interface ProjectToken {
@@ -20,7 +21,7 @@ function parseEntry(entry: string, where: string): ProjectToken {
 }
 
 /** PROJECT_TOKENS entries, then PROJECT_TOKENS_FILE lines (blank lines and # comments skipped). */
-export function loadProjectTokens(config: Pick<Config, "PROJECT_TOKENS" | "PROJECT_TOKENS_FILE">): ProjectToken[] {
+export function loadProjectTokens(config: Pick<DaemonConfig, "PROJECT_TOKENS" | "PROJECT_TOKENS_FILE">): ProjectToken[] {
   const entries = config.PROJECT_TOKENS.map((entry) => parseEntry(entry, "PROJECT_TOKENS"));
   if (config.PROJECT_TOKENS_FILE) {
     let text: string;
@@ -44,9 +45,4 @@ export interface ProjectTokenEntry extends ProjectToken {
 
 export function compileProjectTokens(entries: readonly ProjectToken[]): ProjectTokenEntry[] {
   return entries.map((entry) => ({ ...entry, matches: globMatcher([entry.glob]) }));
-}
-
-/** Every value to keep out of log lines: the secret settings, and each project token on its own. */
-export function secretsToRedact(config: Config): string[] {
-  return [...secretValues(config), ...loadProjectTokens(config).map((entry) => entry.token)];
 }

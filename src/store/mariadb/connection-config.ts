@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from "mysql2";
-import { ConfigError } from "../../core/config.js";
+import { ConfigError } from "../../config/settings.js";
 
 export interface MariaDbConnection {
   host: string;

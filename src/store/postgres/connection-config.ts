@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
-import { ConfigError } from "../../core/config.js";
+import { ConfigError } from "../../config/settings.js";
 
 export interface PostgresConnection {
   host: string;

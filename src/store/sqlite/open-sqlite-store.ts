@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import Database from "better-sqlite3";
-import { ConfigError } from "../../core/config.js";
+import { ConfigError } from "../../config/settings.js";
 import { writableDirectoryOf } from "../../support/writable-directory.js";
 import { CommitPoller } from "../sql/poll-for-commits.js";
 import { SqlStore } from "../sql/sql-store.js";

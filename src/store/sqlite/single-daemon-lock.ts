@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import Database from "better-sqlite3";
-import { ConfigError } from "../../core/config.js";
+import { ConfigError } from "../../config/settings.js";
 import type { StoreLogger } from "../store.js";
 
 const isBusy = (error: unknown) => (error as { code?: unknown } | null)?.code === "SQLITE_BUSY";

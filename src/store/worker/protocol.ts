@@ -1,4 +1,4 @@
-import { ConfigError } from "../../core/config.js";
+import { ConfigError } from "../../config/settings.js";
 import { StoredEvent, type EventMeta } from "../../core/event.js";
 import type { Engine } from "../store.js";
 
