@@ -1,7 +1,7 @@
 // Which view the address shows: the event list (`#/`, `#/?<filters>`) or one event (`#/event/<id>`).
-import { loadEvent } from "./event-page.js";
-import { loadEvents, showList } from "./event-list.js";
 import { $ } from "./dom.js";
+import { loadEvents, showList } from "./event-list.js";
+import { loadEvent } from "./event-page.js";
 import { view } from "./state.js";
 
 /** Shows the view the address names, read from the daemon. */
