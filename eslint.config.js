@@ -8,6 +8,7 @@ const ALL_DRIVERS = Object.values(DRIVERS).flat();
 const NO_PLUGINS = { regex: "(^|/)(sources|sinks|cli)/", message: "core never imports a source, a sink or the CLI" };
 const NO_WIRING = { regex: "(^|/)(daemon|open-store)\\.js$", message: "the wiring sits above core, sources and sinks; nothing below imports it" };
 const NO_ENGINE = { regex: "/core/store/(sql|sqlite|postgres|mariadb)/", message: "use the Store interface, never a store engine" };
+const NO_MARKUP = "event text must never become markup: build elements with el() and text nodes";
 
 /** no-restricted-imports for some files: these drivers and these patterns are off limits. */
 const restrict = (files, drivers, patterns, ignores = []) => ({
@@ -49,6 +50,19 @@ export default tseslint.config(
     NO_WIRING,
   ]),
   restrict(["src/sources/**/*.ts"], ALL_DRIVERS, [{ regex: "(^|/)(sinks|cli)/", message: "a source never imports a sink or the CLI" }, NO_ENGINE, NO_WIRING]),
-  { files: ["public/**/*.js"], languageOptions: { globals: globals.browser } },
+  // The dashboard's modules run in the browser, and put what events say in the page as text only.
+  {
+    files: ["public/**/*.js"],
+    languageOptions: { globals: globals.browser },
+    rules: {
+      "no-restricted-properties": [
+        "error",
+        ...["innerHTML", "outerHTML", "insertAdjacentHTML", "createContextualFragment"].map((property) => ({ property, message: NO_MARKUP })),
+        ...["write", "writeln"].map((property) => ({ object: "document", property, message: NO_MARKUP })),
+      ],
+      // el(tag, props) assigns its props: markup must not come in through them either.
+      "no-restricted-syntax": ["error", { selector: "Property[key.name=/^(inner|outer)HTML$/]", message: NO_MARKUP }],
+    },
+  },
   { files: ["bench/**/*.mjs", "scripts/**/*.mjs", "test/**/*.mjs", "examples/**/*.mjs", "*.js"], languageOptions: { globals: globals.node } },
 );
