@@ -4,23 +4,41 @@ import tseslint from "typescript-eslint";
 
 const DRIVERS = { sqlite: ["better-sqlite3"], postgres: ["pg"], mariadb: ["mysql2", "mysql2/promise"] };
 const ALL_DRIVERS = Object.values(DRIVERS).flat();
+/** What serves HTTP or speaks to GitLab: core may name these types (the sink contract), never run them. */
+const HTTP_AND_GITLAB = ["express", "node:http", "node:https", "@gitbeaker/core", "@gitbeaker/requester-utils", "prom-client"];
 
-const NO_PLUGINS = { regex: "(^|/)(sources|sinks|cli)/", message: "core never imports a source, a sink or the CLI" };
-const NO_WIRING = { regex: "(^|/)(daemon|open-store)\\.js$", message: "the wiring sits above core, sources and sinks; nothing below imports it" };
-const NO_ENGINE = { regex: "/core/store/(sql|sqlite|postgres|mariadb)/", message: "use the Store interface, never a store engine" };
-const NO_MARKUP = "event text must never become markup: build elements with el() and text nodes";
+// A pattern per layer an import may not reach (relative paths from anywhere below src/).
+const layer = (folders, message) => ({ regex: `^(\\.\\./)+(${folders})/`, message });
+const NO_HTTP = layer("http", "only the wiring, the CLI, sources and sinks use the HTTP server (src/http/)");
+const NO_GITLAB = layer("gitlab", "core and the store know nothing of GitLab's API or event catalogue (src/gitlab/)");
+const NO_SOURCES = layer("sources", "nothing below the wiring imports a source");
+const NO_SINKS = layer("sinks", "nothing below the wiring imports a sink");
+const NO_CLI = layer("cli", "nothing imports the CLI");
+const NO_WIRING = { regex: "^(\\.\\./)+(daemon|configuration)\\.js$", message: "the wiring sits above every layer; nothing below imports it" };
+const NO_ENGINE = {
+  regex: "(^|/)store/((sql|sqlite|postgres|mariadb|worker)/|open-store\\.js$|open-engine-store\\.js$)",
+  message: "use the Store interface (src/store/store.ts), never a store engine",
+};
 
-/** no-restricted-imports for some files: these drivers and these patterns are off limits. */
-const restrict = (files, drivers, patterns, ignores = []) => ({
+/** no-restricted-imports for some files: these packages (by name) and these patterns are off limits. */
+const restrict = (files, packages, patterns, ignores = []) => ({
   files,
   ignores,
   rules: {
-    "no-restricted-imports": [
+    "@typescript-eslint/no-restricted-imports": [
       "error",
-      { paths: drivers.map((name) => ({ name, message: "only the store engine of this driver imports it (src/core/store/<engine>/)" })), patterns },
+      {
+        paths: packages.map(({ name, message, types }) => ({ name, message, allowTypeImports: types === true })),
+        patterns,
+      },
     ],
   },
 });
+const drivers = (names) => names.map((name) => ({ name, message: "only the store engine of this driver imports it (src/store/<engine>/)" }));
+const httpTypesOnly = HTTP_AND_GITLAB.map((name) => ({ name, message: "core has no HTTP server, GitLab client or metrics endpoint", types: true }));
+
+const NO_MARKUP = "event text must never become markup: build elements with el() and text nodes";
+
 
 export default tseslint.config(
   { ignores: ["dist/", "dist-bench/", "dist-chaos/", "node_modules/", "data/", "coverage/", "bench/results.json", "chaos/results.json"] },
@@ -33,23 +51,33 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
-  // The architecture, enforced: core knows no source, sink or wiring; a sink knows no other sink and
-  // no store engine; each engine's driver is imported by that engine's modules only.
-  restrict(["src/core/**/*.ts"], ALL_DRIVERS, [NO_PLUGINS, NO_WIRING], ["src/core/store/{sqlite,postgres,mariadb}/**"]),
-  ...Object.entries(DRIVERS).map(([engine]) =>
-    restrict(
-      [`src/core/store/${engine}/**/*.ts`],
-      ALL_DRIVERS.filter((name) => !DRIVERS[engine].includes(name)),
-      [NO_PLUGINS, NO_WIRING],
-    ),
-  ),
-  restrict(["src/sinks/*/**/*.ts"], ALL_DRIVERS, [
-    { regex: "^\\.\\./(?!\\.\\./)", message: "a sink never imports another sink" },
-    NO_ENGINE,
-    { regex: "(^|/)(sources|cli)/", message: "a sink never imports a source or the CLI" },
+  // The architecture, enforced (ARCHITECTURE.md, "Code map"): config and support import no layer;
+  // core imports only them and the Store contract; the store, the GitLab client and the HTTP server
+  // sit on core; sources and sinks on those; a sink knows no other sink and no store engine; each
+  // engine's driver is imported by that engine's modules only; the wiring and the CLI sit on top.
+  restrict(["src/config/**/*.ts", "src/support/**/*.ts"], drivers(ALL_DRIVERS), [
+    layer("core|store|http|gitlab|sources|sinks|cli", "config and support import no other layer"),
     NO_WIRING,
   ]),
-  restrict(["src/sources/**/*.ts"], ALL_DRIVERS, [{ regex: "(^|/)(sinks|cli)/", message: "a source never imports a sink or the CLI" }, NO_ENGINE, NO_WIRING]),
+  restrict(["src/core/**/*.ts"], [...drivers(ALL_DRIVERS), ...httpTypesOnly], [NO_HTTP, NO_GITLAB, NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING, NO_ENGINE]),
+  restrict(["src/store/**/*.ts"], drivers(ALL_DRIVERS), [NO_HTTP, NO_GITLAB, NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING], ["src/store/{sqlite,postgres,mariadb}/**"]),
+  ...Object.entries(DRIVERS).map(([engine]) =>
+    restrict(
+      [`src/store/${engine}/**/*.ts`],
+      drivers(ALL_DRIVERS.filter((name) => !DRIVERS[engine].includes(name))),
+      [NO_HTTP, NO_GITLAB, NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING],
+    ),
+  ),
+  restrict(["src/gitlab/**/*.ts"], drivers(ALL_DRIVERS), [NO_HTTP, NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING, NO_ENGINE]),
+  restrict(["src/http/**/*.ts"], drivers(ALL_DRIVERS), [NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING, NO_ENGINE]),
+  restrict(["src/sources/**/*.ts"], drivers(ALL_DRIVERS), [NO_SINKS, NO_CLI, NO_WIRING, NO_ENGINE]),
+  restrict(["src/sinks/*/**/*.ts"], drivers(ALL_DRIVERS), [
+    { regex: "^\\.\\./(?!\\.\\./)", message: "a sink never imports another sink" },
+    NO_SOURCES,
+    NO_CLI,
+    NO_WIRING,
+    NO_ENGINE,
+  ]),
   // The dashboard's modules run in the browser, and put what events say in the page as text only.
   {
     files: ["public/**/*.js"],

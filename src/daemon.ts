@@ -25,6 +25,7 @@ import { openStore } from "./store/open-store.js";
 import { createHooksHandler } from "./sources/gitlab/receive-hook.js";
 import { createGitLabApi } from "./gitlab/api-client.js";
 import { HooksWatch } from "./gitlab/hooks-watch.js";
+import { errorMessage } from "./support/error-message.js";
 
 export interface DaemonOptions {
   config: Config;
@@ -201,7 +202,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const pruned = await store.prune(before);
     if (pruned > 0) logger.info("pruned delivered events past retention", { pruned, before: before.toISOString() });
   };
-  const runPrune = () => void prune().catch((error: unknown) => logger.error("prune failed", { error: String(error) }));
+  const runPrune = () => void prune().catch((error: unknown) => logger.error("prune failed", { error: errorMessage(error) }));
   const pruneTimer = setInterval(runPrune, HOUR_MS);
   pruneTimer.unref();
   runPrune();
@@ -227,7 +228,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       clearTimeout(waited);
       await dispatcher.stop(config.SHUTDOWN_TIMEOUT_MS);
       for (const sink of sinks) {
-        await sink.stop?.().catch((error: unknown) => logger.error("sink did not stop cleanly", { sink: sink.name, error: String(error) }));
+        await sink.stop?.().catch((error: unknown) => logger.error("sink did not stop cleanly", { sink: sink.name, error: errorMessage(error) }));
       }
       server.closeAllConnections();
       await closed;

@@ -15,6 +15,7 @@ import { normalize } from "../sources/gitlab/normalize.js";
 import { firstOf, parseCommandArgs, UsageError } from "./args.js";
 import { printable } from "./format-event.js";
 import { FatalFeedError, follow } from "./tail.js";
+import { errorMessage } from "../support/error-message.js";
 
 export const FORWARD_HELP = `Usage: gitlab-webhooks forward --to URL [options]
 
@@ -61,7 +62,7 @@ class ForwardState {
       return JSON.parse(readFileSync(this.path, "utf8")) as Record<string, number>;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
-      throw new Error(`the state file ${this.path} cannot be read (${(error as Error).message}): fix or remove it, or pass --since`);
+      throw new Error(`the state file ${this.path} cannot be read (${errorMessage(error)}): fix or remove it, or pass --since`);
     }
   }
 

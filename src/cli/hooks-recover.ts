@@ -3,6 +3,7 @@ import type { GitLabApi } from "../gitlab/api-client.js";
 import { describeTarget, hookDeliveries, listHooks, wasAccepted, type HookDelivery, type HookTarget } from "../gitlab/hook-registrations.js";
 import { UsageError } from "./args.js";
 import { daemonTarget, postToDaemon } from "./post-to-daemon.js";
+import { readHeader } from "../sources/gitlab/read-header.js";
 
 export interface RecoverOptions {
   /** GitLab's URL (GITLAB_URL), as the daemon knows its instance. */
@@ -28,9 +29,9 @@ export function parseSince(value: string, now = Date.now()): number {
   return at;
 }
 
+/** A header of a logged request, trimmed; empty counts as absent. */
 function header(headers: Record<string, string>, name: string): string | undefined {
-  const found = Object.entries(headers).find(([key]) => key.toLowerCase() === name);
-  const value = found?.[1].trim();
+  const value = readHeader(headers, name)?.trim();
   return value ? value : undefined;
 }
 

@@ -2,6 +2,7 @@ import { loadDotEnv, loadSettings } from "../configuration.js";
 import { didYouMean } from "../support/lookalike-variables.js";
 import { createGitLabApi, describeGitLabError, gitlabStatus, type GitLabApi } from "../gitlab/api-client.js";
 import { generateToken } from "../support/secrets.js";
+import { HOOK_SCOPES, hookScope, type HookScope } from "../gitlab/event-catalogue.js";
 import { describeTarget, listHooks, refOf, type HookTarget } from "../gitlab/hook-registrations.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 import { recoverHooks } from "./hooks-recover.js";
@@ -143,41 +144,31 @@ Example:
 Run "gitlab-webhooks hooks SUBCOMMAND --help" for a subcommand's options.
 `;
 
-/** Event names people type → GitLab's hook flags (camelCase, as the API client sends them). */
-const EVENT_FLAGS: Record<string, string> = {
-  push: "pushEvents",
-  tag_push: "tagPushEvents",
-  merge_requests: "mergeRequestsEvents",
-  issues: "issuesEvents",
-  confidential_issues: "confidentialIssuesEvents",
-  notes: "noteEvents",
-  confidential_notes: "confidentialNoteEvents",
-  pipeline: "pipelineEvents",
-  job: "jobEvents",
-  wiki_page: "wikiPageEvents",
-  deployment: "deploymentEvents",
-  releases: "releasesEvents",
-  repository_update: "repositoryUpdateEvents",
-};
-const SYSTEM_EVENTS = new Set(["push", "tag_push", "merge_requests", "repository_update"]);
-const DEFAULT_EVENTS = ["push", "tag_push", "merge_requests", "issues", "notes", "pipeline"];
-const DEFAULT_SYSTEM_EVENTS = ["push", "tag_push", "merge_requests", "repository_update"];
-
-/** `merge_request_events`, `merge_requests`, `notes`, `note` → the canonical name. */
-function canonicalEvent(name: string): string {
-  const bare = name.trim().toLowerCase().replace(/_events$/, "");
-  const aliases: Record<string, string> = { merge_request: "merge_requests", note: "notes", confidential_note: "confidential_notes", pipelines: "pipeline", jobs: "job", wiki_pages: "wiki_page", deployments: "deployment", release: "releases", tags: "tag_push", issue: "issues" };
-  return aliases[bare] ?? bare;
+/** The scopes a hook of this kind may ask for with `hooks add --events`. */
+function askableScopes(target: HookTarget): HookScope[] {
+  return HOOK_SCOPES.filter((entry) => entry.flag !== null && (target.kind === "system" ? entry.system : entry.projectOrGroup));
 }
 
 function eventFlags(names: readonly string[], target: HookTarget): Record<string, boolean> {
-  const allowed = target.kind === "system" ? [...SYSTEM_EVENTS] : Object.keys(EVENT_FLAGS).filter((e) => e !== "repository_update");
-  const wanted = new Set(names.map(canonicalEvent));
-  for (const name of wanted) {
-    if (!allowed.includes(name)) throw new UsageError(`--events: "${name}" is not one of ${allowed.join(", ")}`);
+  const allowed = askableScopes(target);
+  const wanted = new Set<string>();
+  for (const name of names) {
+    const entry = hookScope(name);
+    if (!entry || !allowed.includes(entry)) {
+      const named = entry?.name ?? name.trim().toLowerCase().replace(/_events$/, "");
+      throw new UsageError(`--events: "${named}" is not one of ${allowed.map((scope) => scope.name).join(", ")}`);
+    }
+    wanted.add(entry.name);
   }
   // Every flag is sent, so that GitLab's own defaults (push on) do not add events nobody asked for.
-  return Object.fromEntries(allowed.map((name) => [EVENT_FLAGS[name] as string, wanted.has(name)]));
+  return Object.fromEntries(allowed.map((entry) => [entry.flag as string, wanted.has(entry.name)]));
+}
+
+/** What `hooks add` asks for when it names no events. */
+function defaultScopes(target: HookTarget): string[] {
+  return askableScopes(target)
+    .filter((entry) => target.kind === "system" || entry.byDefault)
+    .map((entry) => entry.name);
 }
 
 /** What to tell the user when GitLab says no. */
@@ -282,10 +273,10 @@ export async function hooks(argv: string[]): Promise<number> {
     } catch {
       throw new UsageError(`--url is not an http(s) URL: ${values.url}`);
     }
-    const events = values.events?.split(",").filter((e) => e.trim() !== "") ?? (target.kind === "system" ? DEFAULT_SYSTEM_EVENTS : DEFAULT_EVENTS);
+    const events = values.events?.split(",").filter((e) => e.trim() !== "") ?? defaultScopes(target);
     const secret = values.token ?? generateToken();
     const hook = await addHook(api, target, values.url, { ...eventFlags(events, target), token: secret, enableSslVerification: true });
-    out(`added ${describeTarget(target)} ${hook.id}: ${values.url} (${events.map(canonicalEvent).join(",")})`);
+    out(`added ${describeTarget(target)} ${hook.id}: ${values.url} (${events.map((name) => hookScope(name)?.name ?? name).join(",")})`);
     if (values.token === undefined) {
       out("");
       out("Its secret token, shown this once (GitLab will not show it again):");

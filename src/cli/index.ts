@@ -8,6 +8,7 @@ import { hooks } from "./hooks.js";
 import { send } from "./send.js";
 import { serve } from "./serve.js";
 import { tail } from "./tail.js";
+import { errorMessage } from "../support/error-message.js";
 
 const HELP = `Usage: gitlab-webhooks [COMMAND] [options]
 
@@ -69,7 +70,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`gitlab-webhooks: configuration error: ${error.message}\n`);
       process.exit(78);
     }
-    process.stderr.write(`gitlab-webhooks: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`gitlab-webhooks: ${errorMessage(error)}\n`);
     process.exit(1);
   },
 );

@@ -4,6 +4,7 @@ import { loadDotEnv } from "../configuration.js";
 import { guessEventHeader } from "../sources/gitlab/event-header.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 import { daemonTarget, postToDaemon } from "./post-to-daemon.js";
+import { errorMessage } from "../support/error-message.js";
 
 export const SEND_HELP = `Usage: gitlab-webhooks send FILE... [options]
 
@@ -70,7 +71,7 @@ export async function send(argv: string[]): Promise<number> {
       process.stdout.write(`${file}: ${answer.status} ${answer.text}\n`);
       if (answer.status !== 202 && answer.status !== 200) allAccepted = false;
     } catch (error) {
-      process.stdout.write(`${file}: ${(error as Error).message}\n`);
+      process.stdout.write(`${file}: ${errorMessage(error)}\n`);
       allAccepted = false;
     }
   }

@@ -5,6 +5,7 @@ import { createLogger } from "../support/logger.js";
 import { rateLimitedLog } from "../support/rate-limited-log.js";
 import { builtinSinks } from "../sinks/index.js";
 import { parseCommandArgs } from "./args.js";
+import { errorMessage } from "../support/error-message.js";
 
 export const SERVE_HELP = `Usage: gitlab-webhooks serve [--env-file FILE]
 
@@ -56,7 +57,7 @@ export async function serve(argv: string[]): Promise<void> {
     daemon.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        logger.error("shutdown failed", { error: String(error) });
+        logger.error("shutdown failed", { error: errorMessage(error) });
         process.exit(1);
       },
     );
@@ -68,5 +69,5 @@ export async function serve(argv: string[]): Promise<void> {
   process.on("SIGXFSZ", () => fileLimit("a file reached the process's file size limit (ulimit -f); its write fails and is retried"));
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
-  process.on("SIGHUP", () => void daemon.reopen().catch((error: unknown) => logger.error("reopen failed", { error: String(error) })));
+  process.on("SIGHUP", () => void daemon.reopen().catch((error: unknown) => logger.error("reopen failed", { error: errorMessage(error) })));
 }

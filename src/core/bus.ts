@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "winston";
 import type { StoredEvent } from "./event.js";
 import type { Store } from "../store/store.js";
+import { errorMessage } from "../support/error-message.js";
 
 /** Events read per look at the store when catching up. */
 const CATCH_UP_PAGE = 500;
@@ -115,7 +116,7 @@ export class Bus {
     this.chain = this.chain.then(work).catch((error: unknown) => {
       // The store is unreachable: nothing is skipped, a later look reads on from the same id.
       if (this.stopped) return;
-      this.logger.warn("could not read new events from the store; trying again", { error: String(error) });
+      this.logger.warn("could not read new events from the store; trying again", { error: errorMessage(error) });
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => this.catchUp(), RETRY_MS);
       this.retryTimer.unref();

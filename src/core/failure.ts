@@ -1,3 +1,5 @@
+import { errorMessage } from "../support/error-message.js";
+
 /**
  * How a sink says what went wrong, and how the delivery queue reads it. Errors are recognized by
  * `name` as well as by class: a plugin loaded from a path may carry its own copy of these classes.
@@ -52,7 +54,7 @@ const time = (value: unknown): number | null => {
  * is permanent only when every part is, waits for the latest `retryAt`, and keeps the first status.
  */
 export function classifyFailure(error: unknown): Failure {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   const parts = error instanceof AggregateError && error.errors.length > 0 ? (error.errors as unknown[]) : [error];
   const read = parts.map((part) => {
     const fields = (typeof part === "object" && part !== null ? part : {}) as ErrorLike;

@@ -4,6 +4,7 @@ import { ConfigError } from "../config/settings.js";
 import { StoreLedger } from "./ledger.js";
 import { didYouMean } from "../support/lookalike-variables.js";
 import type { SharedSinkContext, Sink, SinkContext, SinkFactory } from "./sink.js";
+import { errorMessage } from "../support/error-message.js";
 
 export interface LoadedSink<Config extends object = object> {
   sink: Sink<Config>;
@@ -32,7 +33,7 @@ async function importFactory<Config extends object>(name: string): Promise<SinkF
   try {
     module = (await import(url)) as Record<string, unknown>;
   } catch (error) {
-    throw new ConfigError(`SINKS_ENABLED names the module ${name}, which could not be loaded: ${String(error)}`);
+    throw new ConfigError(`SINKS_ENABLED names the module ${name}, which could not be loaded: ${errorMessage(error)}`);
   }
   const factory = module.default ?? module.createSink;
   if (typeof factory !== "function") {

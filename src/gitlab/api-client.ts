@@ -2,6 +2,7 @@ import { Gitlab } from "@gitbeaker/core";
 import { createRequesterFn, type FormattedResponse, type ResponseBodyTypes } from "@gitbeaker/requester-utils";
 import { retryAfter } from "../core/failure.js";
 import { networkCause } from "../support/network-cause.js";
+import { errorMessage } from "../support/error-message.js";
 
 export type GitLabApi = InstanceType<typeof Gitlab<false>>;
 
@@ -91,7 +92,7 @@ export function describeGitLabError(error: unknown, { restart = false } = {}): s
   const then = restart ? " and restart" : "";
   if (status === 401) return `GitLab refused GITLAB_TOKEN (401): it is wrong, revoked or expired; put a new one in place${then}`;
   if (status === 403) return "GitLab refused the request (403): GITLAB_TOKEN lacks the api scope or access to this project";
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 /**

@@ -2,6 +2,7 @@ import { Gauge, type Registry } from "prom-client";
 import type { Logger } from "winston";
 import { describeGitLabError, gitlabStatus, type GitLabApi } from "./api-client.js";
 import { hookDeliveries, hookHealth, listHooks, type HookState, type HookTarget } from "./hook-registrations.js";
+import { HooksWatchError } from "./hooks-watch-error.js";
 
 /** What the daemon knows of one watched hook. */
 export interface WatchedHook {
@@ -46,7 +47,7 @@ async function targetOf(api: GitLabApi, path: string): Promise<HookTarget> {
     return { kind: "group", ref: path };
   } catch (error) {
     if (gitlabStatus(error) !== 404) throw error;
-    throw new Error(`HOOKS_WATCH: ${path} is neither a project nor a group that GITLAB_TOKEN can see`, { cause: error });
+    throw new HooksWatchError(`HOOKS_WATCH: ${path} is neither a project nor a group that GITLAB_TOKEN can see`, { cause: error });
   }
 }
 
@@ -104,7 +105,7 @@ export class HooksWatch {
       try {
         hooks.push(...(await this.checkEntry(entry)));
       } catch (error) {
-        const why = error instanceof Error && error.message.startsWith("HOOKS_WATCH") ? error.message : describeGitLabError(error, { restart: true });
+        const why = error instanceof HooksWatchError ? error.message : describeGitLabError(error, { restart: true });
         problems.push({ entry, error: why });
         if (!this.current.problems.some((problem) => problem.entry === entry && problem.error === why)) {
           this.logger.error(`could not check the hooks of ${entry}: ${why}`);
@@ -139,7 +140,7 @@ export class HooksWatch {
         checkedAt: new Date().toISOString(),
       });
     }
-    if (hookId !== null && checked.length === 0) throw new Error(`HOOKS_WATCH: ${path} has no hook ${hookId}`);
+    if (hookId !== null && checked.length === 0) throw new HooksWatchError(`HOOKS_WATCH: ${path} has no hook ${hookId}`);
     return checked;
   }
 

@@ -4,6 +4,7 @@ import type { Logger } from "winston";
 import { guardConnections } from "./connection-guard.js";
 import { jsonErrorHandler, sendError } from "./json-errors.js";
 import { observeResponses, type ResponseListener } from "./access-log.js";
+import { errorMessage } from "../support/error-message.js";
 
 /** A plain node:http handler; `logFields` adds facts (event id, type) to the request's log line. */
 export type FastHandler = (req: IncomingMessage, res: ServerResponse, logFields: (fields: object) => void) => void | Promise<void>;
@@ -46,7 +47,7 @@ export function createHttpServer(options: HttpAppOptions): { server: Server; app
     let fields: object | undefined;
     observe(req, res, () => ({ route: path.replace(/\/$/, ""), path, fields }));
     Promise.resolve(fast(req, res, (value) => (fields = value))).catch((error: unknown) => {
-      options.logger.error("request failed", { method: req.method, path, error: String(error) });
+      options.logger.error("request failed", { method: req.method, path, error: errorMessage(error) });
       if (!res.headersSent) sendError(res, 500, "internal error; see the daemon's log");
     });
   });

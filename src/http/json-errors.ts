@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "winston";
+import { errorMessage } from "../support/error-message.js";
 
 /** Answers with a JSON body; works on a plain node:http response and on Express's alike. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -28,7 +29,7 @@ export function jsonErrorHandler(logger: Logger) {
       const message = (error as BodyParserError).type === "entity.parse.failed" ? `body is not valid JSON: ${(error as Error).message}` : (error as Error).message;
       return sendError(res, status, message);
     }
-    logger.error("request failed", { method: req.method, path: req.path, error: String(error) });
+    logger.error("request failed", { method: req.method, path: req.path, error: errorMessage(error) });
     sendError(res, 500, "internal error; see the daemon's log");
   };
 }

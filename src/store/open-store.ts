@@ -4,6 +4,7 @@ import { type DaemonConfig } from "../config/daemon-settings.js";
 import { openEngineStore, type StoreSpec } from "./open-engine-store.js";
 import type { Store } from "./store.js";
 import { WorkerStore } from "./worker/worker-store.js";
+import { errorMessage } from "../support/error-message.js";
 
 /** The engine DATABASE_URL names, from its scheme. */
 export function engineOf(databaseUrl: string): "postgres" | "mariadb" {
@@ -40,7 +41,7 @@ export async function openStore(config: DaemonConfig, logger: Logger): Promise<S
     return config.STORE_THREAD === "main" ? await openEngineStore(spec, logger) : await WorkerStore.open(spec, logger);
   } catch (error) {
     if (error instanceof ConfigError || spec.engine === "sqlite") throw error;
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorMessage(error);
     throw new Error(`could not open the ${spec.engine} database of DATABASE_URL (${withoutPassword(spec.url)}): ${why}`);
   }
 }

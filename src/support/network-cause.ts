@@ -1,3 +1,5 @@
+import { errorMessage } from "./error-message.js";
+
 /** Why fetch() failed, as a person can act on it: `ECONNREFUSED 127.0.0.1:8080`, `ENOTFOUND gitlab.example`. */
 export function networkCause(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown; address?: unknown; port?: unknown; hostname?: unknown } }).cause;
@@ -6,5 +8,5 @@ export function networkCause(error: unknown): string {
     return where ? `${cause.code} ${where}` : cause.code;
   }
   if (cause && typeof cause.message === "string") return cause.message;
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

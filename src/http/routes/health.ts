@@ -3,6 +3,7 @@ import type { Dispatcher, SinkStatus } from "../../core/dispatcher.js";
 import type { HooksWatch } from "../../gitlab/hooks-watch.js";
 import type { Store } from "../../store/store.js";
 import { VERSION } from "../../support/version.js";
+import { errorMessage } from "../../support/error-message.js";
 
 /**
  * Watched hooks without their projects' paths or URLs: /healthz is public, and a private
@@ -54,7 +55,7 @@ export function createHealthRouter(store: Store, dispatcher: Dispatcher, hooksWa
     try {
       await store.ping();
     } catch (error) {
-      res.status(503).json({ status: "error", version: VERSION, store: `unusable: ${publicErrorText(String(error))}` });
+      res.status(503).json({ status: "error", version: VERSION, store: `unusable: ${publicErrorText(errorMessage(error))}` });
       return;
     }
     const states = await dispatcher.sinkStates();

@@ -2,20 +2,9 @@ import express, { type Router } from "express";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { DeliveryOutcome } from "../../core/delivery-queue.js";
 import type { HookKind } from "../../core/event.js";
+import { KNOWN_EVENT_TYPES } from "../../gitlab/event-catalogue.js";
 import type { DeliveryCounts, Store } from "../../store/store.js";
 
-/**
- * Event types GitLab documents. Anything else (custom templates name their own) is counted as
- * "other", so that a sender cannot grow the number of series without bound.
- */
-const KNOWN_TYPES = new Set([
-  "push", "tag_push", "issue", "work_item", "note", "merge_request", "wiki_page", "pipeline", "build", "deployment",
-  "feature_flag", "release", "emoji", "milestone", "access_token", "vulnerability", "project_create", "project_destroy",
-  "project_rename", "project_transfer", "project_update", "group_create", "group_destroy", "group_rename",
-  "subgroup_create", "subgroup_destroy", "user_create", "user_destroy", "user_rename", "user_failed_login",
-  "user_add_to_team", "user_remove_from_team", "user_update_for_team", "user_add_to_group", "user_remove_from_group",
-  "user_update_for_group", "key_create", "key_destroy", "repository_update", "member_approved", "unknown",
-]);
 
 export interface DaemonMetrics {
   onResponse(route: string, method: string, status: number, durationMs: number): void;
@@ -79,7 +68,7 @@ export function createDaemonMetrics(registry: Registry, store: Store, sinkNames:
   return {
     onResponse: (route, method, status) => requests.inc({ route, method, status: String(status) }),
     onAccepted: (hook, type, durationMs) => {
-      received.inc({ hook, type: KNOWN_TYPES.has(type) ? type : "other" });
+      received.inc({ hook, type: KNOWN_EVENT_TYPES.has(type) ? type : "other" });
       ingestSeconds.observe(durationMs / 1000);
     },
     onAuthFailure: () => authFailures.inc(),

@@ -9,6 +9,7 @@ import { ReviewersSource } from "./reviewers-source.js";
 import { checkTokenExpiry, expiryTime, tokenExpiryProblem, type TokenExpiry } from "./token-expiry.js";
 import type { DaemonConfig } from "../../config/daemon-settings.js";
 import type { GitLabMentionsSettings } from "./settings.js";
+import { errorMessage } from "../../support/error-message.js";
 
 /** What this sink reads of the configuration. */
 type Settings = DaemonConfig & GitLabMentionsSettings;
@@ -176,8 +177,8 @@ export const createGitLabMentionsSink: SinkFactory<Settings> = ({ config, ledger
     async start() {
       await Promise.all([
         checkExpiry(),
-        bot().catch((error: unknown) => logger.warn(`${SINK}: ${(error as Error).message}; will retry on the first merge request`)),
-        reviewers.get().catch((error: unknown) => logger.warn(`${SINK}: ${(error as Error).message}; will retry on the first merge request`)),
+        bot().catch((error: unknown) => logger.warn(`${SINK}: ${errorMessage(error)}; will retry on the first merge request`)),
+        reviewers.get().catch((error: unknown) => logger.warn(`${SINK}: ${errorMessage(error)}; will retry on the first merge request`)),
       ]);
       expiryTimer = setInterval(() => void checkExpiry(), DAY_MS);
       expiryTimer.unref();

@@ -1,5 +1,6 @@
 import RE2 from "re2";
 import { globProblem } from "../../core/glob.js";
+import { errorMessage } from "../../support/error-message.js";
 
 /** One `{{Gitlab-mention|…}}` entry under a heading of the reviewers page. */
 export interface ReviewerEntry {
@@ -104,7 +105,7 @@ export function parseReviewersPage(wikitext: string): ParsedReviewersPage {
         try {
           entry.fileRegexp = new RE2(restore(named[1] as string).trim(), "i");
         } catch (error) {
-          problem = `file_regexp is not a valid regular expression for RE2 (${(error as Error).message}; RE2 has no backreferences or lookaround)`;
+          problem = `file_regexp is not a valid regular expression for RE2 (${errorMessage(error)}; RE2 has no backreferences or lookaround)`;
           break;
         }
       }

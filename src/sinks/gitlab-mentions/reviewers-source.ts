@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { Logger } from "winston";
 import { VERSION } from "../../support/version.js";
 import { parseReviewersPage, type ParsedReviewersPage } from "./reviewers-page.js";
+import { errorMessage } from "../../support/error-message.js";
 
 export const DEFAULT_REVIEWERS_API =
   "https://www.mediawiki.org/w/api.php?action=parse&page=Git/Reviewers&prop=wikitext&format=json&formatversion=2";
@@ -61,7 +62,7 @@ export class ReviewersSource {
       this.fetchedAt = Date.now();
       return page;
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       if (!this.page) throw new Error(`could not read the reviewers page (${this.describe}): ${reason}`);
       this.options.logger.warn(`could not refresh the reviewers page (${this.describe}); keeping the last good copy`, { error: reason });
       // Try again after a short while rather than on every event.

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { requireSettings } from "../../config/settings.js";
-import { eventFilter } from "../../core/event-filter.js";
+import { eventFilter } from "../../gitlab/event-filter.js";
 import { gitlabHeaders } from "../../gitlab/headers.js";
 import { eventJson, type GitLabEvent, type StoredEvent } from "../../core/event.js";
 import { retryAfter } from "../../core/failure.js";

@@ -10,6 +10,7 @@ import { ACTIONS, mergeRequestFacts, type MergeRequestFacts } from "./merge-requ
 import { taskReferences } from "./task-references.js";
 import type { DaemonConfig } from "../../config/daemon-settings.js";
 import type { PhabricatorSettings } from "./settings.js";
+import { errorMessage } from "../../support/error-message.js";
 
 /** What this sink reads of the configuration. */
 type Settings = DaemonConfig & PhabricatorSettings;
@@ -152,7 +153,7 @@ export const createPhabricatorSink: SinkFactory<Settings> = ({ config, ledger, l
         if (error instanceof ConduitError && error.isInvalidAuth) {
           logger.error("phabricator sink: Phabricator refused PHABRICATOR_TOKEN (ERR-INVALID-AUTH); deliveries will retry until it is fixed");
         } else {
-          logger.warn(`phabricator sink: could not reach Phabricator at start-up (${(error as Error).message}); deliveries will retry`);
+          logger.warn(`phabricator sink: could not reach Phabricator at start-up (${errorMessage(error)}); deliveries will retry`);
         }
       }
     },

@@ -12,6 +12,7 @@ import { Subscriber } from "./subscriber.js";
 import { parseFilters, subscriptionPredicate, withheldPredicate } from "./subscription.js";
 import type { DaemonConfig } from "../../config/daemon-settings.js";
 import type { SseSettings } from "./settings.js";
+import { errorMessage } from "../../support/error-message.js";
 
 /** What this sink reads of the configuration. */
 type Settings = DaemonConfig & SseSettings;
@@ -170,7 +171,7 @@ export const createSseSink: SinkFactory<Settings> = ({ config, store, logger, bu
       await subscriber.replay();
     } catch (error) {
       // The store went away mid-replay: the subscriber reconnects and resumes from its last id.
-      logger.warn("feed replay failed; the subscriber will resume", { error: String(error) });
+      logger.warn("feed replay failed; the subscriber will resume", { error: errorMessage(error) });
       subscriber.end();
     }
   });

@@ -1,6 +1,6 @@
 import type { EventMeta, HookKind } from "../../core/event.js";
 import { eventTypesOf } from "../../gitlab/event-catalogue.js";
-import { eventFilter } from "../../core/event-filter.js";
+import { eventFilter } from "../../gitlab/event-filter.js";
 import { globProblem } from "../../core/glob.js";
 
 export interface Filters {

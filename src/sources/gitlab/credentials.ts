@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { ProjectTokenEntry } from "./project-tokens.js";
 import { matchesAnySecret } from "../../support/secrets.js";
 import { verifySignature } from "./verify-signature.js";
+import { readHeader } from "./read-header.js";
 
 /**
  * Who sent a request. `instance`: a SOURCE_TOKEN value, trusted for every event. `signed`: a
@@ -22,21 +23,16 @@ export type Claimed =
   | { kind: "signature"; id: string | undefined; timestamp: string | undefined; signature: string }
   | { kind: "project"; entries: ProjectTokenEntry[] };
 
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(", ") : value;
-}
-
 /**
  * Judges the headers alone: a token that matches no configured secret at all is refused here,
  * before a byte of the body is read (an anonymous 25 MB body costs nothing).
  */
 export function claimedCredential(headers: IncomingHttpHeaders, options: CredentialOptions): Claimed | { refused: string } {
-  const signature = header(headers, "webhook-signature");
+  const signature = readHeader(headers, "webhook-signature");
   if (signature !== undefined && options.signingSecrets.length > 0) {
-    return { kind: "signature", id: header(headers, "webhook-id"), timestamp: header(headers, "webhook-timestamp"), signature };
+    return { kind: "signature", id: readHeader(headers, "webhook-id"), timestamp: readHeader(headers, "webhook-timestamp"), signature };
   }
-  const token = header(headers, "x-gitlab-token");
+  const token = readHeader(headers, "x-gitlab-token");
   if (token === undefined || token === "") {
     return {
       refused:

@@ -2,13 +2,9 @@ import { createHash, randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { EventProject } from "../../core/event.js";
 import type { Credential } from "./credentials.js";
+import { readHeader } from "./read-header.js";
 
 const HEADERS = ["idempotency-key", "webhook-id", "x-gitlab-event-uuid"] as const;
-
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
 
 function usable(name: string, value: string): { id: string } | { error: string } {
   if (value.length > 255 || !/^[\x21-\x7e]+$/.test(value)) return { error: `${name} must be at most 255 printable ASCII characters` };
@@ -24,7 +20,7 @@ function usable(name: string, value: string): { id: string } | { error: string }
 export function getDeliveryId(headers: IncomingHttpHeaders, credential: Credential): { id: string } | { error: string } {
   if (credential.kind === "signed") return usable("webhook-id", credential.webhookId);
   for (const name of HEADERS) {
-    const value = header(headers, name)?.trim();
+    const value = readHeader(headers, name)?.trim();
     if (value === undefined || value === "") continue;
     return usable(name, value);
   }

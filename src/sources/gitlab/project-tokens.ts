@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { ConfigError } from "../../config/settings.js";
 import { type DaemonConfig } from "../../config/daemon-settings.js";
 import { globMatcher, globProblem } from "../../core/glob.js";
+import { errorMessage } from "../../support/error-message.js";
 
 export interface ProjectToken {
   glob: string;
@@ -28,7 +29,7 @@ export function loadProjectTokens(config: Pick<DaemonConfig, "PROJECT_TOKENS" | 
     try {
       text = readFileSync(config.PROJECT_TOKENS_FILE, "utf8");
     } catch (error) {
-      throw new ConfigError(`PROJECT_TOKENS_FILE cannot be read: ${(error as Error).message}`);
+      throw new ConfigError(`PROJECT_TOKENS_FILE cannot be read: ${errorMessage(error)}`);
     }
     for (const line of text.split("\n")) {
       const trimmed = line.trim();

@@ -13,6 +13,8 @@ import { nestsDeeperThan } from "./json-depth.js";
 import { normalize, projectOf } from "./normalize.js";
 import { ProjectIdentities } from "./project-identities.js";
 import { readBody } from "./read-body.js";
+import { readHeader } from "./read-header.js";
+import { errorMessage } from "../../support/error-message.js";
 
 export interface IngestOptions {
   /** Accepted X-Gitlab-Token values. */
@@ -58,11 +60,6 @@ function discardBody(req: IncomingMessage): void {
   req.resume();
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(", ") : value;
-}
-
 type Parsed = { value: unknown; text: string } | { error: string };
 
 function parseBody(raw: Buffer): Parsed {
@@ -71,7 +68,7 @@ function parseBody(raw: Buffer): Parsed {
   try {
     return { value: JSON.parse(text) as unknown, text };
   } catch (error) {
-    return { error: `body is not valid JSON: ${(error as Error).message}` };
+    return { error: `body is not valid JSON: ${errorMessage(error)}` };
   }
 }
 
@@ -117,7 +114,7 @@ export function createHooksHandler(options: IngestOptions) {
       req.resume();
       return sendError(res, 405, `${req.method} is not accepted here; GitLab POSTs webhooks`, { Allow: "POST" });
     }
-    const contentType = (header(req, "content-type") ?? "").split(";")[0]?.trim() ?? "";
+    const contentType = (readHeader(req.headers, "content-type") ?? "").split(";")[0]?.trim() ?? "";
     if (!JSON_TYPE.test(contentType)) {
       req.resume();
       return sendError(res, 415, `Content-Type must be application/json (got ${contentType === "" ? "none" : JSON.stringify(contentType)})`);
@@ -150,9 +147,9 @@ export function createHooksHandler(options: IngestOptions) {
     const deliveryId = getDeliveryId(req.headers, credential);
     if ("error" in deliveryId) return sendError(res, 400, deliveryId.error);
 
-    const eventHeader = header(req, "x-gitlab-event");
+    const eventHeader = readHeader(req.headers, "x-gitlab-event");
     const normalized = normalize(
-      { eventHeader, instance: header(req, "x-gitlab-instance"), deliveryId: deliveryId.id, receivedAt: new Date() },
+      { eventHeader, instance: readHeader(req.headers, "x-gitlab-instance"), deliveryId: deliveryId.id, receivedAt: new Date() },
       hookKindOf(eventHeader),
       body.value,
     );
@@ -171,7 +168,7 @@ export function createHooksHandler(options: IngestOptions) {
         headers: keptHeaders(req.headers),
       });
     } catch (error) {
-      options.logger.error("could not store an event", { error: String(error), deliveryId: normalized.deliveryId });
+      options.logger.error("could not store an event", { error: errorMessage(error), deliveryId: normalized.deliveryId });
       return sendError(res, 503, "the event store is unavailable; the daemon's log says why (GitLab will retry)");
     }
     logFields({ eventId: result.id, hook: normalized.hook, type: normalized.type, duplicate: result.duplicate });

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { CommitPoller, type CommitWatcher } from "../sql/poll-for-commits.js";
 import type { StoreLogger } from "../store.js";
+import { errorMessage } from "../../support/error-message.js";
 
 /** The channel appends notify on, with the newest id as payload. */
 export const COMMITS_CHANNEL = "gitlab_webhooks_events";
@@ -95,7 +96,7 @@ export class CommitListener implements CommitWatcher {
       client.on("error", () => undefined);
       void client.end().catch(() => undefined);
       this.retry();
-      this.logger?.debug("database notification connection failed", { error: String(error) });
+      this.logger?.debug("database notification connection failed", { error: errorMessage(error) });
     } finally {
       this.connecting = false;
     }

@@ -1,6 +1,6 @@
-import type { EventMeta, HookKind } from "./event.js";
-import { eventTypesOf } from "../gitlab/event-catalogue.js";
-import { globMatcher } from "./glob.js";
+import type { EventMeta, HookKind } from "../core/event.js";
+import { eventTypesOf } from "./event-catalogue.js";
+import { globMatcher } from "../core/glob.js";
 
 /** What a subscriber asks for: every list that is not empty must match (the feed's meaning). */
 export interface EventFilterSpec {

@@ -1,0 +1,13 @@
+/**
+ * Anything thrown, as one line for a log or an error answer: an Error's message (an
+ * AggregateError's, such as a connection refused on both IPv4 and IPv6, is its errors' messages),
+ * anything else as text. Every log site and error text uses it, so that the same failure reads the
+ * same everywhere.
+ */
+export function errorMessage(error: unknown): string {
+  if (error instanceof AggregateError && error.message === "" && error.errors.length > 0) {
+    return [...new Set(error.errors.map(errorMessage))].join("; ");
+  }
+  if (error instanceof Error) return error.message === "" ? error.name : error.message;
+  return String(error);
+}
