@@ -1,4 +1,4 @@
-/** The normalized event every sink and subscriber sees (DESIGN.md, "The event"). */
+/** The normalized event every sink and subscriber sees (README.md, "The event"). */
 
 export type HookKind = "system" | "project" | "group" | "unknown";
 export type Visibility = "public" | "internal" | "private";

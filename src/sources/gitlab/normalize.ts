@@ -86,7 +86,7 @@ export interface HookRequest {
 }
 
 /**
- * Turns a GitLab request into the event every sink sees (DESIGN.md, "The event"). Its fields are
+ * Turns a GitLab request into the event every sink sees (README.md, "The event"). Its fields are
  * storable text (NUL and lone surrogates replaced); the payload stays as GitLab sent it.
  */
 export function normalize(request: HookRequest, hook: HookKind, body: unknown): NewEvent {
