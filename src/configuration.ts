@@ -17,7 +17,7 @@ export type Config = z.infer<typeof schema>;
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(shape);
 
 /** Variables whose values are secrets: never echoed in an error, a log line or a page. */
-export const SECRET_VARIABLES: readonly string[] = [...daemonSettings.secrets, ...builtinSinkSettings.secrets];
+const SECRET_VARIABLES: readonly string[] = [...daemonSettings.secrets, ...builtinSinkSettings.secrets];
 
 export { loadDotEnv } from "./config/settings.js";
 
@@ -32,7 +32,7 @@ export function loadSettings<K extends keyof Config & string>(names: readonly K[
 }
 
 /** Every secret value in the configuration, for redaction in logs. */
-export function secretValues(config: Config): string[] {
+function secretValues(config: Config): string[] {
   return secretValuesOf(config, SECRET_VARIABLES);
 }
 

@@ -27,7 +27,7 @@ import { createGitLabApi } from "./gitlab/api-client.js";
 import { HooksWatch } from "./gitlab/hooks-watch.js";
 import { errorMessage } from "./support/error-message.js";
 
-export interface DaemonOptions {
+interface DaemonOptions {
   config: Config;
   logger: Logger;
   /** Built-in sinks by name; core knows none of them itself. */
@@ -55,7 +55,7 @@ export interface Daemon {
 const HOUR_MS = 3_600_000;
 
 /** The names of the sinks to run: SINKS_ENABLED, plus `log` whenever LOG_EVENTS_TO is set. */
-export function enabledSinkNames(config: Config): string[] {
+function enabledSinkNames(config: Config): string[] {
   const names = [...config.SINKS_ENABLED];
   if (config.LOG_EVENTS_TO !== undefined && !names.includes("log")) names.push("log");
   return names;

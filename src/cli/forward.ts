@@ -17,7 +17,7 @@ import { printable } from "./format-event.js";
 import { FatalFeedError, follow } from "./tail.js";
 import { errorMessage } from "../support/error-message.js";
 
-export const FORWARD_HELP = `Usage: gitlab-webhooks forward --to URL [options]
+const FORWARD_HELP = `Usage: gitlab-webhooks forward --to URL [options]
 
 Follows a daemon's event feed and POSTs each event to URL as GitLab sent it (its body, and GitLab's
 headers X-Gitlab-Event, X-Gitlab-Instance, X-Gitlab-Event-UUID, Idempotency-Key, User-Agent), so

@@ -5,7 +5,7 @@ import { UsageError } from "./args.js";
 import { daemonTarget, postToDaemon } from "./post-to-daemon.js";
 import { readHeader } from "../sources/gitlab/read-header.js";
 
-export interface RecoverOptions {
+interface RecoverOptions {
   /** GitLab's URL (GITLAB_URL), as the daemon knows its instance. */
   instance: string;
   hook?: string;
@@ -21,7 +21,7 @@ export interface RecoverOptions {
 const NOT_RESENT = new Set(["x-gitlab-token", "content-length", "host", "connection", "transfer-encoding", "idempotency-key", "webhook-id", "webhook-timestamp", "webhook-signature"]);
 
 /** `2026-11-20T08:00Z`, or a duration ago: `90m`, `6h`, `2d`. */
-export function parseSince(value: string, now = Date.now()): number {
+function parseSince(value: string, now = Date.now()): number {
   const ago = /^\d+(\.\d+)?\s*[a-z]+$/i.test(value.trim()) ? ms(value.trim() as ms.StringValue) : undefined;
   if (typeof ago === "number" && Number.isFinite(ago)) return now - ago;
   const at = Date.parse(value);
@@ -40,7 +40,7 @@ function header(headers: Record<string, string>, name: string): string | undefin
  * for a signed request, else Idempotency-Key, webhook-id, X-Gitlab-Event-UUID; for a request with
  * none of them, one made from the log entry, so that a second run is still a no-op.
  */
-export function originalDeliveryId(delivery: HookDelivery, instance: string): string {
+function originalDeliveryId(delivery: HookDelivery, instance: string): string {
   const { headers } = delivery;
   const signed = header(headers, "webhook-signature") !== undefined ? header(headers, "webhook-id") : undefined;
   return (

@@ -123,7 +123,7 @@ ${EXIT}
 type Subcommand = keyof typeof SUBCOMMAND_HELP;
 const SUBCOMMANDS = Object.keys(SUBCOMMAND_HELP) as Subcommand[];
 
-export const HOOKS_HELP = `Usage: gitlab-webhooks hooks add|list|remove|status|recover TARGET [options]
+const HOOKS_HELP = `Usage: gitlab-webhooks hooks add|list|remove|status|recover TARGET [options]
 
 Registers this daemon's webhooks in GitLab, shows whether GitLab still calls them, and fetches
 what GitLab could not deliver.

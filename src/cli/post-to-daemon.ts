@@ -5,7 +5,7 @@ import { sign } from "../support/standard-webhooks.js";
 import { firstOf, UsageError } from "./args.js";
 
 /** Where and how a command posts to a running daemon's /hooks, as its operator. */
-export interface DaemonTarget {
+interface DaemonTarget {
   url: string;
   /** X-Gitlab-Token: a SOURCE_TOKEN value, or the daemon's first-run token. */
   token: string | undefined;
@@ -33,7 +33,7 @@ export function daemonTarget(given: { url?: string; token?: string; signingToken
   return target;
 }
 
-export interface DaemonAnswer {
+interface DaemonAnswer {
   status: number;
   body: { id?: number; duplicate?: boolean; error?: string } | null;
   text: string;

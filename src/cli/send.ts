@@ -6,7 +6,7 @@ import { parseCommandArgs, UsageError } from "./args.js";
 import { daemonTarget, postToDaemon } from "./post-to-daemon.js";
 import { errorMessage } from "../support/error-message.js";
 
-export const SEND_HELP = `Usage: gitlab-webhooks send FILE... [options]
+const SEND_HELP = `Usage: gitlab-webhooks send FILE... [options]
 
 Posts each JSON file to a running daemon the way GitLab does: X-Gitlab-Event, X-Gitlab-Token,
 a fresh Idempotency-Key and webhook-id/webhook-timestamp, and a Standard Webhooks signature

@@ -7,7 +7,7 @@ import { builtinSinks } from "../sinks/index.js";
 import { parseCommandArgs } from "./args.js";
 import { errorMessage } from "../support/error-message.js";
 
-export const SERVE_HELP = `Usage: gitlab-webhooks serve [--env-file FILE]
+const SERVE_HELP = `Usage: gitlab-webhooks serve [--env-file FILE]
 
 Runs the daemon: POST /hooks ingest, GET /sse/ feed, GET /healthz, the dashboard at /, and the
 enabled sinks. Configuration comes from the environment and from .env when present (the

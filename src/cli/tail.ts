@@ -7,7 +7,7 @@ import { networkCause } from "../support/network-cause.js";
 import { firstOf, parseCommandArgs, UsageError } from "./args.js";
 import { formatEvent } from "./format-event.js";
 
-export const TAIL_HELP = `Usage: gitlab-webhooks tail [URL] [options]
+const TAIL_HELP = `Usage: gitlab-webhooks tail [URL] [options]
 
 Follows a daemon's event feed and prints one line per event. Reconnects after a dropped connection
 or a daemon restart and resumes from the last event seen, so nothing is missed.
@@ -45,7 +45,7 @@ function lostFeed(error: unknown, url: string): string {
   return `feed connection to ${url} lost (${cause})`;
 }
 
-export interface TailOptions {
+interface TailOptions {
   url: string;
   token?: string;
   since?: number;

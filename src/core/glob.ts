@@ -15,7 +15,7 @@ export function globProblem(pattern: string): string | null {
   return `${JSON.stringify(shown)} is not a project path glob: a glob holds only ${GLOB_SYNTAX}`;
 }
 
-export class GlobError extends Error {}
+class GlobError extends Error {}
 
 /**
  * One glob, matched in time linear in the path: the literal before the first `*` must start it,

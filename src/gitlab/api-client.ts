@@ -10,7 +10,7 @@ export type GitLabApi = InstanceType<typeof Gitlab<false>>;
  * A GitLab API call that failed. `status` is GitLab's answer (null when none came), so that a 401
  * or 403 (configuration) is told apart from a 429 or 5xx (try later); `retryAt` is its Retry-After.
  */
-export class GitLabApiError extends Error {
+class GitLabApiError extends Error {
   override name = "GitLabApiError";
   constructor(
     message: string,

@@ -3,7 +3,7 @@ import { eventTypesOf } from "./event-catalogue.js";
 import { globMatcher } from "../core/glob.js";
 
 /** What a subscriber asks for: every list that is not empty must match (the feed's meaning). */
-export interface EventFilterSpec {
+interface EventFilterSpec {
   /** Object kinds or GitLab's hook-scope names (merge_requests, push_events, …). */
   types?: readonly string[];
   actions?: readonly string[];

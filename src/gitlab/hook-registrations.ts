@@ -4,7 +4,7 @@ import { integer, list, record, text } from "./payload.js";
 /** Whose hooks: a project's, a group's, or the instance's system hooks. */
 export type HookTarget = { kind: "project"; ref: string } | { kind: "group"; ref: string } | { kind: "system" };
 
-export interface GitLabHook {
+interface GitLabHook {
   id: number;
   url: string;
   /** GitLab's own state: `executable`, `temporarily_disabled` (until disabled_until) or `disabled`. */
@@ -101,7 +101,7 @@ export async function hookDeliveries(api: GitLabApi, target: Exclude<HookTarget,
 }
 
 /** `Link: <https://host/api/v4/projects/1/hooks/2/events?page=2&per_page=100>; rel="next"` → the next request. */
-export function nextPage(link: string | undefined): { endpoint: string; query: Record<string, string> } | null {
+function nextPage(link: string | undefined): { endpoint: string; query: Record<string, string> } | null {
   const next = link?.split(",").find((part) => /rel="?next"?/.test(part));
   const href = next ? /<([^>]+)>/.exec(next)?.[1] : undefined;
   if (!href) return null;
@@ -113,7 +113,7 @@ export function nextPage(link: string | undefined): { endpoint: string; query: R
 
 export type HookState = "ok" | "failing" | "disabled";
 
-export interface HookHealth {
+interface HookHealth {
   state: HookState;
   /** Why, in words, with what to do about it; null when ok. */
   reason: string | null;

@@ -5,7 +5,7 @@ import { hookDeliveries, hookHealth, listHooks, type HookState, type HookTarget 
 import { HooksWatchError } from "./hooks-watch-error.js";
 
 /** What the daemon knows of one watched hook. */
-export interface WatchedHook {
+interface WatchedHook {
   target: string;
   kind: HookTarget["kind"];
   id: number;
@@ -20,7 +20,7 @@ export interface WatchedHook {
   checkedAt: string;
 }
 
-export interface HooksWatchState {
+interface HooksWatchState {
   watching: string[];
   checkedAt: string | null;
   hooks: WatchedHook[];

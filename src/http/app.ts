@@ -7,9 +7,9 @@ import { observeResponses, type ResponseListener } from "./access-log.js";
 import { errorMessage } from "../support/error-message.js";
 
 /** A plain node:http handler; `logFields` adds facts (event id, type) to the request's log line. */
-export type FastHandler = (req: IncomingMessage, res: ServerResponse, logFields: (fields: object) => void) => void | Promise<void>;
+type FastHandler = (req: IncomingMessage, res: ServerResponse, logFields: (fields: object) => void) => void | Promise<void>;
 
-export interface HttpAppOptions {
+interface HttpAppOptions {
   logger: Logger;
   /** Express routers in the order they are tried: operations, sinks, dashboard. */
   routers: readonly Router[];

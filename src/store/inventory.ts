@@ -26,7 +26,7 @@ export type InventoryChange =
   | { kind: "push"; projectId: number; at: string; pusher: string | null; defaultBranch: string | null }
   | { kind: "branch"; projectId: number; name: string; commit: string | null; at: string; deleted: boolean };
 
-export interface ProjectFacts {
+interface ProjectFacts {
   id: number;
   path: string | null;
   name: string | null;
@@ -34,7 +34,7 @@ export interface ProjectFacts {
   visibility: string | null;
 }
 
-export interface ProjectNews extends ProjectFacts {
+interface ProjectNews extends ProjectFacts {
   path: string;
   owner: string | null;
   createdAt: string | null;
@@ -42,7 +42,7 @@ export interface ProjectNews extends ProjectFacts {
   asOf: string;
 }
 
-export interface GroupNews {
+interface GroupNews {
   id: number;
   path: string;
   name: string | null;

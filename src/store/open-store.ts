@@ -7,7 +7,7 @@ import { WorkerStore } from "./worker/worker-store.js";
 import { errorMessage } from "../support/error-message.js";
 
 /** The engine DATABASE_URL names, from its scheme. */
-export function engineOf(databaseUrl: string): "postgres" | "mariadb" {
+function engineOf(databaseUrl: string): "postgres" | "mariadb" {
   const scheme = databaseUrl.slice(0, databaseUrl.indexOf(":")).toLowerCase();
   if (scheme === "postgres" || scheme === "postgresql") return "postgres";
   if (scheme === "mysql" || scheme === "mariadb") return "mariadb";
@@ -26,7 +26,7 @@ function withoutPassword(url: string): string {
 }
 
 /** The store the configuration names: DATABASE_URL's server database, else SQLite at DATABASE_PATH. */
-export function storeSpec(config: DaemonConfig): StoreSpec {
+function storeSpec(config: DaemonConfig): StoreSpec {
   const url = config.DATABASE_URL;
   // A daemon stopping takes up to twice SHUTDOWN_TIMEOUT_MS (requests, then deliveries): the next one on its file waits that long and a margin.
   if (url === undefined) return { engine: "sqlite", path: config.DATABASE_PATH, singleDaemonWaitMs: 2 * config.SHUTDOWN_TIMEOUT_MS + 5000 };

@@ -1,6 +1,6 @@
 import winston from "winston";
 
-export interface LoggerOptions {
+interface LoggerOptions {
   debug: boolean;
   json: boolean;
   /** Values to replace by [redacted] wherever they would appear, whatever a caller passed in. */

@@ -1,6 +1,6 @@
 import leven from "leven";
 
-export interface Lookalike {
+interface Lookalike {
   /** The variable as set in the environment. */
   given: string;
   /** The configuration variable it most likely meant. */

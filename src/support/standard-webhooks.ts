@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 
 /** The HMAC key of a Standard Webhooks secret: the base64 after `whsec_`. */
-export function signingKey(secret: string): Buffer {
+function signingKey(secret: string): Buffer {
   return Buffer.from(secret.replace(/^whsec_/, ""), "base64");
 }
 

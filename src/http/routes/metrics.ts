@@ -6,7 +6,7 @@ import { KNOWN_EVENT_TYPES } from "../../gitlab/event-catalogue.js";
 import type { DeliveryCounts, Store } from "../../store/store.js";
 
 
-export interface DaemonMetrics {
+interface DaemonMetrics {
   onResponse(route: string, method: string, status: number, durationMs: number): void;
   onAccepted(hook: HookKind, type: string, durationMs: number): void;
   onAuthFailure(): void;

@@ -4,11 +4,11 @@ import { VERSION } from "../../support/version.js";
 import { parseReviewersPage, type ParsedReviewersPage } from "./reviewers-page.js";
 import { errorMessage } from "../../support/error-message.js";
 
-export const DEFAULT_REVIEWERS_API =
+const DEFAULT_REVIEWERS_API =
   "https://www.mediawiki.org/w/api.php?action=parse&page=Git/Reviewers&prop=wikitext&format=json&formatversion=2";
-export const DEFAULT_REVIEWERS_PAGE = "https://www.mediawiki.org/wiki/Git/Reviewers";
+const DEFAULT_REVIEWERS_PAGE = "https://www.mediawiki.org/wiki/Git/Reviewers";
 
-export interface ReviewersSourceOptions {
+interface ReviewersSourceOptions {
   file?: string;
   url?: string;
   ttlMs: number;

@@ -2,7 +2,7 @@ import type { Logger } from "winston";
 import { describeGitLabError, type GitLabApi } from "../../gitlab/api-client.js";
 
 const DAY_MS = 86_400_000;
-export const WARN_DAYS = 14;
+const WARN_DAYS = 14;
 
 export interface TokenExpiry {
   /** YYYY-MM-DD, or null for a token that never expires. */

@@ -9,7 +9,7 @@ import type { LogSinkSettings } from "./settings.js";
 type Settings = LogSinkSettings;
 
 
-export const DEFAULT_LOG_PATH = "data/events.log";
+const DEFAULT_LOG_PATH = "data/events.log";
 
 /** Deliveries at once (lanes), each writing its line whole. */
 const LANES = 16;

@@ -8,7 +8,7 @@ const VERBS: Record<MergeRequestAction, string> = {
   update: "added a reference in",
 };
 
-export interface CommentInput {
+interface CommentInput {
   actor: string | null;
   action: MergeRequestAction;
   url: string;

@@ -45,13 +45,13 @@ interface Envelope<T> {
   error_info: string | null;
 }
 
-export interface ConduitClientOptions {
+interface ConduitClientOptions {
   url: string;
   token: string;
   timeoutMs?: number;
 }
 
-export interface WhoAmI {
+interface WhoAmI {
   phid: string;
   userName: string;
   realName?: string;

@@ -19,7 +19,7 @@ type Settings = DaemonConfig & SseSettings;
 
 
 /** How long a disconnected EventSource waits before it reconnects (the `retry:` hint). */
-export const RETRY_HINT_MS = 1000;
+const RETRY_HINT_MS = 1000;
 
 function parseCursor(value: unknown): number | null | { error: string } {
   if (value === undefined || value === "") return null;

@@ -8,7 +8,7 @@ import { withoutPersonalData } from "./public-payload.js";
  * as GitLab sent it) and `query`. smee-client turns every other key into a header of the request it
  * makes, so nothing else may go in.
  */
-export type FeedFormat = "events" | "smee";
+type FeedFormat = "events" | "smee";
 
 export function parseFormat(value: unknown): FeedFormat | { error: string } {
   if (value === undefined || value === "") return "events";

@@ -12,7 +12,7 @@ const WITHHELD_REASON = "events of private and internal projects, and events abo
 /** Live events held back while a replay runs; past this the replay just reads further from the store. */
 const HELD_LIVE_LIMIT = 10_000;
 
-export interface SubscriberOptions {
+interface SubscriberOptions {
   res: Response;
   /** The connection: frames are written to it directly (the response is close-delimited, not chunked). */
   socket: Socket;

@@ -3,7 +3,7 @@ import { eventTypesOf } from "../../gitlab/event-catalogue.js";
 import { eventFilter } from "../../gitlab/event-filter.js";
 import { globProblem } from "../../core/glob.js";
 
-export interface Filters {
+interface Filters {
   type: string[];
   action: string[];
   project: string[];
@@ -16,8 +16,8 @@ const HOOKS: readonly HookKind[] = ["system", "project", "group", "unknown"];
  * The most values one filter parameter takes, and the longest value: what one subscriber's filter
  * costs to keep and to apply to every event stays small, whoever connects.
  */
-export const MAX_FILTER_VALUES = 20;
-export const MAX_FILTER_VALUE_LENGTH = 255;
+const MAX_FILTER_VALUES = 20;
+const MAX_FILTER_VALUE_LENGTH = 255;
 
 function values(query: Record<string, unknown>, name: string): string[] | { error: string } {
   const raw = query[name];
@@ -35,7 +35,7 @@ function values(query: Record<string, unknown>, name: string): string[] | { erro
 const FILTER_PARAMETERS = ["type", "action", "project", "hook"] as const;
 
 /** The query parameters /sse/ knows: a misspelt filter must not silently mean "everything". */
-export const FEED_PARAMETERS = [...FILTER_PARAMETERS, "since", "token", "format"] as const;
+const FEED_PARAMETERS = [...FILTER_PARAMETERS, "since", "token", "format"] as const;
 
 /**
  * Reads type= (object kinds or GitLab's hook-scope names: merge_requests, push_events), action=,
@@ -61,12 +61,12 @@ export function parseFilters(query: Record<string, unknown>): Filters | { error:
  * Who may see what: without a token, only events of public projects. Events of private or internal
  * projects, and events about no project (users, groups, keys), need a token.
  */
-export function isPublic(meta: EventMeta): boolean {
+function isPublic(meta: EventMeta): boolean {
   return meta.project?.visibility === "public";
 }
 
 /** Whether an event passes every given filter, whoever asks (the http sink's endpoints filter alike). */
-export function filterPredicate(filters: Filters): (meta: EventMeta) => boolean {
+function filterPredicate(filters: Filters): (meta: EventMeta) => boolean {
   return eventFilter({ types: filters.type, actions: filters.action, projects: filters.project, hooks: filters.hook });
 }
 

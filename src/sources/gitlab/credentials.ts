@@ -11,7 +11,7 @@ import { readHeader } from "./read-header.js";
  */
 export type Credential = { kind: "instance" } | { kind: "signed"; webhookId: string } | { kind: "project"; globs: string[] };
 
-export interface CredentialOptions {
+interface CredentialOptions {
   tokens: readonly string[];
   signingSecrets: readonly string[];
   projectTokens: readonly ProjectTokenEntry[];

@@ -78,7 +78,7 @@ function actionOf(body: JsonObject): string | null {
   );
 }
 
-export interface HookRequest {
+interface HookRequest {
   eventHeader: string | undefined;
   instance: string | undefined;
   deliveryId: string;

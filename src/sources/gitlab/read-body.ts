@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 
-export type BodyResult = { body: Buffer } | { status: number; error: string };
+type BodyResult = { body: Buffer } | { status: number; error: string };
 
 /**
  * The whole request body, refused early when its Content-Length (or what arrives) passes

@@ -1,5 +1,5 @@
 /** Headers as Node gives them (lower-case names) or as a stored record gives them (any case). */
-export type HeaderRecord = Readonly<Record<string, string | readonly string[] | undefined>>;
+type HeaderRecord = Readonly<Record<string, string | readonly string[] | undefined>>;
 
 /**
  * One header's value: looked up by its lower-case name, then in any case; a header sent more than

@@ -16,7 +16,7 @@ import { readBody } from "./read-body.js";
 import { readHeader } from "./read-header.js";
 import { errorMessage } from "../../support/error-message.js";
 
-export interface IngestOptions {
+interface IngestOptions {
   /** Accepted X-Gitlab-Token values. */
   tokens: readonly string[];
   /** Accepted whsec_ signing secrets. */
@@ -40,7 +40,7 @@ export interface IngestOptions {
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
 /** GitLab's bodies nest a handful of levels; past this, a body is an attack on whoever serializes it again. */
-export const MAX_NESTING = 100;
+const MAX_NESTING = 100;
 
 /** The longest value of a field the store indexes. */
 const MAX_FIELD_LENGTH: Partial<Record<string, number>> = { type: 255, action: 255, path: 1024, username: 255 };

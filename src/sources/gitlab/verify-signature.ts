@@ -2,9 +2,9 @@ import { timingSafeEqual } from "node:crypto";
 import { sign } from "../../support/standard-webhooks.js";
 
 /** Standard Webhooks' recommended tolerance for webhook-timestamp. */
-export const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;
+const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;
 
-export interface SignedRequest {
+interface SignedRequest {
   id: string | undefined;
   timestamp: string | undefined;
   signature: string;

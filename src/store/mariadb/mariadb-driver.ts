@@ -27,7 +27,7 @@ interface MySqlError {
  * connections (fatal in mysql2), a server shutting down, too many connections, a read-only server,
  * a full disk. https://mariadb.com/kb/en/mariadb-error-code-reference/
  */
-export function isMariaDbUnavailable(error: unknown): boolean {
+function isMariaDbUnavailable(error: unknown): boolean {
   const { errno, code, fatal } = (error ?? {}) as MySqlError;
   if (fatal) return true;
   if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return true;

@@ -9,7 +9,7 @@ const TABLE = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
  * once all of its statements ran. Column sizes: keys fit InnoDB's 3072-byte index limit; payloads
  * are LONGTEXT (4 GB), stored in parts when larger than a packet (max_allowed_packet).
  */
-export const MARIADB_MIGRATIONS: readonly (readonly string[])[] = [
+const MARIADB_MIGRATIONS: readonly (readonly string[])[] = [
   [
     `CREATE TABLE IF NOT EXISTS events (
        id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,

@@ -12,9 +12,9 @@ import { migrateMariaDb } from "./migrations.js";
  * How often each daemon looks for other daemons' commits: MariaDB has no LISTEN/NOTIFY, so this
  * is the most a feed subscriber or a delivery waits for an event stored through another daemon.
  */
-export const MARIADB_POLL_MS = 100;
+const MARIADB_POLL_MS = 100;
 
-export interface MariaDbStoreOptions extends MariaDbCredentials {
+interface MariaDbStoreOptions extends MariaDbCredentials {
   poolSize?: number;
   logger?: StoreLogger;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
 import { ConfigError } from "../../config/settings.js";
 
-export interface PostgresConnection {
+interface PostgresConnection {
   host: string;
   port: number;
   user: string | undefined;

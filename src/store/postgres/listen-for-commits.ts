@@ -16,7 +16,7 @@ const RECONNECT_MAX_MS = 30_000;
 const CHECK_MS = 5000;
 const CHECK_TIMEOUT_MS = 5000;
 /** Meanwhile, the newest id is looked at this often, as on MariaDB but slower: no event waits longer. */
-export const FALLBACK_POLL_MS = 2000;
+const FALLBACK_POLL_MS = 2000;
 
 /**
  * A connection of its own that LISTENs for other daemons' appends, reconnecting with backoff when

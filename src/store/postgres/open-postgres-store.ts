@@ -8,7 +8,7 @@ import { CommitListener, COMMITS_CHANNEL } from "./listen-for-commits.js";
 import { migratePostgres } from "./migrations.js";
 import { PostgresDriver } from "./postgres-driver.js";
 
-export interface PostgresStoreOptions {
+interface PostgresStoreOptions {
   /** Connections in the pool. */
   poolSize?: number;
   /** The sslmode of a URL that names none (PGSSLMODE). */

@@ -15,7 +15,7 @@ export const ADVISORY_LOCK_CLASS = 0x474c5748;
  * statement: SQLSTATE classes 08 (connection), 53 (resources), 57P (shutdown), and socket errors.
  * https://www.postgresql.org/docs/current/errcodes-appendix.html
  */
-export function isPostgresUnavailable(error: unknown): boolean {
+function isPostgresUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && (/^(08|53|57P)/.test(code) || code === "25006" || /^E[A-Z]+$/.test(code))) return true;
   const message = error instanceof Error ? error.message : "";

@@ -17,7 +17,7 @@ export async function forgetRecord(db: SqlQueries, sink: string, key: string): P
 }
 
 /** The first string after every string that starts with `prefix` ("ab:" → "ab;"). */
-export function prefixEnd(prefix: string): string {
+function prefixEnd(prefix: string): string {
   const last = prefix.codePointAt(prefix.length - 1) ?? 0;
   return `${prefix.slice(0, -1)}${String.fromCodePoint(last + 1)}`;
 }

@@ -2,7 +2,7 @@ import type { SqlParams, SqlValue } from "./driver.js";
 
 export type PlaceholderStyle = "dollar" | "question";
 
-export interface CompiledSql {
+interface CompiledSql {
   text: string;
   values: SqlValue[];
 }

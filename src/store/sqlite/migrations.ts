@@ -6,7 +6,7 @@ type Migration = string | ((db: Database.Database) => void);
  * The SQLite schema, one step per version (PRAGMA user_version). Steps 1 and 2 are those of the
  * first release and never change: a store written by it upgrades in place.
  */
-export const SQLITE_MIGRATIONS: readonly Migration[] = [
+const SQLITE_MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE events (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
      delivery_id TEXT NOT NULL UNIQUE,

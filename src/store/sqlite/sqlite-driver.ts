@@ -9,7 +9,7 @@ const DIALECT: SqlDialect = {
   concat: (...parts) => `(${parts.join(" || ")})`,
 };
 
-export interface SqliteDriverOptions {
+interface SqliteDriverOptions {
   /** The level of every write but a relaxed transaction's; FULL by default. */
   durable?: Synchronous;
   /** Called once the file is closed: the single-daemon lock is let go. */

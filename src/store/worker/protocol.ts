@@ -16,7 +16,7 @@ export type MainMessage = { kind: "calls"; calls: Call[] } | { kind: "watch"; on
 
 export type Result = { id: number; value: unknown } | { id: number; error: EncodedError };
 
-export interface EncodedError {
+interface EncodedError {
   name: string;
   message: string;
   code?: unknown;
