@@ -20,7 +20,7 @@ import { createDaemonMetrics, createMetricsRouter } from "./http/routes/metrics.
 import { createRedactor } from "./support/logger.js";
 import { compileProjectTokens, loadProjectTokens, type ProjectToken } from "./sources/gitlab/project-tokens.js";
 import type { SharedSinkContext, Sink, SinkFactory } from "./core/sink.js";
-import type { Store } from "./store/store.js";
+import type { Store } from "./core/store.js";
 import { openStore } from "./store/open-store.js";
 import { createHooksHandler } from "./sources/gitlab/receive-hook.js";
 import { createGitLabApi } from "./gitlab/api-client.js";

@@ -14,7 +14,7 @@ export type { OnceOptions, SinkLedger } from "./core/sink.js";
 export type { EventActor, EventMeta, EventProject, GitLabEvent, HookKind, Visibility } from "./core/event.js";
 export type { Config } from "./configuration.js";
 export type { Bus } from "./core/bus.js";
-export type { Store } from "./store/store.js";
+export type { Store } from "./core/store.js";
 export { classifyFailure, isPermanentError, PermanentError, RetryLaterError, retryAfter, type Failure } from "./core/failure.js";
 export {
   integer,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { StoreLedger } from "../src/core/ledger.js";
-import type { Store } from "../src/store/store.js";
+import type { Store } from "../src/core/store.js";
 import { postHook, startTestDaemon, tempDir, waitFor, type TestDaemon } from "./helpers/daemon.js";
 import { ENGINES } from "./helpers/engines.js";
 import { recordingSink, sleep } from "./helpers/recording-sink.js";

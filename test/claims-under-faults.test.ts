@@ -4,7 +4,7 @@ import { Bus } from "../src/core/bus.js";
 import { StoreLedger } from "../src/core/ledger.js";
 import { createLogger } from "../src/support/logger.js";
 import { RetryLaterError } from "../src/core/sink.js";
-import type { Store } from "../src/store/store.js";
+import type { Store } from "../src/core/store.js";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "./helpers/daemon.js";
 import { ENGINES } from "./helpers/engines.js";
 import { faultyStore } from "./helpers/faulty-store.js";

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { globMatcher } from "../src/core/glob.js";
 import { publicErrorText } from "../src/http/routes/health.js";
 import { openSqliteStore } from "../src/store/sqlite/open-sqlite-store.js";
-import type { Store } from "../src/store/store.js";
+import type { Store } from "../src/core/store.js";
 import { parseReviewersPage } from "../src/sinks/gitlab-mentions/reviewers-page.js";
 import { postHook, startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from "./helpers/daemon.js";
 import { ENGINES } from "./helpers/engines.js";

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { ConfigError } from "../src/config/settings.js";
 import { mariadbConnection } from "../src/store/mariadb/connection-config.js";
 import { openMariaDbStore } from "../src/store/mariadb/open-mariadb-store.js";
-import type { Store } from "../src/store/store.js";
+import type { Store } from "../src/core/store.js";
 import { TEST_TOKEN } from "./helpers/daemon.js";
 import { createMariaDbDatabase } from "./helpers/mariadb-server.js";
 import { spawnDaemon, type SpawnedDaemon } from "./helpers/spawn-daemon.js";

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { InventoryChange } from "../src/store/inventory.js";
-import type { DeliveredAttempt, FailedAttempt, Store } from "../src/store/store.js";
+import type { InventoryChange } from "../src/core/inventory-store.js";
+import type { DeliveredAttempt, FailedAttempt, Store } from "../src/core/store.js";
 import { ENGINES } from "./helpers/engines.js";
 import { appendEvent, newEvent } from "./helpers/store.js";
 

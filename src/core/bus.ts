@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "winston";
 import type { StoredEvent } from "./event.js";
-import type { Store } from "../store/store.js";
+import type { Store } from "./store.js";
 import { errorMessage } from "../support/error-message.js";
 
 /** Events read per look at the store when catching up. */

@@ -5,7 +5,7 @@ import { classifyFailure } from "./failure.js";
 import { runUnderClaim } from "./delivery-claim.js";
 import { SinkHealth } from "./sink-health.js";
 import type { Sink, SinkContext } from "./sink.js";
-import type { DueDelivery, Store } from "../store/store.js";
+import type { DueDelivery, Store } from "./store.js";
 
 export interface DeliveryQueueOptions {
   maxAttempts: number;

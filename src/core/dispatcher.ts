@@ -7,7 +7,7 @@ import type { LoadedSink } from "./load-sinks.js";
 import type { Sink } from "./sink.js";
 import { SinkHealth, type SinkCondition } from "./sink-health.js";
 import { projectOrderingKey } from "./ordering-key.js";
-import type { Store } from "../store/store.js";
+import type { Store } from "./store.js";
 
 export type SinkStatus = { name: string; pending: number; failed: number; inFlight: number } & SinkCondition & Record<string, unknown>;
 

@@ -1,6 +1,6 @@
 import { claimStillHeld } from "./delivery-claim.js";
 import { classifyFailure, RetryLaterError } from "./failure.js";
-import type { Store } from "../store/store.js";
+import type { Store } from "./store.js";
 
 export interface OnceOptions {
   /**

@@ -1,4 +1,4 @@
-import type { DeliveryCounts } from "../store/store.js";
+import type { DeliveryCounts } from "./store.js";
 
 export type SinkState = "ok" | "degraded" | "failing";
 

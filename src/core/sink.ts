@@ -4,7 +4,7 @@ import type { Logger } from "winston";
 import type { Bus } from "./bus.js";
 import type { GitLabEvent } from "./event.js";
 import type { SinkLedger } from "./ledger.js";
-import type { Store } from "../store/store.js";
+import type { Store } from "./store.js";
 
 /**
  * What a sink is given: a sink is a function of its context (the Probot way). `Config` is what the

@@ -1,7 +1,7 @@
 import { openMariaDbStore } from "./mariadb/open-mariadb-store.js";
 import { openPostgresStore } from "./postgres/open-postgres-store.js";
 import { openSqliteStore } from "./sqlite/open-sqlite-store.js";
-import type { Store, StoreLogger } from "./store.js";
+import type { Store, StoreLogger } from "../core/store.js";
 
 /** Which store to open, as plain data (it crosses to the store's worker thread). */
 export type StoreSpec =

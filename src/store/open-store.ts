@@ -2,7 +2,7 @@ import type { Logger } from "winston";
 import { ConfigError } from "../config/settings.js";
 import { type DaemonConfig } from "../config/daemon-settings.js";
 import { openEngineStore, type StoreSpec } from "./open-engine-store.js";
-import type { Store } from "./store.js";
+import type { Store } from "../core/store.js";
 import { WorkerStore } from "./worker/worker-store.js";
 import { errorMessage } from "../support/error-message.js";
 

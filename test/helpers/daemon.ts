@@ -6,7 +6,7 @@ import { loadConfig, secretsToRedact, type Config } from "../../src/configuratio
 import { startDaemon, type Daemon } from "../../src/daemon.js";
 import { createLogger } from "../../src/support/logger.js";
 import type { SinkFactory } from "../../src/core/sink.js";
-import type { Store } from "../../src/store/store.js";
+import type { Store } from "../../src/core/store.js";
 import { builtinSinks } from "../../src/sinks/index.js";
 import { tempDir } from "./temp-dir.js";
 

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { inject } from "vitest";
-import type { Store } from "../../src/store/store.js";
+import type { Store } from "../../src/core/store.js";
 import { openPostgresStore } from "../../src/store/postgres/open-postgres-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/open-sqlite-store.js";
 import { WorkerStore } from "../../src/store/worker/worker-store.js";

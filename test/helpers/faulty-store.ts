@@ -1,4 +1,4 @@
-import type { Store } from "../../src/store/store.js";
+import type { Store } from "../../src/core/store.js";
 
 /**
  * A real store whose named operations fail while `failing()` says so, with the error a full disk

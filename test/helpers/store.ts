@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { NewEvent } from "../../src/core/event.js";
-import type { AppendResult, Store } from "../../src/store/store.js";
+import type { AppendResult, Store } from "../../src/core/store.js";
 import { projectOrderingKey } from "../../src/core/ordering-key.js";
 
 /** A push event of a public project, with whatever the test changes. */

@@ -6,7 +6,7 @@ import type { HooksWatch } from "../../gitlab/hooks-watch.js";
 import type { HookKind, StoredEvent } from "../../core/event.js";
 import { eventTypesOf } from "../../gitlab/event-catalogue.js";
 import { sendError } from "../json-errors.js";
-import type { MinuteCount, Store } from "../../store/store.js";
+import type { MinuteCount, Store } from "../../core/store.js";
 import { VERSION } from "../../support/version.js";
 import { wholeNumberIn } from "../../core/whole-number.js";
 

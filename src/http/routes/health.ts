@@ -1,7 +1,7 @@
 import express, { type Router } from "express";
 import type { Dispatcher, SinkStatus } from "../../core/dispatcher.js";
 import type { HooksWatch } from "../../gitlab/hooks-watch.js";
-import type { Store } from "../../store/store.js";
+import type { Store } from "../../core/store.js";
 import { VERSION } from "../../support/version.js";
 import { errorMessage } from "../../support/error-message.js";
 

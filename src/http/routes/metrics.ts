@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 
 import type { DeliveryOutcome } from "../../core/delivery-queue.js";
 import type { HookKind } from "../../core/event.js";
 import { KNOWN_EVENT_TYPES } from "../../gitlab/event-catalogue.js";
-import type { DeliveryCounts, Store } from "../../store/store.js";
+import type { DeliveryCounts, Store } from "../../core/store.js";
 
 
 interface DaemonMetrics {

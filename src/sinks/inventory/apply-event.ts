@@ -1,6 +1,6 @@
 import type { GitLabEvent } from "../../core/event.js";
 import { integer, list, record, text, type JsonObject } from "../../gitlab/payload.js";
-import type { InventoryChange } from "../../store/inventory.js";
+import type { InventoryChange } from "../../core/inventory-store.js";
 
 const ZERO_SHA = /^0{40}$|^0{64}$/;
 

@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
 import type { Response } from "express";
 import type { EventMeta, StoredEvent } from "../../core/event.js";
-import type { Store } from "../../store/store.js";
+import type { Store } from "../../core/store.js";
 import type { ReplayTurns } from "./replay-turns.js";
 
 /** Events per replay turn: small enough that one turn never holds the daemon up for long. */

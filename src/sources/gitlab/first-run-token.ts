@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { generateToken } from "../../support/secrets.js";
-import type { Store } from "../../store/store.js";
+import type { Store } from "../../core/store.js";
 
 const SETTING = "first_run_token";
 

@@ -1,6 +1,6 @@
 import type { EventActor } from "../../core/event.js";
 import { integer, record, text } from "../../gitlab/payload.js";
-import type { Store } from "../../store/store.js";
+import type { Store } from "../../core/store.js";
 import type { Credential } from "./credentials.js";
 import { withStorableText } from "../../core/storable-text.js";
 

@@ -1,6 +1,6 @@
 import type { Logger } from "winston";
 import type { EventProject } from "../../core/event.js";
-import type { Store } from "../../store/store.js";
+import type { Store } from "../../core/store.js";
 import type { Credential } from "./credentials.js";
 
 /** Bindings this process wrote for instance credentials, so that a known project costs no write. */

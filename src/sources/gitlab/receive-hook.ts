@@ -3,7 +3,7 @@ import type { Logger } from "winston";
 import type { GitLabEvent, NewEvent, StoredEvent } from "../../core/event.js";
 import { sendError, sendJson } from "../../http/json-errors.js";
 import type { ProjectTokenEntry } from "./project-tokens.js";
-import type { Store } from "../../store/store.js";
+import type { Store } from "../../core/store.js";
 import { claimedCredential, confirmedCredential } from "./credentials.js";
 import { hookKindOf } from "./event-header.js";
 import { dedupScope, getDeliveryId } from "./get-delivery-id.js";

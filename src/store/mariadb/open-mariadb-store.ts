@@ -3,7 +3,7 @@ import mysql, { type Pool, type RowDataPacket } from "mysql2/promise";
 import { CommitPoller, newestEventId } from "../sql/poll-for-commits.js";
 import { IDLE_SESSION_CUT_MS, KEEPALIVE_IDLE_MS, LOCK_WAIT_MS, MAX_PREPARED_STATEMENTS } from "../sql/session-limits.js";
 import { SqlStore } from "../sql/sql-store.js";
-import type { Store, StoreLogger } from "../store.js";
+import type { Store, StoreLogger } from "../../core/store.js";
 import { mariadbConnection, type MariaDbConnection, type MariaDbCredentials } from "./connection-config.js";
 import { MariaDbDriver } from "./mariadb-driver.js";
 import { migrateMariaDb } from "./migrations.js";

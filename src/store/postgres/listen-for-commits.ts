@@ -1,6 +1,6 @@
 import pg from "pg";
 import { CommitPoller, type CommitWatcher } from "../sql/poll-for-commits.js";
-import type { StoreLogger } from "../store.js";
+import type { StoreLogger } from "../../core/store.js";
 import { errorMessage } from "../../support/error-message.js";
 
 /** The channel appends notify on, with the newest id as payload. */

@@ -2,7 +2,7 @@ import pg from "pg";
 import { newestEventId } from "../sql/poll-for-commits.js";
 import { IDLE_SESSION_CUT_MS, KEEPALIVE_IDLE_MS, LOCK_WAIT_MS } from "../sql/session-limits.js";
 import { SqlStore } from "../sql/sql-store.js";
-import type { Store, StoreLogger } from "../store.js";
+import type { Store, StoreLogger } from "../../core/store.js";
 import { postgresConnection } from "./connection-config.js";
 import { CommitListener, COMMITS_CHANNEL } from "./listen-for-commits.js";
 import { migratePostgres } from "./migrations.js";

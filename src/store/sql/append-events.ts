@@ -1,5 +1,5 @@
 import { StoredEvent, type NewEvent } from "../../core/event.js";
-import type { AppendOptions, AppendResult } from "../store.js";
+import type { AppendOptions, AppendResult } from "../../core/store.js";
 import { toNumber, type SqlQueries, type SqlValue } from "./driver.js";
 import { storedOrderingKey } from "./ordering-key-column.js";
 

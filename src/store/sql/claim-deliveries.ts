@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { DueDelivery } from "../store.js";
+import type { DueDelivery } from "../../core/store.js";
 import { first, toNumber, type SqlDriver, type SqlQueries } from "./driver.js";
 import { EVENT_COLUMNS, toStoredEvents, type EventRow } from "./event-rows.js";
 

@@ -1,4 +1,4 @@
-import type { Engine } from "../store.js";
+import type { Engine } from "../../core/store.js";
 
 export type SqlValue = string | number | null;
 /** Named parameters (`:name` in the SQL); an array expands to a comma-separated list for `IN (:ids)`, and only there. */

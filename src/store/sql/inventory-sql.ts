@@ -1,4 +1,4 @@
-import type { InventoryBranch, InventoryChange, InventoryProject, InventoryStore, ProjectSearch } from "../inventory.js";
+import type { InventoryBranch, InventoryChange, InventoryProject, InventoryStore, ProjectSearch } from "../../core/inventory-store.js";
 import { first, toNumber, type SqlDriver, type SqlParams, type SqlQueries } from "./driver.js";
 
 interface ProjectRow {

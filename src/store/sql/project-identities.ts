@@ -1,4 +1,4 @@
-import type { ProjectIdentity } from "../store.js";
+import type { ProjectIdentity } from "../../core/store.js";
 import { first, toNumber, type SqlDriver, type SqlQueries } from "./driver.js";
 
 export async function projectIdentity(db: SqlQueries, id: number, path: string): Promise<ProjectIdentity> {

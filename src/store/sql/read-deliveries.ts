@@ -1,4 +1,4 @@
-import type { DeliveryAttempt, DeliveryCounts, DeliveryQuery, DeliveryState, DeliveryStatus } from "../store.js";
+import type { DeliveryAttempt, DeliveryCounts, DeliveryQuery, DeliveryState, DeliveryStatus } from "../../core/store.js";
 import { toNumber, type SqlParams, type SqlQueries } from "./driver.js";
 
 interface DeliveryRow {

@@ -1,5 +1,5 @@
 import type { StoredEvent } from "../../core/event.js";
-import type { EventQuery } from "../store.js";
+import type { EventQuery } from "../../core/store.js";
 import { first, toNumber, type SqlParams, type SqlQueries } from "./driver.js";
 import { EVENT_COLUMNS, EVENT_COLUMNS_WITH_HEADERS, toStoredEvents, type EventRow } from "./event-rows.js";
 

@@ -1,4 +1,4 @@
-import type { MinuteCount, SinkTraffic, Traffic } from "../store.js";
+import type { MinuteCount, SinkTraffic, Traffic } from "../../core/store.js";
 import { first, toNumber, type SqlQueries } from "./driver.js";
 
 const MINUTE_MS = 60_000;

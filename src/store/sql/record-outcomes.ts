@@ -1,4 +1,4 @@
-import type { DeliveredAttempt, FailedAttempt } from "../store.js";
+import type { DeliveredAttempt, FailedAttempt } from "../../core/store.js";
 import { storableText } from "../../core/storable-text.js";
 import type { SqlParams, SqlQueries } from "./driver.js";
 

@@ -1,4 +1,4 @@
-import type { Requeue } from "../store.js";
+import type { Requeue } from "../../core/store.js";
 import type { SqlDriver } from "./driver.js";
 import { storedOrderingKey } from "./ordering-key-column.js";
 

@@ -1,6 +1,6 @@
 import type { NewEvent, StoredEvent } from "../../core/event.js";
 import { GroupCommit } from "../group-commit.js";
-import type { InventoryStore } from "../inventory.js";
+import type { InventoryStore } from "../../core/inventory-store.js";
 import type {
   AppendOptions,
   AppendResult,
@@ -17,7 +17,7 @@ import type {
   Requeue,
   Store,
   Traffic,
-} from "../store.js";
+} from "../../core/store.js";
 import { appendEvents, type PendingAppend } from "./append-events.js";
 import { claimDeliveries, nextClaimAt } from "./claim-deliveries.js";
 import type { SqlDriver } from "./driver.js";

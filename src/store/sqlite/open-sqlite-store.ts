@@ -4,7 +4,7 @@ import { ConfigError } from "../../config/settings.js";
 import { writableDirectoryOf } from "../../support/writable-directory.js";
 import { CommitPoller } from "../sql/poll-for-commits.js";
 import { SqlStore } from "../sql/sql-store.js";
-import type { Store, StoreLogger } from "../store.js";
+import type { Store, StoreLogger } from "../../core/store.js";
 import { migrateSqlite } from "./migrations.js";
 import { networkFilesystemOf } from "./network-filesystem.js";
 import { holdSingleDaemonLock } from "./single-daemon-lock.js";

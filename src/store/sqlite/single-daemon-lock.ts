@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import { ConfigError } from "../../config/settings.js";
-import type { StoreLogger } from "../store.js";
+import type { StoreLogger } from "../../core/store.js";
 
 const isBusy = (error: unknown) => (error as { code?: unknown } | null)?.code === "SQLITE_BUSY";
 

@@ -1,6 +1,6 @@
 import { ConfigError } from "../../config/settings.js";
 import { StoredEvent, type EventMeta } from "../../core/event.js";
-import type { Engine } from "../store.js";
+import type { Engine } from "../../core/store.js";
 
 /** A store method by name; inventory methods as `inventory.<name>`. */
 export type Call = { id: number; method: string; args: unknown[] };

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { openEngineStore, type StoreSpec } from "../open-engine-store.js";
-import type { Store } from "../store.js";
+import type { Store } from "../../core/store.js";
 import { encode, encodeError, type Call, type MainMessage, type Result, type WorkerMessage } from "./protocol.js";
 
 /**

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { NewEvent, StoredEvent } from "../../core/event.js";
-import type { InventoryStore } from "../inventory.js";
+import type { InventoryStore } from "../../core/inventory-store.js";
 import type { StoreSpec } from "../open-engine-store.js";
 import type {
   AppendOptions,
@@ -19,7 +19,7 @@ import type {
   Store,
   StoreLogger,
   Traffic,
-} from "../store.js";
+} from "../../core/store.js";
 import { decode, decodeError, type Call, type MainMessage, type WorkerMessage } from "./protocol.js";
 
 /** The compiled worker, beside this module (`dist/` when running from sources under test). */

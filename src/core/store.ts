@@ -1,5 +1,5 @@
-import type { HookKind, NewEvent, StoredEvent } from "../core/event.js";
-import type { InventoryStore } from "./inventory.js";
+import type { HookKind, NewEvent, StoredEvent } from "./event.js";
+import type { InventoryStore } from "./inventory-store.js";
 
 export type Engine = "sqlite" | "postgres" | "mariadb";
 
