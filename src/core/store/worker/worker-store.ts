@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { NewEvent, StoredEvent } from "../../event.js";
+import { compiledWorkerUrl } from "../compiled-worker.js";
 import type { InventoryStore } from "../inventory.js";
 import type { StoreSpec } from "../open-engine-store.js";
 import type {
@@ -24,8 +25,7 @@ import { decode, decodeError, type Call, type MainMessage, type WorkerMessage } 
 
 /** The compiled worker, beside this module (`dist/` when running from sources under test). */
 export function defaultWorkerUrl(): URL {
-  const here = import.meta.url;
-  return here.endsWith(".ts") ? new URL("../../../../dist/core/store/worker/store-worker.js", here) : new URL("./store-worker.js", here);
+  return compiledWorkerUrl("worker/store-worker.js");
 }
 
 interface Pending {
