@@ -1,12 +1,14 @@
-// npm run bench: durable ingest on every store engine against the bare-HTTP limit, SSE fan-out,
-// and resume, in one run on one machine. Prints a table and writes bench/results.json.
-// Options: --runs 3 --seconds 8 --connections 32 --threads 2 --rate 500 --engines sqlite,postgres,mariadb
-//          --subscribers 1000 --sse-rate 100 --sse-seconds 10 --pending 10000
+// npm run bench: durable ingest on every store engine, alone and with the log sink, against the
+// bare-HTTP limit and a minimal durable receiver; where one event's time goes; the longest stall on
+// the commit path; SSE fan-out; and resume, in one run on one machine. Prints tables and writes
+// bench/results.json.
+// Options: --runs 3 --seconds 8 --connections 32,128 --threads 2 --rate 500 --engines sqlite,postgres,mariadb
+//          --sinks sse,log --stall-seconds 10 --subscribers 1000 --sse-rate 100 --sse-seconds 10 --pending 10000
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg as osLoadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -17,6 +19,7 @@ import { MariaDbServer } from "../test/helpers/mariadb-server.js";
 import { PostgresServer } from "../test/helpers/postgres-server.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
 import { runAutocannon, runWrk, wrkVersion, type Load, type LoadResult } from "./load.js";
+import { commitStalls, stageBreakdown } from "./stages.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(ROOT, "dist/cli/index.js");
@@ -27,7 +30,9 @@ const { values: opts } = parseArgs({
   options: {
     runs: { type: "string", default: "3" },
     seconds: { type: "string", default: "8" },
-    connections: { type: "string", default: "32" },
+    connections: { type: "string", default: "32,128" },
+    sinks: { type: "string", default: "sse,log" },
+    "stall-seconds": { type: "string", default: "10" },
     threads: { type: "string", default: "2" },
     rate: { type: "string", default: "500" },
     engines: { type: "string", default: "sqlite,postgres,mariadb" },
@@ -43,6 +48,10 @@ const SUBSCRIBERS = Number(opts.subscribers);
 const SSE_RATE = Number(opts["sse-rate"]);
 const SSE_SECONDS = Number(opts["sse-seconds"]);
 const PENDING = Number(opts.pending);
+const CONNECTIONS = (opts.connections ?? "32").split(",").map(Number);
+/** SINKS_ENABLED of each daemon row: `sse` is ingest alone (no delivery rows), `log` a delivery per event. */
+const SINK_SETS = (opts.sinks ?? "sse,log").split(",");
+const STALL_SECONDS = Number(opts["stall-seconds"]);
 
 type Engine = EngineName;
 const engines = selectEngines(opts.engines ?? "");
@@ -55,6 +64,7 @@ const median = (values: number[]) => {
 };
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+const loadavg = () => osLoadavg().map((value) => round(value, 2)).join(", ");
 
 interface Started {
   child: ChildProcess;
@@ -97,17 +107,37 @@ async function storeEnv(engine: Engine, dir: string): Promise<{ env: Record<stri
   return { env: { DATABASE_URL: await server.createDatabase() }, cleanup: () => server.destroy() };
 }
 
-function startDaemon(dir: string, env: Record<string, string>): Promise<Started> {
+/** The daemon with the Procfile command; LOG_EVENTS_TO (which turns the log sink on) only where SINKS_ENABLED names it. */
+function startDaemon(dir: string, env: Record<string, string>, sinks = "log"): Promise<Started> {
   return start(CLI, ["serve"], {
     PORT: "0",
     HOST: "127.0.0.1",
     NODE_ENV: "production",
     SOURCE_TOKEN: TOKEN,
-    SINKS_ENABLED: "log",
-    LOG_EVENTS_TO: join(dir, "events.log"),
+    SINKS_ENABLED: sinks,
+    ...(sinks.split(",").includes("log") ? { LOG_EVENTS_TO: join(dir, "events.log") } : {}),
     DATABASE_PATH: join(dir, "store.sqlite"),
     ...env,
   });
+}
+
+const linesIn = (path: string) => {
+  try {
+    return readFileSync(path, "utf8").split("\n").length - 1;
+  } catch {
+    return 0;
+  }
+};
+
+/** Waits until the log sink has nothing pending (at most `timeoutMs`); resolves with how long that took. */
+async function logDrained(url: string, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < timeoutMs) {
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { sinks: { log?: { pending: number } } };
+    if ((health.sinks.log?.pending ?? 0) === 0) break;
+    await sleep(20);
+  }
+  return performance.now() - started;
 }
 
 // The body as GitLab sends it: one line of JSON.
@@ -118,15 +148,39 @@ writeFileSync(bodyFile, body);
 const wrk = wrkVersion();
 const generator = wrk ?? "autocannon (wrk is not installed: apt-get install wrk)";
 
-async function ingestRun(target: "baseline" | Engine, rate?: number): Promise<LoadResult> {
+/** The reference servers: bare node:http (the machine's limit), and a minimal durable receiver (the disk's). */
+type Reference = "baseline" | "durable-baseline";
+
+interface IngestResult extends LoadResult {
+  /** With the log sink: log lines written per second, from the load's start until nothing is pending. */
+  loggedPerSecond?: number;
+  /** With the log sink: how long after the load's end the last acknowledged event was logged. */
+  drainMs?: number;
+  /** With the log sink: events acknowledged (202) under the load and not in the log once drained. */
+  unlogged?: number;
+}
+
+/** How long the log sink may take to catch up after the load, before the run says what is missing. */
+const DRAIN_LIMIT_MS = 10_000;
+
+async function ingestRun(target: Reference | Engine, connections: number, rate?: number, sinks = "sse"): Promise<IngestResult> {
   const dir = tempDir("glw-bench-");
-  const store = target === "baseline" ? null : await storeEnv(target, dir);
-  const server = store ? await startDaemon(dir, store.env) : await start(join(ROOT, "bench/baseline-server.mjs"), [], {});
-  const load: Load = { url: server.url, bodyFile, body, event: "System Hook", token: TOKEN, seconds: SECONDS, threads: Number(opts.threads), connections: rate ? 10 : Number(opts.connections), rate };
+  const store = target === "baseline" || target === "durable-baseline" ? null : await storeEnv(target, dir);
+  const server = store ? await startDaemon(dir, store.env, sinks) : await start(join(ROOT, `bench/${target}-server.mjs`), [], {});
+  const load: Load = { url: server.url, bodyFile, body, event: "System Hook", token: TOKEN, seconds: SECONDS, threads: Number(opts.threads), connections, rate };
+  const logging = store !== null && sinks.split(",").includes("log");
+  const logFile = join(dir, "events.log");
   try {
     const run = wrk ? runWrk : runAutocannon;
     await run({ ...load, seconds: 1 }); // warm up
-    return await run(load);
+    if (logging) await logDrained(server.url, DRAIN_LIMIT_MS);
+    const linesBefore = linesIn(logFile);
+    const started = performance.now();
+    const result = await run(load);
+    if (!logging) return result;
+    const drainMs = await logDrained(server.url, DRAIN_LIMIT_MS);
+    const logged = linesIn(logFile) - linesBefore;
+    return { ...result, loggedPerSecond: logged / ((performance.now() - started) / 1000), drainMs, unlogged: Math.max(0, result.total - result.errors - logged) };
   } finally {
     await stop(server.child);
     await store?.cleanup();
@@ -162,7 +216,7 @@ async function sseRun(plain = false): Promise<Record<string, number>> {
   const dir = tempDir("glw-bench-");
   const daemon = plain
     ? await start(join(ROOT, "bench/sse-baseline-server.mjs"), [], {})
-    : await startDaemon(dir, { SINKS_ENABLED: "sse,log", SSE_MAX_CLIENTS: String(2 * Math.max(1000, SUBSCRIBERS)) });
+    : await startDaemon(dir, { SSE_MAX_CLIENTS: String(2 * Math.max(1000, SUBSCRIBERS)) }, "sse,log");
   const subscribers = spawn(process.execPath, [join(ROOT, "bench/sse-subscribers.mjs"), `${daemon.url}/sse/`, String(SUBSCRIBERS)], { stdio: ["pipe", "pipe", "inherit"] });
   let out = "";
   subscribers.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
@@ -220,7 +274,7 @@ async function resumeRun(): Promise<Record<string, number>> {
   );
   await store.close();
   const started = performance.now();
-  const daemon = await startDaemon(dir, { SINKS_ENABLED: "sse,log" });
+  const daemon = await startDaemon(dir, {}, "sse,log");
   for (;;) {
     const health = (await (await fetch(`${daemon.url}/healthz`)).json()) as { sinks: { log: { pending: number } } };
     if (health.sinks.log.pending === 0) break;
@@ -261,18 +315,44 @@ const machine = {
 };
 process.stderr.write(`benchmarking on ${machine.cores} cores, Node ${machine.node}, load from ${generator}, ${RUNS} runs each\n`);
 
-const results: Record<string, unknown> = { machine };
-const baselineFull = await repeat("bare node:http, full load", () => ingestRun("baseline"));
-const baselineRate = await repeat(`bare node:http, ${opts.rate} req/s`, () => ingestRun("baseline", Number(opts.rate)));
-results.baseline = { full: baselineFull, rate: baselineRate };
-const perEngine: Record<string, { full: { median: LoadResult }; rate: { median: LoadResult } }> = {};
-for (const engine of engines) {
-  perEngine[engine] = {
-    full: await repeat(`${engine}, full load`, () => ingestRun(engine)),
-    rate: await repeat(`${engine}, ${opts.rate} req/s`, () => ingestRun(engine, Number(opts.rate))),
-  };
+const results: Record<string, unknown> = { machine, loadAverage: loadavg() };
+const RATE = Number(opts.rate);
+/** Paced runs keep 10 connections: enough to carry the rate, few enough that a stall shows in the p99. */
+const PACED_CONNECTIONS = 10;
+interface Row {
+  label: string;
+  result: IngestResult;
+  /** The bare server's row this one is a ratio of; none for the paced rows. */
+  bare?: IngestResult;
 }
-results.ingest = perEngine;
+const fullRows: Row[] = [];
+const pacedRows: Row[] = [];
+for (const connections of CONNECTIONS) {
+  const bare = (await repeat(`bare node:http, ${connections} connections`, () => ingestRun("baseline", connections))).median;
+  fullRows.push({ label: `bare node:http, ${connections} conn.`, result: bare, bare });
+  const durable = (await repeat(`minimal durable receiver, ${connections} connections`, () => ingestRun("durable-baseline", connections))).median;
+  fullRows.push({ label: `minimal durable receiver, ${connections} conn.`, result: durable, bare });
+  for (const engine of engines) {
+    for (const sinks of SINK_SETS) {
+      const label = `${engine}, SINKS_ENABLED=${sinks}, ${connections} conn.`;
+      fullRows.push({ label, result: (await repeat(label, () => ingestRun(engine, connections, undefined, sinks))).median, bare });
+    }
+  }
+}
+pacedRows.push({ label: `bare node:http, ${RATE} req/s`, result: (await repeat(`bare node:http, ${RATE} req/s`, () => ingestRun("baseline", PACED_CONNECTIONS, RATE))).median });
+for (const engine of engines) {
+  for (const sinks of SINK_SETS) {
+    const label = `${engine}, SINKS_ENABLED=${sinks}, ${RATE} req/s`;
+    pacedRows.push({ label, result: (await repeat(label, () => ingestRun(engine, PACED_CONNECTIONS, RATE, sinks))).median });
+  }
+}
+results.ingest = { full: fullRows, paced: pacedRows };
+process.stderr.write("  stages of one event\n");
+const stages = await stageBreakdown(ROOT, body);
+results.stages = stages;
+const stalls = STALL_SECONDS > 0 ? await repeat("appends on the store thread, 32 in flight", () => commitStalls(ROOT, body, STALL_SECONDS, 32, true)) : null;
+const stallsInline = STALL_SECONDS > 0 ? await repeat("the same, checkpoints in commits", () => commitStalls(ROOT, body, STALL_SECONDS, 32, false)) : null;
+results.stalls = { background: stalls, inCommits: stallsInline };
 const sse = SUBSCRIBERS > 0 ? await repeat(`SSE fan-out, ${SUBSCRIBERS} subscribers`, () => sseRun()) : null;
 const ssePlain = SUBSCRIBERS > 0 ? await repeat(`plain writer, ${SUBSCRIBERS} subscribers`, () => sseRun(true)) : null;
 const resume = PENDING > 0 ? await repeat(`resume of ${PENDING} pending`, resumeRun) : null;
@@ -282,26 +362,33 @@ results.resume = resume;
 writeFileSync(join(ROOT, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
 rmSync(bodyDir, { recursive: true, force: true });
 
-const b = baselineFull.median;
-const b5 = baselineRate.median;
 const latency = (r: LoadResult) => `${round(r.p50Ms, 2)} / ${round(r.p99Ms, 2)} / ${round(r.maxMs, 1)}`;
+const logged = (r: IngestResult) =>
+  r.loggedPerSecond === undefined ? "" : `${round(r.loggedPerSecond, 0)}/s, drained ${round((r.drainMs ?? 0) / 1000, 2)} s after, ${r.unlogged} unlogged`;
 const rows: string[][] = [
-  ["measure", "req/s", "× bare", "p50 / p99 / max ms", "errors"],
-  ["bare node:http, full load", String(round(b.requestsPerSecond, 0)), "1", latency(b), String(b.errors)],
+  ["measure", "req/s", "× bare", "p50 / p99 / max ms", "errors", "log sink end to end"],
+  ...[...fullRows, ...pacedRows].map(({ label, result, bare }) => [
+    label,
+    String(round(result.requestsPerSecond, 0)),
+    bare ? String(round(result.requestsPerSecond / bare.requestsPerSecond, 2)) : "",
+    latency(result),
+    String(result.errors),
+    logged(result),
+  ]),
 ];
-for (const [engine, result] of Object.entries(perEngine)) {
-  const full = result.full.median;
-  rows.push([`${engine}, full load`, String(round(full.requestsPerSecond, 0)), String(round(full.requestsPerSecond / b.requestsPerSecond, 2)), latency(full), String(full.errors)]);
-}
-rows.push([`bare node:http, ${opts.rate} req/s`, String(round(b5.requestsPerSecond, 0)), "", latency(b5), String(b5.errors)]);
-for (const [engine, result] of Object.entries(perEngine)) {
-  const paced = result.rate.median;
-  rows.push([`${engine}, ${opts.rate} req/s`, String(round(paced.requestsPerSecond, 0)), "", latency(paced), String(paced.errors)]);
-}
 const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((row) => (row[c] as string).length)));
 console.log(`\n${machine.cores} cores (${machine.cpu}), Node ${machine.node}, load: ${generator}, ${machine.body}; medians of ${RUNS} runs of ${SECONDS} s`);
-console.log("durable ingest (SINKS_ENABLED=log; every 202 after its commit):\n");
+console.log(`load average before the run: ${results.loadAverage as string}; after: ${loadavg()}`);
+console.log("durable ingest (every 202 after its commit):\n");
 for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c] as number)).join("  "));
+const ms = (value: number) => `${round(value, 3)} ms`;
+console.log(
+  `\none event, stage by stage (SQLite): parse ${ms(stages.parseMs)}, normalize ${ms(stages.normalizeMs)}, hand-off to the store thread and back ${ms(stages.handOffMs)}, ` +
+    `SQL ${ms(stages.sqlMs)}, commit (fsync) ${ms(stages.commitMs)}; the answer is the rest of a request's time`,
+);
+for (const [label, run] of [["checkpoints on their own thread (the daemon)", stalls], ["checkpoints in commits (before)", stallsInline]] as const) {
+  if (run) console.log(`commit path, ${run.median.appends} appends 32 in flight, ${label}: p50 ${ms(run.median.p50Ms)}, p99 ${ms(run.median.p99Ms)}, longest ${ms(run.median.maxMs)}`);
+}
 for (const [label, run] of [["SSE", sse], ["plain writer (the machine's limit)", ssePlain]] as const) {
   if (!run) continue;
   const s = run.median;

@@ -1,3 +1,4 @@
+import { copyFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
@@ -97,6 +98,37 @@ describe("SQLite's synchronous level", () => {
       expect(await level(driver)).toBe(FULL);
     } finally {
       await driver.close();
+    }
+  });
+});
+
+describe("SQLite's write-ahead log", () => {
+  it("is copied into the database file by a thread of its own, not by the commit of an append", async () => {
+    const path = join(tempDir(), "store.sqlite");
+    const store = openSqliteStore(path, { backgroundCheckpoints: true });
+    try {
+      // ~300 pages of events: under SQLite's 1,000-page automatic checkpoint, which a commit would run.
+      const payload = { object_kind: "push", text: "x".repeat(4000) };
+      const ids = await Promise.all(Array.from({ length: 300 }, () => appendEvent(store, { payload }, ["log"]).then((result) => result.id)));
+      // The database file alone (without its -wal), as a copy: it holds every committed event once checkpointed.
+      // A copy taken while a checkpoint writes the file may be torn: it is looked at again.
+      const eventsInFile = () => {
+        const copy = `${path}.copy`;
+        copyFileSync(path, copy);
+        const db = new Database(copy, { readonly: true });
+        try {
+          const schema = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'events'").get() as { n: number };
+          return schema.n === 0 ? 0 : (db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
+        } catch (error) {
+          if ((error as { code?: unknown }).code === "SQLITE_CORRUPT") return -1;
+          throw error;
+        } finally {
+          db.close();
+        }
+      };
+      await waitFor(() => (eventsInFile() === ids.length ? true : undefined), 5000, "the events in the database file");
+    } finally {
+      await store.close();
     }
   });
 });

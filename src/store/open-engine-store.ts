@@ -5,7 +5,14 @@ import type { Store, StoreLogger } from "../core/store.js";
 
 /** Which store to open, as plain data (it crosses to the store's worker thread). */
 export type StoreSpec =
-  | { engine: "sqlite"; path: string; /** Set by a daemon: see SqliteStoreOptions.singleDaemonWaitMs. */ singleDaemonWaitMs?: number }
+  | {
+      engine: "sqlite";
+      path: string;
+      /** Set by a daemon: see SqliteStoreOptions.singleDaemonWaitMs. */
+      singleDaemonWaitMs?: number;
+      /** Set by a daemon: see SqliteStoreOptions.backgroundCheckpoints. */
+      backgroundCheckpoints?: boolean;
+    }
   | { engine: "postgres"; url: string; poolSize: number; sslMode?: string }
   | { engine: "mariadb"; url: string; poolSize: number; user?: string; password?: string };
 
@@ -13,7 +20,7 @@ export type StoreSpec =
 export function openEngineStore(spec: StoreSpec, logger?: StoreLogger): Promise<Store> {
   switch (spec.engine) {
     case "sqlite":
-      return Promise.resolve(openSqliteStore(spec.path, { singleDaemonWaitMs: spec.singleDaemonWaitMs, logger }));
+      return Promise.resolve(openSqliteStore(spec.path, { singleDaemonWaitMs: spec.singleDaemonWaitMs, backgroundCheckpoints: spec.backgroundCheckpoints, logger }));
     case "postgres":
       return openPostgresStore(spec.url, { poolSize: spec.poolSize, sslMode: spec.sslMode, logger });
     case "mariadb":

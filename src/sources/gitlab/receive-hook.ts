@@ -40,7 +40,7 @@ interface IngestOptions {
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
 /** GitLab's bodies nest a handful of levels; past this, a body is an attack on whoever serializes it again. */
-const MAX_NESTING = 100;
+export const MAX_NESTING = 100;
 
 /** The longest value of a field the store indexes. */
 const MAX_FIELD_LENGTH: Partial<Record<string, number>> = { type: 255, action: 255, path: 1024, username: 255 };

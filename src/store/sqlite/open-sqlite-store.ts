@@ -5,6 +5,7 @@ import { writableDirectoryOf } from "../../support/writable-directory.js";
 import { CommitPoller } from "../sql/poll-for-commits.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store, StoreLogger } from "../../core/store.js";
+import { checkpointInBackground } from "./background-checkpoints.js";
 import { migrateSqlite } from "./migrations.js";
 import { networkFilesystemOf } from "./network-filesystem.js";
 import { holdSingleDaemonLock } from "./single-daemon-lock.js";
@@ -22,6 +23,11 @@ export interface SqliteStoreOptions {
    */
   singleDaemonWaitMs?: number;
   logger?: StoreLogger;
+  /**
+   * A daemon's store: the write-ahead log is copied into the file by a thread of its own, so that
+   * no append's commit waits for that copy and its fsync. Without it (tests, tools), commits do it.
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 /**
@@ -40,18 +46,20 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   }
   const release = options.singleDaemonWaitMs !== undefined && path !== ":memory:" ? holdSingleDaemonLock(path, options.singleDaemonWaitMs, options.logger) : undefined;
   let db: Database.Database;
+  let stopCheckpoints: (() => Promise<void>) | undefined;
   try {
     db = new Database(path);
     db.pragma("journal_mode = WAL");
     db.pragma("busy_timeout = 5000");
     migrateSqlite(db);
     db.pragma("foreign_keys = ON");
+    if (options.backgroundCheckpoints && path !== ":memory:") stopCheckpoints = checkpointInBackground(db, path, options.logger);
   } catch (error) {
     release?.();
     throw error;
   }
   return new SqlStore({
-    driver: new SqliteDriver(db, { afterClose: release }),
+    driver: new SqliteDriver(db, { beforeClose: stopCheckpoints, afterClose: release }),
     shared: false,
     location: path === ":memory:" ? path : resolve(path),
     // data_version moves when another connection (another process) commits; our own commits do not move it.

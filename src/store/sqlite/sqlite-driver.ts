@@ -12,6 +12,8 @@ const DIALECT: SqlDialect = {
 interface SqliteDriverOptions {
   /** The level of every write but a relaxed transaction's; FULL by default. */
   durable?: Synchronous;
+  /** Called before the file is closed, once its last transaction is done: the checkpoint thread stops. */
+  beforeClose?: () => Promise<void>;
   /** Called once the file is closed: the single-daemon lock is let go. */
   afterClose?: () => void;
 }
@@ -37,6 +39,7 @@ export class SqliteDriver implements SqlDriver {
 
   /** FULL: an acknowledged event survives a power loss too. */
   private readonly durable: Synchronous;
+  private readonly beforeClose: (() => Promise<void>) | undefined;
   private readonly afterClose: (() => void) | undefined;
 
   constructor(
@@ -44,6 +47,7 @@ export class SqliteDriver implements SqlDriver {
     options: SqliteDriverOptions = {},
   ) {
     this.durable = options.durable ?? "FULL";
+    this.beforeClose = options.beforeClose;
     this.afterClose = options.afterClose;
     this.synchronous = this.durable;
     this.db.pragma(`synchronous = ${this.durable}`);
@@ -99,6 +103,7 @@ export class SqliteDriver implements SqlDriver {
 
   async close(): Promise<void> {
     await this.queue;
+    await this.beforeClose?.();
     if (this.db.open) this.db.close();
     this.afterClose?.();
   }

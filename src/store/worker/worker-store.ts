@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { NewEvent, StoredEvent } from "../../core/event.js";
 import type { InventoryStore } from "../../core/inventory-store.js";
+import { compiledWorkerUrl } from "../compiled-worker.js";
 import type { StoreSpec } from "../open-engine-store.js";
 import type {
   AppendOptions,
@@ -24,8 +25,7 @@ import { decode, decodeError, type Call, type MainMessage, type WorkerMessage } 
 
 /** The compiled worker, beside this module (`dist/` when running from sources under test). */
 export function defaultWorkerUrl(): URL {
-  const here = import.meta.url;
-  return here.endsWith(".ts") ? new URL("../../../dist/store/worker/store-worker.js", here) : new URL("./store-worker.js", here);
+  return compiledWorkerUrl("worker/store-worker.js");
 }
 
 interface Pending {
