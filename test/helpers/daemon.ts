@@ -8,7 +8,7 @@ import { createLogger } from "../../src/support/logger.js";
 import type { SinkFactory } from "../../src/core/sink.js";
 import type { Store } from "../../src/store/store.js";
 import { builtinSinks } from "../../src/sinks/index.js";
-import { tempDir } from "./temp-dir.js";
+import { tempDir } from "../../harness/temp-dir.js";
 
 export { tempDir };
 
