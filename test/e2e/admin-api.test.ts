@@ -1,14 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { fixtureJson } from "../helpers/fixtures.js";
 import { recordingSink } from "../helpers/recording-sink.js";
+import { closeAfterTest } from "../helpers/teardown.js";
 
 const ADMIN = "admin-token-0123456789";
 let t: TestDaemon | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 const api = (path: string, init: RequestInit = {}, token: string | null = ADMIN) =>
   fetch(`${t!.url}${path}`, {
@@ -26,14 +23,14 @@ async function post(name: string, event: string): Promise<number> {
 
 describe("admin API", () => {
   it("is off with a 403 that says how to enable it when ADMIN_TOKEN is unset", async () => {
-    t = await startTestDaemon({});
+    t = closeAfterTest(await startTestDaemon({}));
     const response = await api("/api/events");
     expect(response.status).toBe(403);
     expect((await json<{ error: string }>(response)).error).toMatch(/set ADMIN_TOKEN/);
   });
 
   it("wants a bearer token from ADMIN_TOKEN, any value of the rotation list", async () => {
-    t = await startTestDaemon({ ADMIN_TOKEN: `old-admin-token,${ADMIN}` });
+    t = closeAfterTest(await startTestDaemon({ ADMIN_TOKEN: `old-admin-token,${ADMIN}` }));
     expect((await api("/api/events", {}, null)).status).toBe(401);
     expect((await api("/api/events", {}, "wrong")).status).toBe(401);
     expect((await api("/api/events", {}, "old-admin-token")).status).toBe(200);
@@ -41,7 +38,7 @@ describe("admin API", () => {
   });
 
   it("lists events newest first, filtered and paginated", async () => {
-    t = await startTestDaemon({ ADMIN_TOKEN: ADMIN });
+    t = closeAfterTest(await startTestDaemon({ ADMIN_TOKEN: ADMIN }));
     const push = await post("project__push.json", "Push Hook");
     const mr = await post("project__merge_request_open.json", "Merge Request Hook");
     const sys = await post("system__project_create.json", "System Hook");
@@ -61,7 +58,7 @@ describe("admin API", () => {
   });
 
   it("answers bad parameters with 400 naming them, and unknown ids with 404", async () => {
-    t = await startTestDaemon({ ADMIN_TOKEN: ADMIN });
+    t = closeAfterTest(await startTestDaemon({ ADMIN_TOKEN: ADMIN }));
     const cases: [string, RequestInit, number, RegExp][] = [
       ["/api/events?limit=0", {}, 400, /^limit must be from 1 to 500/],
       ["/api/events?hook=sytem", {}, 400, /^hook\.0 must be among system/],
@@ -86,7 +83,7 @@ describe("admin API", () => {
 
   it("shows an event with each sink's delivery state, and redelivers it", async () => {
     const recorder = recordingSink("recorder");
-    t = await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "log,recorder" }, { recorder: recorder.factory });
+    t = closeAfterTest(await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "log,recorder" }, { recorder: recorder.factory }));
     const id = await post("project__push.json", "Push Hook");
     await waitFor(() => (recorder.recording.delivered.length === 1 ? true : undefined));
     const detail = await json<{ id: number; payload: unknown; deliveries: { sink: string; status: string; attempts: number }[] }>(await api(`/api/events/${id}`));
@@ -109,7 +106,7 @@ describe("admin API", () => {
     const flaky = recordingSink("flaky", () => {
       if (!healthy) throw new Error("downstream is down");
     });
-    t = await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "flaky", LOG_EVENTS_TO: "", MAX_ATTEMPTS: "1" }, { flaky: flaky.factory });
+    t = closeAfterTest(await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "flaky", LOG_EVENTS_TO: "", MAX_ATTEMPTS: "1" }, { flaky: flaky.factory }));
     const ids = [await post("project__push.json", "Push Hook"), await post("project__tag_push.json", "Tag Push Hook")];
     const failed = await waitFor(async () => {
       const body = await json<{ deliveries: { eventId: number; lastError: string }[] }>(await api("/api/deliveries?status=failed&sink=flaky"));
@@ -133,7 +130,7 @@ describe("GET /metrics", () => {
 
   it("exposes the daemon's metrics in Prometheus text format, and they move as events flow", async () => {
     const blocked = recordingSink("blocked", () => new Promise<void>(() => {}), { concurrency: 1 });
-    t = await startTestDaemon({ SINKS_ENABLED: "log,sse,blocked", SSE_TOKEN: "x", SHUTDOWN_TIMEOUT_MS: "50" }, { blocked: blocked.factory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "log,sse,blocked", SSE_TOKEN: "x", SHUTDOWN_TIMEOUT_MS: "50" }, { blocked: blocked.factory }));
     const before = await (await fetch(`${t.url}/metrics`)).text();
     expect(before).toMatch(/^# HELP process_cpu_user_seconds_total/m);
     for (const name of ["gitlab_webhooks_http_requests_total", "gitlab_webhooks_events_received_total", "gitlab_webhooks_auth_failures_total", "gitlab_webhooks_ingest_duration_seconds", "gitlab_webhooks_deliveries_total", "gitlab_webhooks_delivery_queue_depth", "gitlab_webhooks_delivery_oldest_pending_age_seconds", "gitlab_webhooks_sse_subscribers"]) {
@@ -160,7 +157,7 @@ describe("GET /metrics", () => {
   });
 
   it("counts event types GitLab does not document as other", async () => {
-    t = await startTestDaemon({});
+    t = closeAfterTest(await startTestDaemon({}));
     await postHook(t.url, { object_kind: "made_up_kind_123" });
     const text = await (await fetch(`${t.url}/metrics`)).text();
     expect(sample(text, "gitlab_webhooks_events_received_total", '{hook="project",type="other"}')).toBe(1);

@@ -6,6 +6,7 @@ import { launchBrowser, SCREENSHOTS, watchedPage } from "../helpers/browser.js";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { fixtureJson } from "../helpers/fixtures.js";
 import { recordingSink } from "../helpers/recording-sink.js";
+import { sleep } from "../helpers/sleep.js";
 
 const ADMIN = "traffic-admin-token-7";
 
@@ -78,7 +79,7 @@ describe("dashboard, first visit", () => {
     const { page: opened, errors } = await page("login");
     await opened.goto(`${t.url}/`);
     await opened.getByLabel("Admin token").waitFor();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     expect(await opened.locator("#admin-off").isVisible()).toBe(false);
     expect(await opened.locator("#live").isVisible()).toBe(false);
     expect(errors).toEqual([]);

@@ -10,6 +10,7 @@ import { fixtureBody, FIXTURE_DIR } from "../helpers/fixtures.js";
 import { freePort } from "../../harness/free-port.js";
 import { REPO_ROOT } from "../../harness/repo-root.js";
 import { runCli, spawnDaemon } from "../../harness/spawn-daemon.js";
+import { sleep } from "../helpers/sleep.js";
 
 /** What a new operator meets in the first hour: every message names the fix. */
 const cleanup: (() => Promise<unknown> | void)[] = [];
@@ -55,7 +56,7 @@ describe("tail while the daemon is away", () => {
     const controller = new AbortController();
     const following = follow({ url: `http://127.0.0.1:${port}/sse/`, json: false, write: () => {}, warn: () => {}, signal: controller.signal });
     await waitFor(() => (answered === 1 ? true : undefined));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     controller.abort();
     const outcome = await Promise.race([following.then(() => "stopped"), new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5000))]);
     expect(outcome).toBe("stopped");

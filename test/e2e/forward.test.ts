@@ -5,6 +5,7 @@ import { postHook, tempDir, TEST_TOKEN, waitFor } from "../helpers/daemon.js";
 import { startFakeServer, type FakeServer } from "../helpers/fake-server.js";
 import { fixtureBody, fixtureJson } from "../helpers/fixtures.js";
 import { runCli, spawnDaemon, type SpawnedDaemon } from "../../harness/spawn-daemon.js";
+import { sleep } from "../helpers/sleep.js";
 
 const SSE_TOKEN = "forward-feed-token-123";
 const BOT_SECRET = "the-bots-own-webhook-secret";
@@ -102,7 +103,7 @@ describe("gitlab-webhooks forward", () => {
     await waitFor(() => (/#4 note .*no answer.*retrying in/.test(forward.output()) ? true : undefined), 10_000, "a failed attempt while the bot is down");
     bot = await startBot({}, received, port);
     await waitFor(() => (received.length === 7 ? true : undefined), 15_000, "the two events posted while forward was away");
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     expect(received.slice(5).map((request) => request.headers["idempotency-key"])).toEqual(["d4", "d5"]);
     expect(received.length).toBe(7);
   });

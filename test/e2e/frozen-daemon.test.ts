@@ -4,6 +4,7 @@ import { postHook, TEST_TOKEN, waitFor } from "../helpers/daemon.js";
 import { SERVER_ENGINES } from "../helpers/engines.js";
 import { spawnDaemon, type SpawnedDaemon } from "../../harness/spawn-daemon.js";
 import { tempDir } from "../../harness/temp-dir.js";
+import { sleep } from "../helpers/sleep.js";
 
 /** Longer than every timeout that cuts a frozen holder's session (5 s). */
 const FROZEN_MS = 12_000;
@@ -69,7 +70,7 @@ describe.each(SERVER_ENGINES)("a frozen daemon on a shared $name database", (eng
       if ((timings[before]?.ms ?? 0) > 500) stopped = at;
       else {
         a.child.kill("SIGCONT");
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await sleep(300);
       }
     }
     expect(stopped, "A never held a lock when stopped").toBeGreaterThan(0);

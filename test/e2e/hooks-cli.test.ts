@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { startFakeGitLab, type FakeGitLab } from "../helpers/fake-gitlab.js";
 import { sendJson } from "../helpers/fake-server.js";
+import { closeAfterTest } from "../helpers/teardown.js";
 import { runCli } from "../../harness/spawn-daemon.js";
 
 const TOKEN = "glpat-hooks-admin";
@@ -8,7 +9,7 @@ let gitlab: FakeGitLab;
 let hooks: Record<string, Record<string, unknown>[]>;
 
 beforeEach(async () => {
-  gitlab = await startFakeGitLab(TOKEN);
+  gitlab = closeAfterTest(await startFakeGitLab(TOKEN));
   hooks = { "projects/repos%2Freleng%2Fscap": [], "groups/repos": [], system: [] };
   let nextId = 1;
   for (const [key, path] of [["projects/repos%2Freleng%2Fscap", "/api/v4/projects/repos%2Freleng%2Fscap/hooks"], ["groups/repos", "/api/v4/groups/repos/hooks"], ["system", "/api/v4/hooks"]] as const) {
@@ -28,7 +29,6 @@ beforeEach(async () => {
   }
   gitlab.route("POST /api/v4/projects/secret%2Fthing/hooks", (_req, _body, res) => sendJson(res, 403, { message: "403 Forbidden" }));
 });
-afterEach(() => gitlab.close());
 
 async function cli(args: string[], token = TOKEN) {
   const run = runCli(["hooks", ...args], { GITLAB_URL: gitlab.url, GITLAB_TOKEN: token });

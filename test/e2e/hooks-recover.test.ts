@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { postHook, startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { startFakeGitLab, type FakeGitLab } from "../helpers/fake-gitlab.js";
 import { sendJson } from "../helpers/fake-server.js";
 import { fixtureJson } from "../helpers/fixtures.js";
+import { closeAfterTest } from "../helpers/teardown.js";
 import { freePort } from "../../harness/free-port.js";
 import { runCli } from "../../harness/spawn-daemon.js";
 
@@ -49,12 +50,8 @@ async function cli(args: string[]) {
 const storedEvents = async () => (await t.daemon.store.listEvents({ limit: 1000 })).map((event) => event.meta);
 
 beforeEach(async () => {
-  gitlab = await startFakeGitLab(GITLAB_TOKEN);
-  t = await startTestDaemon({ SINKS_ENABLED: "log" });
-});
-afterEach(async () => {
-  await t.close();
-  await gitlab.close();
+  gitlab = closeAfterTest(await startFakeGitLab(GITLAB_TOKEN));
+  t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "log" }));
 });
 
 describe("gitlab-webhooks hooks recover", () => {

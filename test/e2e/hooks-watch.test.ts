@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { startFakeGitLab, type FakeGitLab } from "../helpers/fake-gitlab.js";
 import { sendJson } from "../helpers/fake-server.js";
+import { closeAfterTest } from "../helpers/teardown.js";
 
 const GITLAB_TOKEN = "glpat-hooks-watcher";
 const ADMIN = "watch-admin-token-0123";
@@ -9,11 +10,6 @@ const PROJECT = "flightjs/flight-management";
 
 let t: TestDaemon | undefined;
 let gitlab: FakeGitLab | undefined;
-afterEach(async () => {
-  await t?.close();
-  await gitlab?.close();
-  t = gitlab = undefined;
-});
 
 interface Health {
   status: string;
@@ -21,7 +17,7 @@ interface Health {
 }
 
 async function world() {
-  gitlab = await startFakeGitLab(GITLAB_TOKEN);
+  gitlab = closeAfterTest(await startFakeGitLab(GITLAB_TOKEN));
   const hook = { id: 8, url: "https://hooks.example.org/hooks", merge_requests_events: true, alert_status: "temporarily_disabled", disabled_until: "2026-11-22T12:00:00Z" };
   const statuses = ["internal error", "internal error", "500", "internal error"];
   gitlab.route(`GET /api/v4/projects/${encodeURIComponent(PROJECT)}`, (_req, _body, res) => sendJson(res, 200, { id: 3, path_with_namespace: PROJECT }));
@@ -39,7 +35,7 @@ async function world() {
 describe("HOOKS_WATCH", () => {
   it("logs a disabled hook as an error naming how to re-enable it, and shows it on /healthz, /api/hooks and /metrics", async () => {
     const { hook, statuses } = await world();
-    t = await startTestDaemon({ HOOKS_WATCH: `${PROJECT},releng`, GITLAB_URL: gitlab!.url, GITLAB_TOKEN, ADMIN_TOKEN: ADMIN });
+    t = closeAfterTest(await startTestDaemon({ HOOKS_WATCH: `${PROJECT},releng`, GITLAB_URL: gitlab!.url, GITLAB_TOKEN, ADMIN_TOKEN: ADMIN }));
     await waitFor(() => (t!.daemon.hooksWatch?.state.checkedAt ? true : undefined));
     expect(t.logs()).toMatch(
       /error GitLab paused project hook of flightjs\/flight-management 8 \(https:\/\/hooks.example.org\/hooks\) until 2026-11-22T12:00:00Z after 4 failures in a row: send it a test request to re-enable it .* gitlab-webhooks hooks recover --project flightjs\/flight-management --hook 8/,
@@ -76,7 +72,7 @@ describe("HOOKS_WATCH", () => {
 
   it("says which entry it cannot check, and why, without failing the daemon", async () => {
     await world();
-    t = await startTestDaemon({ HOOKS_WATCH: "nobody/nothing", GITLAB_URL: gitlab!.url, GITLAB_TOKEN });
+    t = closeAfterTest(await startTestDaemon({ HOOKS_WATCH: "nobody/nothing", GITLAB_URL: gitlab!.url, GITLAB_TOKEN }));
     await waitFor(() => (t!.daemon.hooksWatch?.state.checkedAt ? true : undefined));
     expect(t.logs()).toMatch(/error could not check the hooks of nobody\/nothing: HOOKS_WATCH: nobody\/nothing is neither a project nor a group that GITLAB_TOKEN can see/);
     expect(((await (await fetch(`${t.url}/healthz`)).json()) as Health).hooks).toMatchObject({ uncheckable: 1 });

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { globMatcher } from "../../src/core/glob.js";
 import { publicErrorText } from "../../src/http/routes/health.js";
 import { openSqliteStore } from "../../src/store/sqlite/open-sqlite-store.js";
@@ -15,7 +15,8 @@ import { ENGINES } from "../helpers/engines.js";
 import { startFakeGitLab, type FakeGitLab } from "../helpers/fake-gitlab.js";
 import { sendJson } from "../helpers/fake-server.js";
 import { fixtureJson } from "../helpers/fixtures.js";
-import { sleep } from "../helpers/recording-sink.js";
+import { sleep } from "../helpers/sleep.js";
+import { closeAfterTest, killAfterTest } from "../helpers/teardown.js";
 import { spawnDaemon, type SpawnedDaemon } from "../../harness/spawn-daemon.js";
 import { tempDir } from "../../harness/temp-dir.js";
 
@@ -28,13 +29,6 @@ const HOSTILE_GLOB = "+(*)+(*)+(*)+(*)+(*)!";
 let t: TestDaemon | undefined;
 let spawned: SpawnedDaemon | undefined;
 let gitlab: FakeGitLab | undefined;
-afterEach(async () => {
-  await t?.close();
-  spawned?.child.kill("SIGKILL");
-  await spawned?.exited;
-  await gitlab?.close();
-  t = spawned = gitlab = undefined;
-});
 
 const push = (path: string, id: number, extra: object = {}) => ({
   object_kind: "push",
@@ -69,7 +63,7 @@ async function subscriberGauge(url: string): Promise<number> {
 
 describe("hostile input, third round", () => {
   it("1: refuses an extglob as a feed filter with a 400 naming it, and keeps /healthz and /hooks answering", async () => {
-    spawned = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse" }, tempDir());
+    spawned = killAfterTest(await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse" }, tempDir()));
     const url = spawned.url;
     // An 18-character public project path: one match of picomatch's form of the glob took a minute.
     expect((await postHook(url, push("abcdefgh/ijklmnopq", 1))).status).toBe(202);
@@ -91,7 +85,7 @@ describe("hostile input, third round", () => {
     /** A gitlab-mentions daemon of its own (a frozen one cannot hold up the tests) reading `page`; the notes it posts. */
     async function mentionsDaemon(page: string, changedFile: string, diffsStatus = 200): Promise<{ notes: string[]; url: string; dir: string }> {
       const notes: string[] = [];
-      gitlab = await startFakeGitLab(GITLAB_TOKEN);
+      gitlab = closeAfterTest(await startFakeGitLab(GITLAB_TOKEN));
       gitlab.route("GET /api/v4/user", (_req, _body, res) => sendJson(res, 200, { id: 99, username: "reviewbot" }));
       gitlab.route("GET /api/v4/personal_access_tokens/self", (_req, _body, res) => sendJson(res, 200, { id: 1, name: "bot", expires_at: "2099-01-01", scopes: ["api"] }));
       gitlab.route(`GET /api/v4/projects/[^/]+/merge_requests/16/participants`, (_req, _body, res) => sendJson(res, 200, []));
@@ -105,7 +99,7 @@ describe("hostile input, third round", () => {
       });
       const dir = tempDir();
       writeFileSync(join(dir, "reviewers.wikitext"), page);
-      spawned = await spawnDaemon(
+      spawned = killAfterTest(await spawnDaemon(
         {
           SOURCE_TOKEN: TEST_TOKEN,
           ADMIN_TOKEN: ADMIN,
@@ -117,7 +111,7 @@ describe("hostile input, third round", () => {
           DATABASE_PATH: join(dir, "store.sqlite"),
         },
         dir,
-      );
+      ));
       return { notes, url: spawned.url, dir };
     }
 
@@ -203,7 +197,7 @@ describe("hostile input, third round", () => {
   });
 
   it("2: caps the number and length of filter values with a 400 naming the limit, and shares one matcher per filter", async () => {
-    t = await startTestDaemon({ SINKS_ENABLED: "sse" });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "sse" }));
     const answer = async (query: string) => {
       const response = await fetch(`${t!.url}/sse/?${query}`);
       // An admitted subscriber's body is a stream that never ends.
@@ -219,7 +213,7 @@ describe("hostile input, third round", () => {
   });
 
   it("2: 100 subscribers with the largest filter the feed accepts, all different, cost under 200 MB", async () => {
-    spawned = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse" }, tempDir());
+    spawned = killAfterTest(await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse" }, tempDir()));
     const url = spawned.url;
     const rssMb = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${spawned!.child.pid}/status`, "utf8"))?.[1]) / 1024;
     expect((await postHook(url, push("g/warm-up", 1))).status).toBe(202);
@@ -263,7 +257,7 @@ describe("hostile input, third round", () => {
       });
 
     it("admits at most the anonymous share of 50 subscribers arriving at once, and still a token holder", async () => {
-      t = await start();
+      t = closeAfterTest(await start());
       const controller = new AbortController();
       try {
         const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(`${t!.url}/sse/`, { signal: controller.signal })));
@@ -280,7 +274,7 @@ describe("hostile input, third round", () => {
     });
 
     it("gives a slot back when the client leaves while the store is read: 300 connect-and-abort cycles leave none taken", async () => {
-      t = await start();
+      t = closeAfterTest(await start());
       const port = Number(new URL(t.url).port);
       const cycle = () =>
         new Promise<void>((resolve) => {
@@ -304,7 +298,7 @@ describe("hostile input, third round", () => {
   describe.each(ENGINES.filter((engine) => engine.name !== "sqlite"))("4: NUL and lone surrogates on $name", (engine) => {
     const test = engine.available ? it : it.skip;
     test("stores every authentic event, its payload as sent, and recognises a resend", async () => {
-      t = await startTestDaemon({ ...engine.env(await engine.freshLocation()), SINKS_ENABLED: "log" });
+      t = closeAfterTest(await startTestDaemon({ ...engine.env(await engine.freshLocation()), SINKS_ENABLED: "log" }));
       const mergeRequest = (title: string, action: string, username: string, path: string) => {
         const body = fixtureJson<{ object_attributes: Record<string, unknown>; user: Record<string, unknown>; project: Record<string, unknown> }>("project__merge_request_open.json");
         Object.assign(body.object_attributes, { title, action });
@@ -346,7 +340,7 @@ describe("hostile input, third round", () => {
   });
 
   it("6: takes ids and numbers in plain decimal digits within range, else a 400 naming the parameter", async () => {
-    t = await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "inventory" });
+    t = closeAfterTest(await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "inventory" }));
     expect((await postHook(t.url, push("g/p", 1))).status).toBe(202);
     const api = async (path: string, init: RequestInit = {}) => {
       const response = await fetch(`${t!.url}${path}`, { ...init, headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" } });

@@ -3,14 +3,16 @@ import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sign } from "../../src/support/standard-webhooks.js";
 import { postHook, startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { fixtureBody, fixtureJson } from "../helpers/fixtures.js";
 import { spawnDaemon, type SpawnedDaemon } from "../../harness/spawn-daemon.js";
 import { openSqliteStore } from "../../src/store/sqlite/open-sqlite-store.js";
 import { appendEvent } from "../helpers/store.js";
+import { closeAfterTest, killAfterTest } from "../helpers/teardown.js";
 import { tempDir } from "../../harness/temp-dir.js";
+import { sleep } from "../helpers/sleep.js";
 
 const ADMIN = "hostile-admin-token-0123";
 const A_TOKEN = "project-a-token-0123456789";
@@ -18,12 +20,6 @@ const B_TOKEN = "project-b-token-0123456789";
 
 let t: TestDaemon | undefined;
 let spawned: SpawnedDaemon | undefined;
-afterEach(async () => {
-  await t?.close();
-  spawned?.child.kill("SIGKILL");
-  await spawned?.exited;
-  t = spawned = undefined;
-});
 
 const push = (path: string, id: number, extra: object = {}) => ({
   object_kind: "push",
@@ -40,7 +36,7 @@ async function json(response: Response): Promise<{ id?: number; duplicate?: bool
 
 describe("hostile input", () => {
   it("1: refuses a body nested too deep on its own, while the requests committed beside it succeed", async () => {
-    t = await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "sse,log" });
+    t = closeAfterTest(await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "sse,log" }));
     const url = t.url;
     const genuine = Array.from({ length: 60 }, (_, n) => postHook(url, push("g/p", 1, { n })));
     const poisoned = Array.from({ length: 10 }, () => postHook(url, nested(5000, true)));
@@ -63,7 +59,7 @@ describe("hostile input", () => {
   });
 
   it("2: deduplicates an idempotency key only among events about the same project", async () => {
-    t = await startTestDaemon({ PROJECT_TOKENS: `a/*=${A_TOKEN},b/*=${B_TOKEN}` });
+    t = closeAfterTest(await startTestDaemon({ PROJECT_TOKENS: `a/*=${A_TOKEN},b/*=${B_TOKEN}` }));
     for (const headerName of ["Idempotency-Key", "webhook-id", "X-Gitlab-Event-UUID"]) {
       const key = randomUUID();
       const headers = { [headerName]: key, "Idempotency-Key": headerName === "Idempotency-Key" ? key : "" };
@@ -84,7 +80,7 @@ describe("hostile input", () => {
 
   it("3: answers a replayed signed request as a duplicate, whatever Idempotency-Key and X-Gitlab-Event it carries", async () => {
     const secret = `whsec_${randomBytes(24).toString("base64")}`;
-    t = await startTestDaemon({ SOURCE_SIGNING_TOKEN: secret });
+    t = closeAfterTest(await startTestDaemon({ SOURCE_SIGNING_TOKEN: secret }));
     const body = fixtureBody("project__merge_request_open.json");
     const webhookId = randomUUID();
     const timestamp = String(Math.floor(Date.now() / 1000));
@@ -99,7 +95,7 @@ describe("hostile input", () => {
   });
 
   it("4: refuses a project token's event about another project, and lets no timestamp freeze the inventory", async () => {
-    t = await startTestDaemon({ SINKS_ENABLED: "inventory", ADMIN_TOKEN: ADMIN, PROJECT_TOKENS: `a/*=${A_TOKEN}` });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "inventory", ADMIN_TOKEN: ADMIN, PROJECT_TOKENS: `a/*=${A_TOKEN}` }));
     const url = t.url;
     // Project B (id 77), as the instance's system hook announced it.
     const created = { ...fixtureJson("system__project_create.json"), project_id: 77, path_with_namespace: "b/victim", name: "victim", path: "victim" };
@@ -128,7 +124,7 @@ describe("hostile input", () => {
   });
 
   it("4: withholds a project id that two project tokens claim for different paths, and never lets it act on either", async () => {
-    t = await startTestDaemon({ PROJECT_TOKENS: `a/*=${A_TOKEN},b/*=${B_TOKEN}` });
+    t = closeAfterTest(await startTestDaemon({ PROJECT_TOKENS: `a/*=${A_TOKEN},b/*=${B_TOKEN}` }));
     const first = await postHook(t.url, push("a/x", 5), { token: A_TOKEN });
     const claimed = await postHook(t.url, push("b/y", 5), { token: B_TOKEN });
     expect([first.status, claimed.status]).toEqual([202, 202]);
@@ -137,7 +133,7 @@ describe("hostile input", () => {
   });
 
   it("12: authenticates a vulnerability event by its project token, from the object's URL", async () => {
-    t = await startTestDaemon({ PROJECT_TOKENS: `flightjs/*=${A_TOKEN}` });
+    t = closeAfterTest(await startTestDaemon({ PROJECT_TOKENS: `flightjs/*=${A_TOKEN}` }));
     const response = await postHook(t.url, fixtureBody("project__vulnerability.json"), { token: A_TOKEN, event: "Vulnerability Hook" });
     expect(response.status).toBe(202);
     const stored = await t.daemon.store.getEvent((await json(response)).id as number);
@@ -146,7 +142,7 @@ describe("hostile input", () => {
   });
 
   it("9: refuses a token that matches no secret before reading the body, so a flood of 25 MB bodies costs no memory", async () => {
-    spawned = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, PROJECT_TOKENS: `a/*=${A_TOKEN}`, SINKS_ENABLED: "sse" }, tempDir());
+    spawned = killAfterTest(await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, PROJECT_TOKENS: `a/*=${A_TOKEN}`, SINKS_ENABLED: "sse" }, tempDir()));
     const { port } = new URL(spawned.url);
     const chunk = Buffer.alloc(1024 * 1024, 0x20);
     const flood = Array.from({ length: 40 }, () =>
@@ -188,7 +184,7 @@ describe("hostile input", () => {
     const project = { id: 1, path: "g/public", url: null, visibility: "public" as const };
     await Promise.all(Array.from({ length: 20_000 }, (_, n) => appendEvent(store, { project: n % 2 ? project : { ...project, visibility: "private" as const }, payload: { n } })));
     await store.close();
-    spawned = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", DATABASE_PATH: join(dir, "store.sqlite"), SSE_MAX_CLIENTS: "1000" }, dir);
+    spawned = killAfterTest(await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", DATABASE_PATH: join(dir, "store.sqlite"), SSE_MAX_CLIENTS: "1000" }, dir));
     const url = spawned.url;
     let received = 0;
     const replays = Array.from({ length: 150 }, () =>
@@ -207,14 +203,14 @@ describe("hostile input", () => {
 
   it("10: cuts slow clients after REQUEST_TIMEOUT_MS, and keeps room for genuine requests however many there are", async () => {
     // An open-file limit of 300 puts the connection cap at 236; 600 slow sockets would exhaust it.
-    spawned = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", REQUEST_TIMEOUT_MS: "1500" }, tempDir(), ["prlimit", "--nofile=300:300"]);
+    spawned = killAfterTest(await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", REQUEST_TIMEOUT_MS: "1500" }, tempDir(), ["prlimit", "--nofile=300:300"]));
     const { port } = new URL(spawned.url);
     const slow = Array.from({ length: 600 }, () => {
       const socket = connect(Number(port), "127.0.0.1", () => socket.write("POST /hooks HTTP/1.1\r\nHost: x\r\n"));
       socket.on("error", () => undefined);
       return socket;
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     const genuine = await Promise.all(Array.from({ length: 50 }, (_, n) => postHook(spawned!.url, push("g/p", 1, { n })).then((r) => r.status, () => 0)));
     expect(genuine).toEqual(genuine.map(() => 202));
     // The slow ones that were not closed to make room are cut once the timeout passes.
@@ -224,7 +220,7 @@ describe("hostile input", () => {
 
   it("13: answers every request it took before stopping on SIGTERM: nothing stored goes unanswered", async () => {
     const dir = tempDir();
-    spawned = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "log", DATABASE_PATH: join(dir, "store.sqlite"), LOG_EVENTS_TO: join(dir, "events.log") }, dir);
+    spawned = killAfterTest(await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "log", DATABASE_PATH: join(dir, "store.sqlite"), LOG_EVENTS_TO: join(dir, "events.log") }, dir));
     const { port } = new URL(spawned.url);
     const answers = new Map<string, number>();
     let answered = 0;

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { postHook, tempDir, TEST_TOKEN, waitFor } from "../helpers/daemon.js";
 import { fixtureBody, FIXTURE_DIR } from "../helpers/fixtures.js";
 import { runCli, spawnDaemon } from "../../harness/spawn-daemon.js";
+import { sleep } from "../helpers/sleep.js";
 
 function daemonEnv(dir: string): Record<string, string> {
   return {
@@ -45,7 +46,7 @@ describe("the daemon process", () => {
           }
         }
       });
-      await new Promise((resolve) => setTimeout(resolve, 150 + round * 100));
+      await sleep(150 + round * 100);
       daemon.child.kill("SIGKILL");
       stop = true;
       await Promise.all(posters);

@@ -1,14 +1,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { postHook, startTestDaemon, tempDir, TEST_TOKEN, type TestDaemon } from "../helpers/daemon.js";
 import { fixtureJson } from "../helpers/fixtures.js";
+import { closeAfterTest } from "../helpers/teardown.js";
 
 let t: TestDaemon | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 const mrOf = (path: string) => {
   const body = fixtureJson("project__merge_request_open.json") as { project: Record<string, unknown> };
@@ -21,7 +18,7 @@ describe("per-project tokens", () => {
     const dir = tempDir();
     const file = join(dir, "tokens");
     writeFileSync(file, "# releng tools\nrepos/releng/*=releng-token=\n\nmediawiki/core=core-token\n");
-    t = await startTestDaemon({ PROJECT_TOKENS: "tools/bot=bot-token", PROJECT_TOKENS_FILE: file }, {}, dir);
+    t = closeAfterTest(await startTestDaemon({ PROJECT_TOKENS: "tools/bot=bot-token", PROJECT_TOKENS_FILE: file }, {}, dir));
     const status = async (path: string, token: string) => (await postHook(t!.url, mrOf(path), { event: "Merge Request Hook", token })).status;
     expect(await status("repos/releng/scap", "releng-token=")).toBe(202);
     expect(await status("repos/releng/blubber/deep", "releng-token=")).toBe(202);

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { postHook, tempDir, TEST_TOKEN, waitFor } from "../helpers/daemon.js";
 import { fixtureBody } from "../helpers/fixtures.js";
 import { runCli, spawnDaemon } from "../../harness/spawn-daemon.js";
+import { sleep } from "../helpers/sleep.js";
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -37,7 +38,7 @@ describe("gitlab-webhooks tail", () => {
     await postHook(daemon.url, fixtureBody("project__issue.json"), { event: "Issue Hook" });
     await postHook(daemon.url, fixtureBody("project__note_merge_request.json"), { event: "Note Hook" });
     await waitFor(() => (lines(tail.output()).length === 4 ? true : undefined), 15_000, "tail to catch up");
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     tail.child.kill("SIGINT");
     daemon.child.kill("SIGTERM");
     await Promise.all([tail.exited, daemon.exited]);
@@ -59,7 +60,7 @@ describe("gitlab-webhooks tail", () => {
     // stderr's notes (no token given) are not JSON lines: stdout's are.
     const json = () => tail.output().split("\n").filter((line) => line.startsWith("{"));
     await waitFor(() => (json().length > 0 ? true : undefined));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     tail.child.kill("SIGINT");
     daemon.child.kill("SIGTERM");
     await Promise.all([tail.exited, daemon.exited]);

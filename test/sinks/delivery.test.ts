@@ -1,13 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PermanentError, RetryLaterError } from "../../src/core/sink.js";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
-import { recordingSink, sleep } from "../helpers/recording-sink.js";
+import { recordingSink } from "../helpers/recording-sink.js";
+import { sleep } from "../helpers/sleep.js";
+import { closeAfterTest } from "../helpers/teardown.js";
 
 let t: TestDaemon | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 const pushTo = (projectId: number, n: number) => ({ object_kind: "push", n, project: { id: projectId, path_with_namespace: `g/p${projectId}`, visibility_level: 20 } });
 
@@ -26,7 +24,7 @@ describe("delivery", () => {
     const { factory, recording } = recordingSink("flaky", (_event, attempt) => {
       if (attempt < 3) throw new Error(`downstream said no (${attempt})`);
     });
-    t = await startTestDaemon({ SINKS_ENABLED: "flaky" }, { flaky: factory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "flaky" }, { flaky: factory }));
     const id = await post(pushTo(1, 1));
     await waitFor(() => (recording.delivered.includes(id) ? true : undefined));
     const times = recording.calls.map((call) => call.at);
@@ -46,7 +44,7 @@ describe("delivery", () => {
     const { factory, recording } = recordingSink("broken", () => {
       throw new Error("always down");
     });
-    t = await startTestDaemon({ SINKS_ENABLED: "broken", MAX_ATTEMPTS: "3" }, { broken: factory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "broken", MAX_ATTEMPTS: "3" }, { broken: factory }));
     const id = await post(pushTo(1, 1));
     const state = await waitFor(async () => {
       const s = await deliveryTo("broken", id);
@@ -62,7 +60,7 @@ describe("delivery", () => {
     const { factory } = recordingSink("echo", () => {
       throw new Error(`refused token ${secret} at https://downstream.example/private-group/private-project/notes`);
     });
-    t = await startTestDaemon({ SINKS_ENABLED: "echo", MAX_ATTEMPTS: "1", GITLAB_TOKEN: secret }, { echo: factory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "echo", MAX_ATTEMPTS: "1", GITLAB_TOKEN: secret }, { echo: factory }));
     const id = await post(pushTo(1, 1));
     const state = await waitFor(async () => {
       const s = await deliveryTo("echo", id);
@@ -81,7 +79,7 @@ describe("delivery", () => {
     const { factory, recording } = recordingSink("picky", () => {
       throw new PermanentError("task T1 does not exist");
     });
-    t = await startTestDaemon({ SINKS_ENABLED: "picky" }, { picky: factory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "picky" }, { picky: factory }));
     const id = await post(pushTo(1, 1));
     await waitFor(async () => ((await deliveryTo("picky", id))?.status === "failed" ? true : undefined));
     await sleep(200);
@@ -96,7 +94,7 @@ describe("delivery", () => {
     const { factory, recording } = recordingSink("plugin", () => {
       throw new PermanentError("this event is not for me");
     });
-    t = await startTestDaemon({ SINKS_ENABLED: "plugin" }, { plugin: factory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "plugin" }, { plugin: factory }));
     const id = await post(pushTo(1, 1));
     await waitFor(async () => ((await deliveryTo("plugin", id))?.status === "failed" ? true : undefined));
     await sleep(200);
@@ -108,7 +106,7 @@ describe("delivery", () => {
       if (attempt === 1) throw new RetryLaterError("downstream answered 429", Date.now() + 700, { status: 429 });
     });
     // The backoff alone would retry within 20–40 ms.
-    t = await startTestDaemon({ SINKS_ENABLED: "limited" }, { limited: factory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "limited" }, { limited: factory }));
     const id = await post(pushTo(1, 1));
     const waiting = await waitFor(async () => {
       const state = await deliveryTo("limited", id);
@@ -125,7 +123,7 @@ describe("delivery", () => {
       const forbidden = Object.assign(new Error("T1: 403 Forbidden"), { status: 403 });
       throw new AggregateError([new Error("T2: no answer"), forbidden], "could not comment on T1, T2");
     });
-    t = await startTestDaemon({ SINKS_ENABLED: "refused", MAX_ATTEMPTS: "1" }, { refused: factory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "refused", MAX_ATTEMPTS: "1" }, { refused: factory }));
     const id = await post(pushTo(1, 1));
     const state = await waitFor(async () => {
       const found = await deliveryTo("refused", id);
@@ -147,7 +145,7 @@ describe("delivery", () => {
       { concurrency: 4 },
     );
     // A retry long enough that project 2 is surely posted and delivered before it, on a loaded machine too.
-    t = await startTestDaemon({ SINKS_ENABLED: "ordered", RETRY_MIN_MS: "1000", RETRY_MAX_MS: "2000" }, { ordered: factory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "ordered", RETRY_MIN_MS: "1000", RETRY_MAX_MS: "2000" }, { ordered: factory }));
     const a1 = await post(pushTo(1, 1));
     const a2 = await post(pushTo(1, 2));
     const b1 = await post(pushTo(2, 1));
@@ -165,10 +163,10 @@ describe("delivery", () => {
       throw new Error("down");
     });
     const fast = recordingSink("fast");
-    t = await startTestDaemon(
+    t = closeAfterTest(await startTestDaemon(
       { SINKS_ENABLED: "slow,failing,fast" },
       { slow: slow.factory, failing: failing.factory, fast: fast.factory },
-    );
+    ));
     const started = Date.now();
     const ids = [await post(pushTo(1, 1)), await post(pushTo(1, 2)), await post(pushTo(1, 3))];
     await waitFor(() => (fast.recording.delivered.length === 3 ? true : undefined), 1500);
@@ -178,7 +176,7 @@ describe("delivery", () => {
 
   it("queues an event only for the sinks that accept it", async () => {
     const merges = recordingSink("merges", undefined, { accepts: (event) => event.type === "merge_request" });
-    t = await startTestDaemon({ SINKS_ENABLED: "merges" }, { merges: merges.factory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "merges" }, { merges: merges.factory }));
     const push = await post(pushTo(1, 1));
     const mr = await post({ object_kind: "merge_request", object_attributes: { action: "open" } });
     await waitFor(() => (merges.recording.delivered.length === 1 ? true : undefined));
@@ -190,7 +188,7 @@ describe("delivery", () => {
     const first = recordingSink("resumable", (event) => {
       if ((event.payload as { n: number }).n === 2) return sleep(60_000);
     });
-    t = await startTestDaemon({ SINKS_ENABLED: "resumable", SHUTDOWN_TIMEOUT_MS: "100" }, { resumable: first.factory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "resumable", SHUTDOWN_TIMEOUT_MS: "100" }, { resumable: first.factory }));
     const dir = t.dir;
     const one = await post(pushTo(1, 1));
     const two = await post(pushTo(1, 2));
@@ -199,7 +197,7 @@ describe("delivery", () => {
     await t.daemon.close();
 
     const second = recordingSink("resumable");
-    t = await startTestDaemon({ SINKS_ENABLED: "resumable" }, { resumable: second.factory }, dir);
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "resumable" }, { resumable: second.factory }, dir));
     await waitFor(() => (second.recording.delivered.length === 2 ? true : undefined));
     expect(first.recording.delivered).toEqual([one]);
     expect(second.recording.delivered).toEqual([two, three]);
@@ -209,7 +207,7 @@ describe("delivery", () => {
 describe("retention", () => {
   it("prunes delivered events older than RETENTION_DAYS and keeps undelivered ones", async () => {
     const never = recordingSink("never", () => sleep(60_000), { accepts: (event) => (event.payload as { keep?: boolean }).keep === true });
-    t = await startTestDaemon({ SINKS_ENABLED: "log,never", SHUTDOWN_TIMEOUT_MS: "50" }, { never: never.factory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "log,never", SHUTDOWN_TIMEOUT_MS: "50" }, { never: never.factory }));
     const delivered = await post({ object_kind: "push" });
     const kept = await post({ object_kind: "push", keep: true });
     await waitFor(async () => ((await deliveryTo("log", delivered))?.status === "delivered" ? true : undefined));

@@ -1,14 +1,15 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { entryMatches, usersToMention } from "../../src/sinks/gitlab-mentions/decide-mentions.js";
 import { parseReviewersPage, type ReviewerEntry } from "../../src/sinks/gitlab-mentions/reviewers-page.js";
 import { postHook, startTestDaemon, tempDir, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { startFakeGitLab, type FakeGitLab } from "../helpers/fake-gitlab.js";
 import { sendJson, startFakeServer, type FakeServer } from "../helpers/fake-server.js";
 import { fixtureJson } from "../helpers/fixtures.js";
-import { sleep } from "../helpers/recording-sink.js";
+import { sleep } from "../helpers/sleep.js";
+import { closeAfterTest } from "../helpers/teardown.js";
 
 const GITLAB_TOKEN = "glpat-mentions-bot-token";
 // The API is called with the project path the event authenticated, URL-encoded.
@@ -99,12 +100,6 @@ describe("gitlab-mentions sink", () => {
   let t: TestDaemon | undefined;
   let gitlab: FakeGitLab | undefined;
   let wiki: FakeServer | undefined;
-  afterEach(async () => {
-    await t?.close();
-    await gitlab?.close();
-    await wiki?.close();
-    t = gitlab = wiki = undefined;
-  });
 
   interface World {
     notes: { body: string; author: { username: string } }[];
@@ -130,7 +125,7 @@ describe("gitlab-mentions sink", () => {
 
   async function start(env: Record<string, string> = {}, world: Partial<World> = {}): Promise<World> {
     const w: World = { notes: [], diffs: [{ new_path: "src/app.js", old_path: "src/app.js", new_file: false }], participants: [{ username: "agarcia" }, { username: "pat" }], expiresAt: "2099-01-01", wikitext: PAGE, wikiFetches: 0, wikiDown: false, ...world };
-    gitlab = await startFakeGitLab(GITLAB_TOKEN);
+    gitlab = closeAfterTest(await startFakeGitLab(GITLAB_TOKEN));
     gitlab.route("GET /api/v4/user", (_req, _body, res) => sendJson(res, 200, { id: 99, username: "reviewbot" }));
     gitlab.route("GET /api/v4/personal_access_tokens/self", (_req, _body, res) => sendJson(res, 200, { id: 1, name: "bot", expires_at: w.expiresAt, scopes: ["api"] }));
     gitlab.route(`GET ${MR_PATH}/participants`, (_req, _body, res) => sendJson(res, 200, w.participants));
@@ -141,21 +136,21 @@ describe("gitlab-mentions sink", () => {
       w.notes.push(note);
       sendJson(res, 201, note);
     });
-    wiki = await startFakeServer((req, _body, res) => {
+    wiki = closeAfterTest(await startFakeServer((req, _body, res) => {
       w.wikiFetches++;
       const url = new URL(req.url ?? "/", "http://x");
       if (w.wikiDown) return sendJson(res, 503, { error: "down" });
       expect(Object.fromEntries(url.searchParams)).toMatchObject({ action: "parse", page: "Git/Reviewers", prop: "wikitext", format: "json", formatversion: "2" });
       sendJson(res, 200, { parse: { title: "Git/Reviewers", pageid: 1, wikitext: w.wikitext } });
-    });
-    t = await startTestDaemon({
+    }));
+    t = closeAfterTest(await startTestDaemon({
       SINKS_ENABLED: "gitlab-mentions",
       LOG_EVENTS_TO: "",
       GITLAB_URL: gitlab.url,
       GITLAB_TOKEN,
       REVIEWERS_URL: `${wiki.url}/w/api.php?action=parse&page=Git/Reviewers&prop=wikitext&format=json&formatversion=2`,
       ...env,
-    });
+    }));
     return w;
   }
 

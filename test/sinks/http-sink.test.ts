@@ -3,10 +3,11 @@ import type { IncomingHttpHeaders } from "node:http";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { postHook, startTestDaemon, tempDir, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { startFakeServer, type FakeServer } from "../helpers/fake-server.js";
 import { fixtureJson } from "../helpers/fixtures.js";
+import { closeAfterTest } from "../helpers/teardown.js";
 
 const ADMIN = "admin-token-for-http-sink";
 const newSecret = () => `whsec_${randomBytes(24).toString("base64")}`;
@@ -22,11 +23,6 @@ interface Arrival {
 
 let t: TestDaemon | undefined;
 let receiver: FakeServer | undefined;
-afterEach(async () => {
-  await t?.close();
-  await receiver?.close();
-  t = receiver = undefined;
-});
 
 /**
  * A service receiving pushes: verifies each with the standardwebhooks package against `secrets`,
@@ -34,7 +30,7 @@ afterEach(async () => {
  */
 async function startReceiver(secrets: string[], answer: (path: string, n: number) => { status: number; headers?: Record<string, string>; body?: string } | null) {
   const arrivals: Arrival[] = [];
-  receiver = await startFakeServer((req, body, res) => {
+  receiver = closeAfterTest(await startFakeServer((req, body, res) => {
     const path = req.url ?? "";
     const headers = Object.fromEntries(Object.entries(req.headers).map(([name, value]) => [name, String(value)]));
     const verifiedWith = secrets.filter((secret) => {
@@ -49,7 +45,7 @@ async function startReceiver(secrets: string[], answer: (path: string, n: number
     const reply = answer(path, arrivals.filter((arrival) => arrival.path === path).length);
     if (reply === null) return; // never answers
     res.writeHead(reply.status, reply.headers).end(reply.body ?? "");
-  });
+  }));
   return arrivals;
 }
 
@@ -57,7 +53,7 @@ async function start(endpoints: unknown, env: Record<string, string> = {}): Prom
   const dir = tempDir();
   const file = join(dir, "endpoints.json");
   writeFileSync(file, JSON.stringify(endpoints));
-  t = await startTestDaemon({ SINKS_ENABLED: "http", LOG_EVENTS_TO: "", HTTP_SINK_FILE: file, ADMIN_TOKEN: ADMIN, ...env }, {}, dir);
+  t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "http", LOG_EVENTS_TO: "", HTTP_SINK_FILE: file, ADMIN_TOKEN: ADMIN, ...env }, {}, dir));
   return t;
 }
 
@@ -197,7 +193,6 @@ describe("http sink", () => {
       expect(error.name).toBe("ConfigError");
       expect(error.message).toMatch(message);
       expect(error.message).not.toContain(secret.slice(6));
-      t = undefined;
     }
   });
 });

@@ -1,17 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { fixtureJson } from "../helpers/fixtures.js";
+import { closeAfterTest } from "../helpers/teardown.js";
 
 const ADMIN = "inventory-admin-token";
 let t: TestDaemon | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 async function start() {
-  t = await startTestDaemon({ SINKS_ENABLED: "inventory", LOG_EVENTS_TO: "", ADMIN_TOKEN: ADMIN });
+  t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "inventory", LOG_EVENTS_TO: "", ADMIN_TOKEN: ADMIN }));
 }
 
 /** Posts a body as a system hook and waits until the inventory has applied it. */

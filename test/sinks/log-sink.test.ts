@@ -8,7 +8,7 @@ import { fixtureJson } from "../helpers/fixtures.js";
 import { faultyStore } from "../helpers/faulty-store.js";
 import { createDatabase } from "../../harness/postgres-server.js";
 import { spawnDaemon } from "../../harness/spawn-daemon.js";
-import { sleep } from "../helpers/recording-sink.js";
+import { sleep } from "../helpers/sleep.js";
 import { appendEvent } from "../helpers/store.js";
 
 function lines(path: string): string[] {

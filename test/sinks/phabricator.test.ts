@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { commentText, literalText } from "../../src/sinks/phabricator/comment.js";
 import { taskReferences } from "../../src/sinks/phabricator/task-references.js";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { startFakeConduit, type FakeConduit } from "../helpers/fake-conduit.js";
 import { startFakeGitLab, type FakeGitLab } from "../helpers/fake-gitlab.js";
 import { fixtureJson } from "../helpers/fixtures.js";
-import { sleep } from "../helpers/recording-sink.js";
+import { sleep } from "../helpers/sleep.js";
+import { closeAfterTest } from "../helpers/teardown.js";
 
 const PHAB_TOKEN = "api-abcdefghijklmnopqrstuvwxyz12";
 const GITLAB_TOKEN = "glpat-test-token-for-commits";
@@ -15,23 +16,17 @@ const MR_URL = "http://gitlab.example.com/flightjs/flight-management/-/merge_req
 let t: TestDaemon | undefined;
 let conduit: FakeConduit | undefined;
 let gitlab: FakeGitLab | undefined;
-afterEach(async () => {
-  await t?.close();
-  await conduit?.close();
-  await gitlab?.close();
-  t = conduit = gitlab = undefined;
-});
 
 async function start(env: Record<string, string> = {}, tasks = ["T1", "T2", "T3", "T4", "T5"]) {
-  conduit = await startFakeConduit({ token: PHAB_TOKEN, tasks, projects: { "patch-for-review": "PHID-PROJ-pfr" } });
-  t = await startTestDaemon({
+  conduit = closeAfterTest(await startFakeConduit({ token: PHAB_TOKEN, tasks, projects: { "patch-for-review": "PHID-PROJ-pfr" } }));
+  t = closeAfterTest(await startTestDaemon({
     SINKS_ENABLED: "phabricator",
     LOG_EVENTS_TO: "",
     PHABRICATOR_URL: conduit.url,
     PHABRICATOR_TOKEN: PHAB_TOKEN,
     PHABRICATOR_TIMEOUT_MS: "300",
     ...env,
-  });
+  }));
   return { t, conduit };
 }
 
@@ -105,7 +100,7 @@ describe("phabricator sink", () => {
   }
 
   it("finds references in every commit of the MR through the GitLab API, across pages", async () => {
-    gitlab = await startFakeGitLab(GITLAB_TOKEN);
+    gitlab = closeAfterTest(await startFakeGitLab(GITLAB_TOKEN));
     gitlab.paginate("/api/v4/projects/flightjs%2Fflight-management/merge_requests/16/commits", [
       { id: "a", message: "First\n\nBug: T3" },
       { id: "b", message: "Second, about T4 in prose" },
@@ -207,7 +202,6 @@ describe("phabricator sink", () => {
     expect(edits()).toHaveLength(0);
     await t!.close();
     await conduit!.close();
-    t = undefined;
     await start({ PHABRICATOR_PRIVATE: "true" });
     const body = mergeRequest("open", "Bug: T1");
     body.project.visibility_level = 0;

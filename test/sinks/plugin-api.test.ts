@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import createTypedPlugin, { handled } from "../fixtures/sinks/typed-plugin.js";
 import type { SinkFactory } from "../../src/core/sink.js";
 import { postHook, startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { startFakeServer, type FakeServer } from "../helpers/fake-server.js";
 import { fixtureJson } from "../helpers/fixtures.js";
+import { closeAfterTest, killAfterTest } from "../helpers/teardown.js";
 import { REPO_ROOT } from "../../harness/repo-root.js";
 import { spawnDaemon, type SpawnedDaemon } from "../../harness/spawn-daemon.js";
 import { tempDir } from "../../harness/temp-dir.js";
@@ -15,13 +16,6 @@ const ADMIN = "plugin-admin-token-0123";
 let daemon: SpawnedDaemon | undefined;
 let chat: FakeServer | undefined;
 let t: TestDaemon | undefined;
-afterEach(async () => {
-  daemon?.child.kill("SIGTERM");
-  await daemon?.exited;
-  await chat?.close();
-  await t?.close();
-  daemon = chat = t = undefined;
-});
 
 const merged = (visibility: number) => {
   const body = fixtureJson("project__merge_request_open.json") as { object_attributes: Record<string, unknown>; project: Record<string, unknown> };
@@ -39,15 +33,15 @@ describe("the plugin API", () => {
   it("runs the README's example by path: it announces a merge, waits for Retry-After, and gives up on a 404", async () => {
     const received: { at: number; text: string }[] = [];
     const answers = [{ status: 429, headers: { "Retry-After": "1" } }, { status: 200 }, { status: 404 }];
-    chat = await startFakeServer((_req, body, res) => {
+    chat = closeAfterTest(await startFakeServer((_req, body, res) => {
       received.push({ at: Date.now(), text: (JSON.parse(body) as { text: string }).text });
       const answer = answers.shift() ?? { status: 200 };
       res.writeHead(answer.status, answer.headers).end();
-    });
-    daemon = await spawnDaemon(
+    }));
+    daemon = killAfterTest(await spawnDaemon(
       { SINKS_ENABLED: `./${EXAMPLE}`, CHAT_WEBHOOK_URL: `${chat.url}/hooks/xyz`, SOURCE_TOKEN: TEST_TOKEN, ADMIN_TOKEN: ADMIN, DATABASE_PATH: `${tempDir()}/store.sqlite`, RETRY_MIN_MS: "20" },
       REPO_ROOT,
-    );
+    ), "SIGTERM");
     const api = async (path: string) => (await fetch(`${daemon!.url}${path}`, { headers: { Authorization: `Bearer ${ADMIN}` } })).json() as Promise<Record<string, unknown>>;
 
     expect((await postHook(daemon.url, merged(20), { event: "Merge Request Hook" })).status).toBe(202);
@@ -76,7 +70,7 @@ describe("the plugin API", () => {
 
   it("gives a TypeScript plugin its types, and recognizes the package's PermanentError by name", async () => {
     // The published types (dist/) and the daemon under test (src/) are two copies of one declaration.
-    t = await startTestDaemon({ SINKS_ENABLED: "typed-plugin" }, { "typed-plugin": createTypedPlugin as unknown as SinkFactory });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "typed-plugin" }, { "typed-plugin": createTypedPlugin as unknown as SinkFactory }));
     const ok = (await (await postHook(t.url, { object_kind: "push", project: { id: 1, path_with_namespace: "g/p" } })).json()) as { id: number };
     const refused = (await (await postHook(t.url, { object_kind: "push", refuse: true, project: { id: 1, path_with_namespace: "g/p" } })).json()) as { id: number };
     const state = await waitFor(async () => {

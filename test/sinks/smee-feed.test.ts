@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders } from "node:http";
 import SmeeClient from "smee-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { startFakeServer, type FakeServer } from "../helpers/fake-server.js";
 import { fixtureJson } from "../helpers/fixtures.js";
+import { closeAfterTest } from "../helpers/teardown.js";
 
 const SSE_TOKEN = "feed-reader-token-123456";
 const quiet = { info: () => {}, error: () => {} };
@@ -15,29 +16,21 @@ interface Forwarded {
 
 let t: TestDaemon | undefined;
 let receiver: FakeServer | undefined;
-let clients: SmeeClient[] = [];
-afterEach(async () => {
-  for (const client of clients) await client.stop();
-  clients = [];
-  await receiver?.close();
-  await t?.close();
-  t = receiver = undefined;
-});
 
 /** A bot's webhook endpoint on localhost: records what smee-client forwards to it. */
 async function startBot(): Promise<Forwarded[]> {
   const received: Forwarded[] = [];
-  receiver = await startFakeServer((req, body, res) => {
+  receiver = closeAfterTest(await startFakeServer((req, body, res) => {
     received.push({ headers: req.headers, body: JSON.parse(body) as Record<string, unknown> });
     res.writeHead(200).end("ok");
-  });
+  }));
   return received;
 }
 
 /** The stock smee-client, as `npx smee-client --url … --target …` runs it. */
 async function smee(source: string): Promise<void> {
   const client = new SmeeClient({ source, target: `${receiver!.url}/webhook`, logger: quiet });
-  clients.push(client);
+  onTestFinished(() => client.stop());
   await client.start();
 }
 
@@ -50,7 +43,7 @@ const privateIssue = () => {
 
 describe("GET /sse/?format=smee", () => {
   it("forwards each event through the stock smee-client with GitLab's headers and body, as GitLab sent them", async () => {
-    t = await startTestDaemon({ SINKS_ENABLED: "sse", LOG_EVENTS_TO: "", SSE_TOKEN });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "sse", LOG_EVENTS_TO: "", SSE_TOKEN }));
     const received = await startBot();
     await smee(`${t.url}/sse/?format=smee&token=${SSE_TOKEN}`);
     const mr = fixtureJson("project__merge_request_open.json");
@@ -80,7 +73,7 @@ describe("GET /sse/?format=smee", () => {
   });
 
   it("applies the feed's filters and, without a token, its visibility rules", async () => {
-    t = await startTestDaemon({ SINKS_ENABLED: "sse", LOG_EVENTS_TO: "", SSE_TOKEN });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "sse", LOG_EVENTS_TO: "", SSE_TOKEN }));
     const received = await startBot();
     await smee(`${t.url}/sse/?format=smee&type=merge_request,issue`);
     await postHook(t.url, fixtureJson("project__push.json"), { event: "Push Hook" });
@@ -100,7 +93,7 @@ describe("GET /sse/?format=smee", () => {
   });
 
   it("resumes after the given id, and refuses a format it does not know", async () => {
-    t = await startTestDaemon({ SINKS_ENABLED: "sse", LOG_EVENTS_TO: "", SSE_TOKEN });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "sse", LOG_EVENTS_TO: "", SSE_TOKEN }));
     const ids: number[] = [];
     for (const title of ["one", "two", "three"]) {
       const body = fixtureJson("project__issue.json");

@@ -1,20 +1,17 @@
 import { connect } from "node:net";
 import { EventSource } from "eventsource";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openFeed } from "../helpers/feed.js";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { fixtureJson } from "../helpers/fixtures.js";
-import { sleep } from "../helpers/recording-sink.js";
+import { sleep } from "../helpers/sleep.js";
+import { closeAfterTest } from "../helpers/teardown.js";
 
 const SSE_TOKEN = "feed-reader-token-123456";
 let t: TestDaemon | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 async function start(env: Record<string, string> = {}): Promise<TestDaemon> {
-  t = await startTestDaemon({ SINKS_ENABLED: "sse", LOG_EVENTS_TO: "", SSE_TOKEN, ...env });
+  t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "sse", LOG_EVENTS_TO: "", SSE_TOKEN, ...env }));
   return t;
 }
 
@@ -267,7 +264,6 @@ describe("GET /sse/", () => {
       const anonymousPipeline = JSON.parse(anonymous.messages.at(-1)?.data ?? "{}") as { payload: { object_attributes: Record<string, unknown> } };
       expect(anonymousPipeline.payload.object_attributes.status).toBe("success");
       await t!.close();
-      t = undefined;
     }
   });
 

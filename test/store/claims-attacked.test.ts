@@ -3,7 +3,8 @@ import { StoreLedger } from "../../src/core/ledger.js";
 import type { Store } from "../../src/store/store.js";
 import { postHook, startTestDaemon, tempDir, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { ENGINES } from "../helpers/engines.js";
-import { recordingSink, sleep } from "../helpers/recording-sink.js";
+import { recordingSink } from "../helpers/recording-sink.js";
+import { sleep } from "../helpers/sleep.js";
 import { appendEvent } from "../helpers/store.js";
 
 /*

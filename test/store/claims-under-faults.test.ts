@@ -8,7 +8,8 @@ import type { Store } from "../../src/store/store.js";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { ENGINES } from "../helpers/engines.js";
 import { faultyStore } from "../helpers/faulty-store.js";
-import { recordingSink, sleep } from "../helpers/recording-sink.js";
+import { recordingSink } from "../helpers/recording-sink.js";
+import { sleep } from "../helpers/sleep.js";
 import { appendEvent } from "../helpers/store.js";
 
 const ADMIN = "admin-token-for-fault-tests";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import mysql, { type RowDataPacket } from "mysql2/promise";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { ConfigError } from "../../src/config/settings.js";
 import { mariadbConnection } from "../../src/store/mariadb/connection-config.js";
 import { openMariaDbStore } from "../../src/store/mariadb/open-mariadb-store.js";
@@ -9,6 +9,7 @@ import { TEST_TOKEN } from "../helpers/daemon.js";
 import { createMariaDbDatabase } from "../../harness/mariadb-server.js";
 import { spawnDaemon, type SpawnedDaemon } from "../../harness/spawn-daemon.js";
 import { appendEvent } from "../helpers/store.js";
+import { closeAfterTest, killAfterTest } from "../helpers/teardown.js";
 import { tempDir } from "../../harness/temp-dir.js";
 
 describe("DATABASE_URL for MariaDB", () => {
@@ -33,16 +34,10 @@ const available = inject("mariadbUrl") !== null;
 describe.skipIf(!available)("the MariaDB store", () => {
   let store: Store | undefined;
   let daemon: SpawnedDaemon | undefined;
-  afterEach(async () => {
-    await store?.close();
-    daemon?.child.kill("SIGKILL");
-    await daemon?.exited;
-    store = daemon = undefined;
-  });
 
   it("stores a payload larger than the server's max_allowed_packet in parts, and reads it back whole", async () => {
     const url = await createMariaDbDatabase(inject("mariadbUrl") as string);
-    store = await openMariaDbStore(url);
+    store = closeAfterTest(await openMariaDbStore(url));
     const admin = await mysql.createConnection(url);
     const [[packet]] = await admin.query<({ bytes: number } & RowDataPacket)[]>("SELECT @@max_allowed_packet AS bytes");
     expect(packet?.bytes).toBe(16 * 1024 * 1024);
@@ -55,7 +50,7 @@ describe.skipIf(!available)("the MariaDB store", () => {
   });
 
   it("refuses a value too long for its column instead of truncating it", async () => {
-    store = await openMariaDbStore(await createMariaDbDatabase(inject("mariadbUrl") as string));
+    store = closeAfterTest(await openMariaDbStore(await createMariaDbDatabase(inject("mariadbUrl") as string)));
     await expect(store.recordOnce("phabricator", `12!4:${"T".repeat(600)}`, Date.now())).rejects.toThrow(/too long/i);
     expect(await store.recordsWithPrefix("phabricator", "12!4:")).toEqual([]);
   });
@@ -65,10 +60,10 @@ describe.skipIf(!available)("the MariaDB store", () => {
     const password = decodeURIComponent(admin.password);
     const user = decodeURIComponent(admin.username);
     const withoutCredentials = `mysql://${admin.host}${admin.pathname}`;
-    daemon = await spawnDaemon(
+    daemon = killAfterTest(await spawnDaemon(
       { DATABASE_URL: withoutCredentials, TOOL_TOOLSDB_USER: user, TOOL_TOOLSDB_PASSWORD: password, SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", ADMIN_TOKEN: "admin-token-0123456" },
       tempDir(),
-    );
+    ));
     const body = JSON.stringify({ object_kind: "push", blob: "x".repeat(25 * 1024 * 1024 - 64) });
     const response = await fetch(`${daemon.url}/hooks`, {
       method: "POST",

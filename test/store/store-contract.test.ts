@@ -3,6 +3,7 @@ import type { InventoryChange } from "../../src/store/inventory.js";
 import type { DeliveredAttempt, FailedAttempt, Store } from "../../src/store/store.js";
 import { ENGINES } from "../helpers/engines.js";
 import { appendEvent, newEvent } from "../helpers/store.js";
+import { sleep } from "../helpers/sleep.js";
 
 /** An attempt that started 5 ms before `now` and took 5 ms. */
 const took = (now: number): DeliveredAttempt => ({ startedAt: now - 5, durationMs: 5 });
@@ -186,7 +187,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const other = await another();
       let calls = 0;
       const stop = store.watchCommits(() => calls++);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       const before = calls;
       await appendEvent(other);
       await expect.poll(() => calls, { timeout: 3000 }).toBeGreaterThan(before);

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { GroupCommit } from "../../src/store/group-commit.js";
+import { sleep } from "../helpers/sleep.js";
 
 describe("group commit", () => {
   it("commits the calls of one turn together, and the next batch while one commits", async () => {
     const batches: number[][] = [];
     const commit = new GroupCommit<number, number>(async (items) => {
       batches.push(items);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sleep(10);
       return items.map((item) => item * 2);
     });
     const first = [1, 2, 3].map((n) => commit.push(n));
