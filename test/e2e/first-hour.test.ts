@@ -3,25 +3,20 @@ import { createServer as createTcpServer, type Server } from "node:net";
 import { existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { afterEach, describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { follow } from "../../src/cli/tail.js";
 import { postHook, startTestDaemon, tempDir, TEST_TOKEN, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { fixtureBody, FIXTURE_DIR } from "../helpers/fixtures.js";
+import { closeAfterTest, killAfterTest } from "../helpers/teardown.js";
 import { freePort } from "../../harness/free-port.js";
 import { REPO_ROOT } from "../../harness/repo-root.js";
 import { runCli, spawnDaemon } from "../../harness/spawn-daemon.js";
 import { sleep } from "../helpers/sleep.js";
 
 /** What a new operator meets in the first hour: every message names the fix. */
-const cleanup: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const done of cleanup.splice(0).reverse()) await done();
-});
 
 async function daemon(env: Record<string, string> = {}): Promise<TestDaemon> {
-  const started = await startTestDaemon(env);
-  cleanup.push(() => started.close());
-  return started;
+  return closeAfterTest(await startTestDaemon(env));
 }
 
 /** Runs the CLI to its end; its output and exit status. */
@@ -51,7 +46,7 @@ describe("tail while the daemon is away", () => {
       res.end("retry: 30000\n\n");
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    cleanup.push(() => new Promise((resolve) => server.close(resolve)));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const { port } = server.address() as { port: number };
     const controller = new AbortController();
     const following = follow({ url: `http://127.0.0.1:${port}/sse/`, json: false, write: () => {}, warn: () => {}, signal: controller.signal });
@@ -67,7 +62,7 @@ describe("start-up mistakes", () => {
   it("names PORT, and that another daemon may run there, when the port is taken", async () => {
     const taken: Server = createTcpServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
-    cleanup.push(() => new Promise((resolve) => taken.close(resolve)));
+    onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())));
     const { port } = taken.address() as { port: number };
     const dir = tempDir();
     const run = await cli(["serve"], { PORT: String(port), HOST: "127.0.0.1", SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", DATABASE_PATH: join(dir, "s.sqlite") }, dir);
@@ -162,11 +157,7 @@ describe("the first-run token", () => {
   it("is copied to data/source-token of the working directory wherever the store is, and send says where it looked", async () => {
     const dir = tempDir();
     const env = { DATABASE_PATH: join(dir, "elsewhere", "store.sqlite"), SINKS_ENABLED: "sse" };
-    const started = await spawnDaemon(env, dir);
-    cleanup.push(async () => {
-      started.child.kill("SIGTERM");
-      await started.exited;
-    });
+    const started = killAfterTest(await spawnDaemon(env, dir), "SIGTERM");
     expect(started.output()).toContain("a copy readable by you only: data/source-token");
     expect(readFileSync(join(dir, "data", "source-token"), "utf8").trim().length).toBeGreaterThanOrEqual(32);
     expect(existsSync(join(dir, "elsewhere", "source-token"))).toBe(false);

@@ -1,6 +1,6 @@
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/config/settings.js";
 import { networkFilesystemName } from "../../src/store/sqlite/network-filesystem.js";
 import { openSqliteStore } from "../../src/store/sqlite/open-sqlite-store.js";
@@ -9,6 +9,7 @@ import type { SqlQueries } from "../../src/store/sql/driver.js";
 import { postHook, TEST_TOKEN, waitFor } from "../helpers/daemon.js";
 import { runCli } from "../../harness/spawn-daemon.js";
 import { appendEvent } from "../helpers/store.js";
+import { killAfterTest } from "../helpers/teardown.js";
 import { tempDir } from "../../harness/temp-dir.js";
 
 /** The schema the first release wrote (PRAGMA user_version = 2), with some of its rows. */
@@ -102,18 +103,9 @@ describe("SQLite's synchronous level", () => {
 });
 
 describe("one daemon per SQLite file", () => {
-  const running: ReturnType<typeof runCli>[] = [];
-  afterEach(async () => {
-    for (const run of running.splice(0)) {
-      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL");
-      await run.exited;
-    }
-  });
-
   const serve = (path: string, env: Record<string, string> = {}) => {
     const run = runCli(["serve"], { PORT: "0", HOST: "127.0.0.1", DATABASE_PATH: path, SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "log", ...env }, dirname(path));
-    running.push(run);
-    return run;
+    return killAfterTest(run);
   };
   const listening = (run: ReturnType<typeof runCli>) => /listening on [\d.]+:(\d+)/.exec(run.output())?.[1];
   const started = (run: ReturnType<typeof runCli>) => waitFor(() => listening(run), 15_000, "the daemon listening");
