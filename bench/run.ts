@@ -14,10 +14,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { openSqliteStore } from "../src/store/sqlite/open-sqlite-store.js";
 import { projectOrderingKey } from "../src/core/ordering-key.js";
-import { selectEngines, type EngineName } from "../test/helpers/engine-names.js";
-import { MariaDbServer } from "../test/helpers/mariadb-server.js";
-import { PostgresServer } from "../test/helpers/postgres-server.js";
-import { tempDir } from "../test/helpers/temp-dir.js";
+import { selectEngines, type EngineName } from "../harness/engine-names.js";
+import { MariaDbServer } from "../harness/mariadb-server.js";
+import { PostgresServer } from "../harness/postgres-server.js";
+import { tempDir } from "../harness/temp-dir.js";
 import { runAutocannon, runWrk, wrkVersion, type Load, type LoadResult } from "./load.js";
 import { commitStalls, stageBreakdown } from "./stages.js";
 

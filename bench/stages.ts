@@ -14,7 +14,7 @@ import { hookKindOf } from "../src/sources/gitlab/event-header.js";
 import { nestsDeeperThan } from "../src/sources/gitlab/json-depth.js";
 import { normalize } from "../src/sources/gitlab/normalize.js";
 import { MAX_NESTING } from "../src/sources/gitlab/receive-hook.js";
-import { tempDir } from "../test/helpers/temp-dir.js";
+import { tempDir } from "../harness/temp-dir.js";
 
 /** The store's thread as the daemon runs it: the compiled worker of `npm run build`, beside its checkpoint worker. */
 const STORE_WORKER = (root: string) => new URL(`file://${join(root, "dist/store/worker/store-worker.js")}`);

@@ -1,7 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
-import { spawnDaemon } from "../test/helpers/spawn-daemon.js";
-import { tempDir } from "../test/helpers/temp-dir.js";
+import { spawnDaemon } from "../harness/spawn-daemon.js";
+import { tempDir } from "../harness/temp-dir.js";
 
 /** One process of a daemon: from its start to its exit. */
 export interface Incarnation {

@@ -2,10 +2,10 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import pg from "pg";
-import { MariaDbServer } from "../test/helpers/mariadb-server.js";
-import { PostgresServer } from "../test/helpers/postgres-server.js";
-import { tempDir } from "../test/helpers/temp-dir.js";
-import type { EngineName } from "../test/helpers/engine-names.js";
+import { MariaDbServer } from "../harness/mariadb-server.js";
+import { PostgresServer } from "../harness/postgres-server.js";
+import { tempDir } from "../harness/temp-dir.js";
+import type { EngineName } from "../harness/engine-names.js";
 import { FaultyProxy } from "./proxy.js";
 import type { Seeded } from "./seeded.js";
 

@@ -7,8 +7,8 @@ import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { selectEngines } from "../test/helpers/engine-names.js";
-import { REPO_ROOT } from "../test/helpers/repo-root.js";
+import { selectEngines } from "../harness/engine-names.js";
+import { REPO_ROOT } from "../harness/repo-root.js";
 import { FAULT_KINDS, type FaultKind } from "./faults.js";
 import { formatReport, runChaos, type EngineReport } from "./scenario.js";
 

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { EngineName } from "../test/helpers/engine-names.js";
-import { freePort } from "../test/helpers/free-port.js";
-import { REPO_ROOT } from "../test/helpers/repo-root.js";
-import { tempDir } from "../test/helpers/temp-dir.js";
+import type { EngineName } from "../harness/engine-names.js";
+import { freePort } from "../harness/free-port.js";
+import { REPO_ROOT } from "../harness/repo-root.js";
+import { tempDir } from "../harness/temp-dir.js";
 import { openChaosDatabase } from "./databases.js";
 import { ChaosDaemon } from "./daemons.js";
 import { describeFault, inject, planFaults, type CutOff, type FaultKind, type FaultRecord, type PlannedFault } from "./faults.js";

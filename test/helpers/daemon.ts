@@ -8,7 +8,8 @@ import { createLogger } from "../../src/support/logger.js";
 import type { SinkFactory } from "../../src/core/sink.js";
 import type { Store } from "../../src/core/store.js";
 import { builtinSinks } from "../../src/sinks/index.js";
-import { tempDir } from "./temp-dir.js";
+import { tempDir } from "../../harness/temp-dir.js";
+import { sleep } from "./sleep.js";
 
 export { tempDir };
 
@@ -88,6 +89,6 @@ export async function waitFor<T>(check: () => T | undefined | Promise<T | undefi
     const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }

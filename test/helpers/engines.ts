@@ -5,9 +5,9 @@ import { openPostgresStore } from "../../src/store/postgres/open-postgres-store.
 import { openSqliteStore } from "../../src/store/sqlite/open-sqlite-store.js";
 import { WorkerStore } from "../../src/store/worker/worker-store.js";
 import { openMariaDbStore } from "../../src/store/mariadb/open-mariadb-store.js";
-import { createMariaDbDatabase, MariaDbServer } from "./mariadb-server.js";
-import { createDatabase, PostgresServer } from "./postgres-server.js";
-import { tempDir } from "./temp-dir.js";
+import { createMariaDbDatabase, MariaDbServer } from "../../harness/mariadb-server.js";
+import { createDatabase, PostgresServer } from "../../harness/postgres-server.js";
+import { tempDir } from "../../harness/temp-dir.js";
 
 /** One engine under test: a fresh, empty location, and a store on it (several may share one location). */
 export interface TestEngine {

@@ -1,4 +1,5 @@
 import { EventSourceParserStream, type EventSourceMessage } from "eventsource-parser/stream";
+import { sleep } from "./sleep.js";
 
 export interface Feed {
   response: Response;
@@ -33,7 +34,7 @@ export async function openFeed(url: string, headers: Record<string, string> = {}
       const deadline = Date.now() + timeoutMs;
       while (dataMessages().length < n) {
         if (Date.now() > deadline) throw new Error(`feed got ${dataMessages().length} of ${n} messages`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await sleep(10);
       }
       return dataMessages();
     },

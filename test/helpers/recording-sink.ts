@@ -34,5 +34,3 @@ export function recordingSink(
   };
   return { factory, recording };
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

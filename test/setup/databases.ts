@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { MariaDbServer, mariadbAvailable } from "../helpers/mariadb-server.js";
+import { MariaDbServer, mariadbAvailable } from "../../harness/mariadb-server.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -18,7 +18,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const emitter: NodeJS.EventEmitter = process;
   const events = ["beforeExit", "exit"];
   const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
-  const { PostgresServer } = await import("../helpers/postgres-server.js");
+  const { PostgresServer } = await import("../../harness/postgres-server.js");
   for (const event of events) {
     for (const listener of emitter.listeners(event)) {
       if (!before.get(event)?.has(listener)) emitter.off(event, listener as (...args: unknown[]) => void);

@@ -1,0 +1,219 @@
+import { describe, expect, it } from "vitest";
+import { PermanentError, RetryLaterError } from "../../src/core/sink.js";
+import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
+import { recordingSink } from "../helpers/recording-sink.js";
+import { sleep } from "../helpers/sleep.js";
+import { closeAfterTest } from "../helpers/teardown.js";
+
+let t: TestDaemon | undefined;
+
+const pushTo = (projectId: number, n: number) => ({ object_kind: "push", n, project: { id: projectId, path_with_namespace: `g/p${projectId}`, visibility_level: 20 } });
+
+async function deliveryTo(sink: string, id: number) {
+  return (await (t as TestDaemon).daemon.store.deliveriesOf(id)).find((d) => d.sink === sink);
+}
+
+async function post(body: object): Promise<number> {
+  const response = await postHook((t as TestDaemon).url, body);
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { id: number }).id;
+}
+
+describe("delivery", () => {
+  it("retries a failing delivery with backoff until it succeeds", async () => {
+    const { factory, recording } = recordingSink("flaky", (_event, attempt) => {
+      if (attempt < 3) throw new Error(`downstream said no (${attempt})`);
+    });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "flaky" }, { flaky: factory }));
+    const id = await post(pushTo(1, 1));
+    await waitFor(() => (recording.delivered.includes(id) ? true : undefined));
+    const times = recording.calls.map((call) => call.at);
+    expect(times).toHaveLength(3);
+    // RETRY_MIN_MS=20 doubling with jitter: the second wait is at least the first minimum doubled.
+    expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(15);
+    expect((times[2] as number) - (times[1] as number)).toBeGreaterThanOrEqual(35);
+    // The outcome is committed just after the sink returns: wait for the record, not the call.
+    const state = await waitFor(async () => {
+      const recorded = await deliveryTo("flaky", id);
+      return recorded?.status === "delivered" ? recorded : undefined;
+    });
+    expect(state).toMatchObject({ sink: "flaky", status: "delivered", attempts: 3, lastError: null });
+  });
+
+  it("dead-letters after MAX_ATTEMPTS, keeping the last error", async () => {
+    const { factory, recording } = recordingSink("broken", () => {
+      throw new Error("always down");
+    });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "broken", MAX_ATTEMPTS: "3" }, { broken: factory }));
+    const id = await post(pushTo(1, 1));
+    const state = await waitFor(async () => {
+      const s = await deliveryTo("broken", id);
+      return s?.status === "failed" ? s : undefined;
+    });
+    expect(state).toMatchObject({ attempts: 3, lastError: "always down" });
+    await sleep(300);
+    expect(recording.calls).toHaveLength(3);
+  });
+
+  it("takes secrets out of a sink's error before it is stored, listed or shown on /healthz", async () => {
+    const secret = "gitlab-token-that-a-downstream-echoed";
+    const { factory } = recordingSink("echo", () => {
+      throw new Error(`refused token ${secret} at https://downstream.example/private-group/private-project/notes`);
+    });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "echo", MAX_ATTEMPTS: "1", GITLAB_TOKEN: secret }, { echo: factory }));
+    const id = await post(pushTo(1, 1));
+    const state = await waitFor(async () => {
+      const s = await deliveryTo("echo", id);
+      return s?.status === "failed" ? s : undefined;
+    });
+    expect(state.lastError).toBe("refused token [redacted] at https://downstream.example/private-group/private-project/notes");
+    expect((await t.daemon.store.attemptsOf(id))[0]?.error).not.toContain(secret);
+    const health = await (await fetch(`${t.url}/healthz`)).text();
+    expect(health).not.toContain(secret);
+    // The public page keeps the host of a URL, not the path that names a (maybe private) project.
+    expect(health).toContain("https://downstream.example/…");
+    expect(health).not.toContain("private-project");
+  });
+
+  it("does not retry a PermanentError", async () => {
+    const { factory, recording } = recordingSink("picky", () => {
+      throw new PermanentError("task T1 does not exist");
+    });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "picky" }, { picky: factory }));
+    const id = await post(pushTo(1, 1));
+    await waitFor(async () => ((await deliveryTo("picky", id))?.status === "failed" ? true : undefined));
+    await sleep(200);
+    expect(recording.calls).toHaveLength(1);
+  });
+
+  it("recognizes a plugin's own copy of PermanentError by its name", async () => {
+    // What a plugin loaded from a path throws: a class of the same name, not ours.
+    class PermanentError extends Error {
+      override name = "PermanentError";
+    }
+    const { factory, recording } = recordingSink("plugin", () => {
+      throw new PermanentError("this event is not for me");
+    });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "plugin" }, { plugin: factory }));
+    const id = await post(pushTo(1, 1));
+    await waitFor(async () => ((await deliveryTo("plugin", id))?.status === "failed" ? true : undefined));
+    await sleep(200);
+    expect(recording.calls).toHaveLength(1);
+  });
+
+  it("retries at the time a RetryLaterError names, not on the backoff's schedule, and keeps the status", async () => {
+    const { factory, recording } = recordingSink("limited", (_event, attempt) => {
+      if (attempt === 1) throw new RetryLaterError("downstream answered 429", Date.now() + 700, { status: 429 });
+    });
+    // The backoff alone would retry within 20–40 ms.
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "limited" }, { limited: factory }));
+    const id = await post(pushTo(1, 1));
+    const waiting = await waitFor(async () => {
+      const state = await deliveryTo("limited", id);
+      return state?.attempts === 1 ? state : undefined;
+    });
+    expect(waiting).toMatchObject({ status: "pending", lastError: "downstream answered 429", lastErrorStatus: 429 });
+    await waitFor(() => (recording.delivered.includes(id) ? true : undefined), 3000);
+    const [first, second] = recording.calls.map((call) => call.at);
+    expect((second as number) - (first as number)).toBeGreaterThanOrEqual(650);
+  });
+
+  it("keeps the HTTP status an error carries, and a status of several failures together", async () => {
+    const { factory } = recordingSink("refused", () => {
+      const forbidden = Object.assign(new Error("T1: 403 Forbidden"), { status: 403 });
+      throw new AggregateError([new Error("T2: no answer"), forbidden], "could not comment on T1, T2");
+    });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "refused", MAX_ATTEMPTS: "1" }, { refused: factory }));
+    const id = await post(pushTo(1, 1));
+    const state = await waitFor(async () => {
+      const found = await deliveryTo("refused", id);
+      return found?.status === "failed" ? found : undefined;
+    });
+    expect(state).toMatchObject({ lastError: "could not comment on T1, T2", lastErrorStatus: 403 });
+    const attempts = (await t.daemon.store.attemptsOf(id)).filter((attempt) => attempt.sink === "refused");
+    expect(attempts).toEqual([expect.objectContaining({ sink: "refused", outcome: "failed", errorStatus: 403 })]);
+    expect(t.logs()).toMatch(/delivery failed for good.*status.*403|delivery failed for good.*403/);
+  });
+
+  it("delivers events of one project in order, even across a retry, while other projects go on", async () => {
+    const { factory, recording } = recordingSink(
+      "ordered",
+      (event, attempt) => {
+        const payload = event.payload as { n: number; project: { id: number } };
+        if (payload.project.id === 1 && payload.n === 1 && attempt === 1) throw new Error("first try fails");
+      },
+      { concurrency: 4 },
+    );
+    // A retry long enough that project 2 is surely posted and delivered before it, on a loaded machine too.
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "ordered", RETRY_MIN_MS: "1000", RETRY_MAX_MS: "2000" }, { ordered: factory }));
+    const a1 = await post(pushTo(1, 1));
+    const a2 = await post(pushTo(1, 2));
+    const b1 = await post(pushTo(2, 1));
+    const a3 = await post(pushTo(1, 3));
+    await waitFor(() => (recording.delivered.length === 4 ? true : undefined));
+    const order = recording.delivered;
+    expect(order.filter((id) => id !== b1)).toEqual([a1, a2, a3]);
+    // Project 2 did not wait for project 1's retry.
+    expect(order.indexOf(b1)).toBe(0);
+  });
+
+  it("keeps a failing or slow sink from delaying another", async () => {
+    const slow = recordingSink("slow", () => sleep(2000));
+    const failing = recordingSink("failing", () => {
+      throw new Error("down");
+    });
+    const fast = recordingSink("fast");
+    t = closeAfterTest(await startTestDaemon(
+      { SINKS_ENABLED: "slow,failing,fast" },
+      { slow: slow.factory, failing: failing.factory, fast: fast.factory },
+    ));
+    const started = Date.now();
+    const ids = [await post(pushTo(1, 1)), await post(pushTo(1, 2)), await post(pushTo(1, 3))];
+    await waitFor(() => (fast.recording.delivered.length === 3 ? true : undefined), 1500);
+    expect(fast.recording.delivered).toEqual(ids);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it("queues an event only for the sinks that accept it", async () => {
+    const merges = recordingSink("merges", undefined, { accepts: (event) => event.type === "merge_request" });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "merges" }, { merges: merges.factory }));
+    const push = await post(pushTo(1, 1));
+    const mr = await post({ object_kind: "merge_request", object_attributes: { action: "open" } });
+    await waitFor(() => (merges.recording.delivered.length === 1 ? true : undefined));
+    expect(merges.recording.delivered).toEqual([mr]);
+    expect((await t.daemon.store.deliveriesOf(push)).filter((d) => d.sink === "merges")).toEqual([]);
+  });
+
+  it("resumes undelivered events after a restart, without redelivering delivered ones", async () => {
+    const first = recordingSink("resumable", (event) => {
+      if ((event.payload as { n: number }).n === 2) return sleep(60_000);
+    });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "resumable", SHUTDOWN_TIMEOUT_MS: "100" }, { resumable: first.factory }));
+    const dir = t.dir;
+    const one = await post(pushTo(1, 1));
+    const two = await post(pushTo(1, 2));
+    const three = await post(pushTo(1, 3));
+    await waitFor(() => (first.recording.calls.length === 2 ? true : undefined));
+    await t.daemon.close();
+
+    const second = recordingSink("resumable");
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "resumable" }, { resumable: second.factory }, dir));
+    await waitFor(() => (second.recording.delivered.length === 2 ? true : undefined));
+    expect(first.recording.delivered).toEqual([one]);
+    expect(second.recording.delivered).toEqual([two, three]);
+  });
+});
+
+describe("retention", () => {
+  it("prunes delivered events older than RETENTION_DAYS and keeps undelivered ones", async () => {
+    const never = recordingSink("never", () => sleep(60_000), { accepts: (event) => (event.payload as { keep?: boolean }).keep === true });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "log,never", SHUTDOWN_TIMEOUT_MS: "50" }, { never: never.factory }));
+    const delivered = await post({ object_kind: "push" });
+    const kept = await post({ object_kind: "push", keep: true });
+    await waitFor(async () => ((await deliveryTo("log", delivered))?.status === "delivered" ? true : undefined));
+    expect(await t.daemon.store.prune(new Date(Date.now() - 60_000))).toBe(0);
+    expect(await t.daemon.store.prune(new Date(Date.now() + 60_000))).toBe(1);
+    expect(await t.daemon.store.getEvent(delivered)).toBeNull();
+    expect(await t.daemon.store.getEvent(kept)).not.toBeNull();
+  });
+});
