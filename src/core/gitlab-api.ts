@@ -1,5 +1,6 @@
 import { Gitlab } from "@gitbeaker/core";
 import { createRequesterFn, type FormattedResponse, type ResponseBodyTypes } from "@gitbeaker/requester-utils";
+import { throwIfDeliveryStopped, withDeliverySignal } from "./delivery-claim.js";
 import { retryAfter } from "./failure.js";
 import { networkCause } from "./network-cause.js";
 
@@ -55,8 +56,10 @@ async function requestOnce(endpoint: string, options: RequestOptions = {}): Prom
   const what = `${method} ${url.pathname}`;
   let response: Response;
   try {
-    response = await fetch(url, { ...(init as RequestInit), method });
+    // The delivery's own signal too: a delivery whose claim is lost stops waiting for GitLab.
+    response = await fetch(url, { ...(init as RequestInit), method, signal: withDeliverySignal(init.signal) ?? null });
   } catch (error) {
+    throwIfDeliveryStopped();
     const name = (error as Error).name;
     if (name === "TimeoutError" || name === "AbortError") throw new GitLabApiError(`GitLab at ${url.origin} did not answer ${what} in time`, null);
     throw new GitLabApiError(`GitLab at ${url.origin} could not be reached (${networkCause(error)})`, null);
