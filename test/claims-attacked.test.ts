@@ -167,7 +167,7 @@ describe("one claim shared by the lanes of several keys", () => {
     // The slow delivery still runs, and its daemon is alive and renewing: nobody else may take it.
     await sleep(1500);
     expect(recorder.recording.delivered).not.toContain(slow);
-    const taken = await theirs.claimDeliveries("slow", "daemon-b", Date.now(), 1000, 10);
+    const taken = await theirs.claimDeliveries("slow", { owner: "daemon-b", now: Date.now(), leaseMs: 1000, limit: 10 });
     expect(taken.map((delivery) => delivery.event.id)).toEqual([]);
   });
 });
@@ -180,9 +180,9 @@ describe.each(available)("a lapsed claim partly taken over, on $name", (engine) 
     const ids: number[] = [];
     for (let i = 0; i < 4; i++) ids.push((await appendEvent(store, {}, ["log"])).id);
     const now = Date.now();
-    const [mine] = await store.claimDeliveries("log", "daemon-a", now, 1000, 4);
+    const [mine] = await store.claimDeliveries("log", { owner: "daemon-a", now, leaseMs: 1000, limit: 4 });
     // Daemon A froze past its lease; daemon B (a smaller batch) takes the first two of the key.
-    const taken = await store.claimDeliveries("log", "daemon-b", now + 2000, 1000, 2);
+    const taken = await store.claimDeliveries("log", { owner: "daemon-b", now: now + 2000, leaseMs: 1000, limit: 2 });
     expect(taken.map((delivery) => delivery.event.id)).toEqual(ids.slice(0, 2));
     // A thaws and renews: were its claim still "held", its lane would go on to ids[1], B's.
     expect(await store.renewClaims([mine!.claim], now + 2100)).toEqual([]);
@@ -230,7 +230,7 @@ describe("a delivery whose claim is lost while it runs", () => {
     const { id } = (await (await postHook(t.url, push(1))).json()) as { id: number };
     await waitFor(() => (watcher.runs.length === 1 ? true : undefined), 5000, "the run");
     // Another daemon (its clock a few seconds ahead) takes the claim over though this daemon renews it.
-    const taken = await theirs.claimDeliveries("watch", "daemon-b", Date.now() + 3000, 1000, 10);
+    const taken = await theirs.claimDeliveries("watch", { owner: "daemon-b", now: Date.now() + 3000, leaseMs: 1000, limit: 10 });
     expect(taken.map((delivery) => delivery.event.id)).toEqual([id]);
     const takenAt = Date.now();
     // The daemon's next renewal (every third of the lease) finds the claim gone.

@@ -116,7 +116,7 @@ export class DeliveryQueue {
       const { owner, leaseMs } = this.options;
       const now = Date.now();
       // As many keys as there are free lanes: the rest stays for other daemons, or the next look.
-      const due = await this.store.claimDeliveries(this.sink.name, owner, now, leaseMs, this.options.batchSize ?? 256, free, [...this.running]);
+      const due = await this.store.claimDeliveries(this.sink.name, { owner, now, leaseMs, limit: this.options.batchSize ?? 256, maxKeys: free, running: [...this.running] });
       for (const delivery of due) {
         this.running.add(delivery.event.id);
         if (!this.claims.has(delivery.claim)) this.track(delivery.claim, now);
