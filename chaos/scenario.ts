@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { EngineName } from "../harness/engine-names.js";
 import { freePort } from "../harness/free-port.js";
@@ -6,6 +7,7 @@ import { REPO_ROOT } from "../harness/repo-root.js";
 import { tempDir } from "../harness/temp-dir.js";
 import { openChaosDatabase } from "./databases.js";
 import { ChaosDaemon } from "./daemons.js";
+import { deliveryRates, renewalFigures, type RenewalFigures } from "./figures.js";
 import { describeFault, inject, planFaults, type CutOff, type FaultKind, type FaultRecord, type PlannedFault } from "./faults.js";
 import { checkInvariants, type EffectLine, type Invariant, type RunLine, type StoredEvent } from "./invariants.js";
 import { Load } from "./load.js";
@@ -54,6 +56,12 @@ export interface EngineReport {
   stuck: Record<string, unknown>[];
   feedReconnects: number;
   wallSeconds: number;
+  /** Events acknowledged per second while the load ran, and each daemon's delivery rates. */
+  ingestPerSecond: number;
+  deliveryRates: Record<string, { duringLoad: number; draining: number }>;
+  renewals: RenewalFigures;
+  /** The machine's load average (1 min) when the run began and when it ended. */
+  loadAverage: { before: number; after: number };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -97,6 +105,7 @@ const lines = <T>(file: string): T[] =>
 /** One engine's fault-injection run: start everything, load it, break it on schedule, then check every promise. */
 export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
   const began = Date.now();
+  const loadBefore = loadavg()[0] ?? 0;
   const say = (line: string) => options.say(`${options.engine}: ${line}`);
   const database = await openChaosDatabase(options.engine, options.daemons);
   const dir = tempDir("glw-chaos-");
@@ -155,6 +164,7 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
     }
     const endOfLoad = loadStart + options.seconds * 1000 - Date.now();
     if (endOfLoad > 0) await sleep(endOfLoad);
+    const loadEnd = Date.now();
     const lastFaultEnd = faults.at(-1)?.to ?? Date.now();
     await load.stop();
     await loading;
@@ -193,10 +203,12 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
     const crashes = incarnations
       .filter((incarnation) => incarnation.endedBy === null || (incarnation.endedBy === "SIGTERM" && incarnation.exit?.code !== 0))
       .map((incarnation) => `daemon ${incarnation.daemon} (pid ${incarnation.pid}) exited by itself: ${JSON.stringify(incarnation.exit)}`);
+    const runs = lines<RunLine>(runsFile);
+    const logs = daemons.map((daemon) => ({ name: daemon.name, text: daemon.log() }));
     const { invariants, facts } = checkInvariants({
       acknowledged: load.acknowledged,
       stored,
-      runs: lines<RunLine>(runsFile),
+      runs,
       effects: lines<EffectLine>(effectsFile),
       feeds: subscribers.map((subscriber) => ({ name: `subscriber on ${subscriber.daemon}`, ids: subscriber.ids })),
       processEnds,
@@ -206,7 +218,7 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
       quietBoundMs: options.quietBoundSeconds * 1000,
       stallBoundMs: options.stallBoundSeconds * 1000,
       daemonOf: new Map(incarnations.map((incarnation) => [incarnation.pid, incarnation.daemon])),
-      logs: daemons.map((daemon) => ({ name: daemon.name, text: daemon.log() })),
+      logs,
       crashes,
     });
     return {
@@ -229,6 +241,10 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
       stuck,
       feedReconnects: subscribers.reduce((sum, subscriber) => sum + subscriber.reconnects, 0),
       wallSeconds: Math.round((Date.now() - began) / 1000),
+      ingestPerSecond: Math.round((load.acknowledged.length * 10_000) / (loadEnd - loadStart)) / 10,
+      deliveryRates: deliveryRates(runs, loadStart, loadEnd, quietAfterMs === null ? bound : lastFaultEnd + quietAfterMs),
+      renewals: renewalFigures(logs, loadStart),
+      loadAverage: { before: loadBefore, after: loadavg()[0] ?? 0 },
     };
   } finally {
     load?.abort();
@@ -250,6 +266,10 @@ export function formatReport(report: EngineReport): string[] {
     `events: ${report.events.sent} sent, ${report.events.acknowledged} acknowledged (${report.events.duplicatesAnswered} as duplicates of a first attempt), ${report.events.stored} stored, ${report.events.unanswered} never answered`,
     `runs of the sink: ${report.facts.runs} (${report.facts.failedRuns} failed, ${report.facts.unfinishedRuns} cut short by a kill); daemon restarts ${report.facts.restarts} (${report.facts.failedStarts} starts that did not listen, tried again); feed reconnects ${report.feedReconnects}`,
   ];
+  const rates = Object.entries(report.deliveryRates).map(([daemon, rate]) => `${daemon} ${rate.duringLoad}/s then ${rate.draining}/s`);
+  out.push(`ingest ${report.ingestPerSecond} events/s; delivered per daemon during the load, then while draining: ${rates.join(", ")}; load average ${report.loadAverage.before.toFixed(1)} at the start, ${report.loadAverage.after.toFixed(1)} at the end`);
+  const { renewals } = report;
+  out.push(`claim renewals: ${renewals.slow} slow (longest ${renewals.maxTookMs} ms), ${renewals.skipped} rounds skipped, timers up to ${renewals.maxLateMs} ms late`);
   const troubles = Object.entries(report.events.troubles);
   if (troubles.length > 0) out.push(`requests sent again: ${troubles.map(([what, n]) => `${what} ×${n}`).join(", ")}`);
   for (const invariant of report.invariants) out.push(`  ${invariant.count === 0 ? "ok  " : "FAIL"} ${invariant.name}: ${invariant.count}  (${invariant.detail})`);

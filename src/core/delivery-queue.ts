@@ -2,7 +2,7 @@ import type { Logger } from "winston";
 import { retryDelayMs, type BackoffOptions } from "./backoff.js";
 import { rateLimitedLog } from "../support/rate-limited-log.js";
 import { classifyFailure } from "./failure.js";
-import { runUnderClaim } from "./delivery-claim.js";
+import { ClaimLostError, runUnderClaim } from "./delivery-claim.js";
 import { SinkHealth } from "./sink-health.js";
 import type { Sink, SinkContext } from "./sink.js";
 import type { DueDelivery, Store } from "./store.js";
@@ -35,6 +35,18 @@ const MAX_RETRY_AFTER_MS = 86_400_000;
 /** Backoff for an outcome the store would not take (full disk, database away). */
 const RECORD_RETRY: BackoffOptions = { minMs: 500, maxMs: 30_000 };
 
+/**
+ * A claim one of this queue's lanes holds. `controller` aborts the signal of the delivery running
+ * under it the moment the claim is known gone, or must be assumed gone (not confirmed for two thirds
+ * of the lease: another daemon may take it over once the lease lapses).
+ */
+interface HeldClaim {
+  renewedAt: number;
+  lost: boolean;
+  controller: AbortController;
+  deadline: NodeJS.Timeout | undefined;
+}
+
 export interface DeliveryOutcome {
   sink: string;
   outcome: "delivered" | "retry" | "failed";
@@ -51,7 +63,7 @@ export class DeliveryQueue {
   /** Event ids claimed by this queue and not yet recorded or given back: never claimed again meanwhile. */
   private readonly running = new Set<number>();
   /** The claims this queue's lanes hold, and when the store last confirmed each. */
-  private readonly claims = new Map<string, { renewedAt: number; lost: boolean }>();
+  private readonly claims = new Map<string, HeldClaim>();
   /** Lanes running now: each runs one ordering key's claimed deliveries one after another. */
   private readonly lanes = new Set<Promise<void>>();
   private pumping = false;
@@ -104,10 +116,10 @@ export class DeliveryQueue {
       const { owner, leaseMs } = this.options;
       const now = Date.now();
       // As many keys as there are free lanes: the rest stays for other daemons, or the next look.
-      const due = await this.store.claimDeliveries(this.sink.name, owner, now, leaseMs, this.options.batchSize ?? 256, free, [...this.running]);
+      const due = await this.store.claimDeliveries(this.sink.name, { owner, now, leaseMs, limit: this.options.batchSize ?? 256, maxKeys: free, running: [...this.running] });
       for (const delivery of due) {
         this.running.add(delivery.event.id);
-        if (!this.claims.has(delivery.claim)) this.claims.set(delivery.claim, { renewedAt: now, lost: false });
+        if (!this.claims.has(delivery.claim)) this.track(delivery.claim, now);
       }
       if (this.stopped) return void (await this.release(due));
       for (const group of groupByClaim(due)) this.startLane(group);
@@ -131,9 +143,51 @@ export class DeliveryQueue {
     for (const token of asked) {
       const claim = this.claims.get(token);
       if (!claim) continue;
-      if (held.has(token)) claim.renewedAt = Math.max(claim.renewedAt, at);
-      else claim.lost = true;
+      if (claim.lost) continue;
+      if (held.has(token)) {
+        claim.renewedAt = Math.max(claim.renewedAt, at);
+        this.armDeadline(token, claim);
+      } else {
+        this.lose(token, "another daemon took the delivery's claim over");
+      }
     }
+  }
+
+  /** How long a claim may go unconfirmed before its lane must assume another daemon can take it over. */
+  private get trustMs(): number {
+    return (this.options.leaseMs * 2) / 3;
+  }
+
+  private track(token: string, claimedAt: number): void {
+    const claim: HeldClaim = { renewedAt: claimedAt, lost: false, controller: new AbortController(), deadline: undefined };
+    this.claims.set(token, claim);
+    this.armDeadline(token, claim);
+  }
+
+  /** Aborts the claim's delivery when no renewal has confirmed the claim within trustMs. */
+  private armDeadline(token: string, claim: HeldClaim): void {
+    clearTimeout(claim.deadline);
+    claim.deadline = setTimeout(() => {
+      // A renewal that came back meanwhile moved renewedAt on: look again then.
+      if (Date.now() - claim.renewedAt >= this.trustMs) this.lose(token, `the delivery's claim was not renewed for ${Math.round(this.trustMs)} ms`);
+      else this.armDeadline(token, claim);
+    }, Math.max(0, claim.renewedAt + this.trustMs - Date.now()));
+    claim.deadline.unref();
+  }
+
+  /** The claim is gone, or must be taken for gone: its running delivery is told to stop (its signal aborts). */
+  private lose(token: string, why: string): void {
+    const claim = this.claims.get(token);
+    if (!claim || claim.lost) return;
+    claim.lost = true;
+    clearTimeout(claim.deadline);
+    claim.controller.abort(new ClaimLostError(`${why}; the delivery is stopped and left to whoever holds it now`));
+  }
+
+  private untrack(token: string): void {
+    const claim = this.claims.get(token);
+    if (claim) clearTimeout(claim.deadline);
+    this.claims.delete(token);
   }
 
   /**
@@ -142,7 +196,11 @@ export class DeliveryQueue {
    */
   private holds(token: string): boolean {
     const claim = this.claims.get(token);
-    return claim !== undefined && !claim.lost && Date.now() - claim.renewedAt < (this.options.leaseMs * 2) / 3;
+    if (claim === undefined || claim.lost) return false;
+    // The deadline's timer may be late (a busy event loop): the clock decides.
+    if (Date.now() - claim.renewedAt < this.trustMs) return true;
+    this.lose(token, `the delivery's claim was not renewed for ${Math.round(this.trustMs)} ms`);
+    return false;
   }
 
   /** Runs one key's claimed deliveries one after another, up to a failure that leaves the rest waiting. */
@@ -158,7 +216,12 @@ export class DeliveryQueue {
             break;
           }
           const delivery = left.shift() as DueDelivery;
-          const { ok, recorded } = await this.deliver(delivery);
+          const { ok, recorded, stopped } = await this.deliver(delivery);
+          if (stopped) {
+            // Stopped because its claim is gone: no outcome; given back like the rest, should the claim still be ours after all.
+            left.unshift(delivery);
+            break;
+          }
           unrecorded.push(recorded.finally(() => this.running.delete(delivery.event.id)));
           if (unrecorded.length >= UNRECORDED_PER_LANE) await Promise.all(unrecorded.splice(0));
           // A retry keeps the rest of its key waiting behind it: those are given back.
@@ -167,7 +230,7 @@ export class DeliveryQueue {
       } finally {
         await Promise.all(unrecorded);
         await this.release(left);
-        this.claims.delete(token);
+        this.untrack(token);
       }
     })().finally(() => {
       this.lanes.delete(run);
@@ -194,15 +257,19 @@ export class DeliveryQueue {
   /**
    * Runs one delivery. `ok`: the key's next delivery may follow it. `recorded`: settles once the
    * outcome is committed, or known to be someone else's to record (the claim was lost); it never
-   * rejects: an outcome the store will not take is tried again with backoff.
+   * rejects: an outcome the store will not take is tried again with backoff. `stopped`: the sink
+   * gave up because the claim's signal aborted; no outcome is recorded.
    */
-  private async deliver(delivery: DueDelivery): Promise<{ ok: boolean; recorded: Promise<void> }> {
+  private async deliver(delivery: DueDelivery): Promise<{ ok: boolean; recorded: Promise<void>; stopped?: true }> {
     const { event, claim } = delivery;
     const startedAt = Date.now();
     const started = performance.now();
     const sink = this.sink.name;
+    const claimSignal = this.claims.get(claim)?.controller.signal ?? AbortSignal.abort(new ClaimLostError("the delivery's claim is gone"));
+    // What the sink is handed: its context, with a signal of this delivery's (claim lost, or shutdown).
+    const signal = AbortSignal.any([claimSignal, this.ctx.signal]);
     try {
-      await runUnderClaim(() => this.holds(claim), () => this.sink.handle(event.toEvent(), this.ctx));
+      await runUnderClaim({ holds: () => this.holds(claim), signal }, () => this.sink.handle(event.toEvent(), { ...this.ctx, signal }));
       const durationMs = performance.now() - started;
       this.health.delivered(Date.now());
       const recorded = this.record(delivery, () => this.store.markDelivered(sink, event.id, { startedAt, durationMs, claim }, Date.now())).then((applied) => {
@@ -211,6 +278,10 @@ export class DeliveryQueue {
       return { ok: true, recorded };
     } catch (error) {
       if (this.abandoned) return { ok: false, recorded: Promise.resolve() };
+      if (claimSignal.aborted) {
+        this.logger.warn("a delivery was stopped: its claim is gone", { sink, eventId: event.id, why: (claimSignal.reason as Error).message });
+        return { ok: false, recorded: Promise.resolve(), stopped: true };
+      }
       const durationMs = performance.now() - started;
       const attempts = delivery.attempts + 1;
       const failure = classifyFailure(error);
@@ -252,8 +323,7 @@ export class DeliveryQueue {
       try {
         const applied = await write();
         if (!applied) {
-          const claim = this.claims.get(delivery.claim);
-          if (claim) claim.lost = true;
+          this.lose(delivery.claim, "another daemon took the delivery's claim over");
           this.logger.warn("a delivery's claim was taken over while it ran; its outcome is left to the new holder", { sink: this.sink.name, eventId: delivery.event.id });
         }
         return applied;

@@ -9,6 +9,9 @@ import { SinkHealth, type SinkCondition } from "./sink-health.js";
 import { projectOrderingKey } from "./ordering-key.js";
 import type { Store } from "./store.js";
 
+/** Renewals sent at once at most, when the store is slow to answer them. */
+const MAX_RENEWALS_IN_FLIGHT = 3;
+
 export type SinkStatus = { name: string; pending: number; failed: number; inFlight: number } & SinkCondition & Record<string, unknown>;
 
 /** Owns one delivery queue per enabled sink, wakes them as events are committed, and keeps their claims alive. */
@@ -16,7 +19,8 @@ export class Dispatcher {
   readonly queues: ReadonlyMap<string, DeliveryQueue>;
   private unsubscribe: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  private renewing = false;
+  /** Renewals sent and not yet answered. */
+  private renewalsInFlight = 0;
   private readonly renewTrouble: (message: string, fields?: Record<string, unknown>) => void;
 
   readonly sinks: readonly Sink[];
@@ -69,28 +73,52 @@ export class Dispatcher {
     // A store only one daemon may use at a time (SQLite, locked while open) holds no live claim:
     // those of a previous run are void.
     if (!this.store.shared) await this.store.releaseAllClaims();
-    this.heartbeat = setInterval(() => void this.renewClaims(), Math.max(100, Math.floor(this.options.leaseMs / 3)));
-    this.heartbeat.unref();
+    this.scheduleRenewal(Date.now() + this.renewEveryMs);
     this.unsubscribe = this.bus.subscribe(() => this.wakeAll());
     this.wakeAll();
   }
 
+  /**
+   * A lane trusts its claim for two thirds of the lease after the last renewal that confirmed it
+   * (sent, not answered). Renewing every sixth of the lease leaves a renewal up to half the lease to
+   * come back (measured on a loaded machine: up to a second) before its lane must stop.
+   */
+  private get renewEveryMs(): number {
+    return Math.max(100, Math.floor(this.options.leaseMs / 6));
+  }
+
+  private scheduleRenewal(at: number): void {
+    this.heartbeat = setTimeout(() => {
+      const lateMs = Date.now() - at;
+      void this.renewClaims(lateMs);
+      this.scheduleRenewal(Math.max(Date.now(), at + this.renewEveryMs));
+    }, Math.max(0, at - Date.now()));
+    this.heartbeat.unref();
+  }
+
   /** Extends the claims the lanes hold, and tells each queue which of its claims are gone. */
-  private async renewClaims(): Promise<void> {
-    // One renewal at a time: a slow store must not pile them up.
-    if (this.renewing) return;
+  private async renewClaims(lateMs: number): Promise<void> {
+    // A slow renewal (stuck behind other statements, or on a connection that broke) does not hold
+    // the next one back: each round is sent on time. A store that answers none does not pile them
+    // up: past a few in flight, rounds wait.
+    if (this.renewalsInFlight >= MAX_RENEWALS_IN_FLIGHT) {
+      this.logger.warn("claim renewal skipped: the previous one is still running", { lateMs });
+      return;
+    }
     const asked = [...this.queues.values()].map((queue) => ({ queue, claims: queue.heldClaims() }));
     const all = asked.flatMap(({ claims }) => claims);
     if (all.length === 0) return;
     const at = Date.now();
-    this.renewing = true;
+    this.renewalsInFlight++;
     try {
       const held = new Set(await this.store.renewClaims(all, at));
       for (const { queue, claims } of asked) queue.renewed(claims, held, at);
+      const tookMs = Date.now() - at;
+      if (tookMs + lateMs > this.renewEveryMs / 2) this.logger.warn("claim renewal slow", { tookMs, lateMs, claims: all.length });
     } catch (error) {
       this.renewTrouble("could not renew this daemon's delivery claims; another daemon may take them over", { error: String(error) });
     } finally {
-      this.renewing = false;
+      this.renewalsInFlight--;
     }
   }
 
@@ -129,7 +157,7 @@ export class Dispatcher {
 
   async stop(timeoutMs: number): Promise<void> {
     this.unsubscribe?.();
-    clearInterval(this.heartbeat);
+    clearTimeout(this.heartbeat);
     await Promise.all([...this.queues.values()].map((queue) => queue.stop(timeoutMs)));
   }
 }

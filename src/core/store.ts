@@ -18,6 +18,19 @@ export interface StoreLogger {
  * will ever exist is visible too. A reader that follows ids can therefore never skip one, even
  * with several daemons writing to one database.
  */
+/** Who claims deliveries (claimDeliveries), until when, and how many. */
+export interface ClaimRequest {
+  owner: string;
+  now: number;
+  leaseMs: number;
+  /** Deliveries per ordering key, at most. */
+  limit: number;
+  /** Ordering keys, at most (default: no limit). */
+  maxKeys?: number | undefined;
+  /** Event ids of this sink the caller still runs (default: none). */
+  running?: readonly number[] | undefined;
+}
+
 export interface Store {
   readonly engine: Engine;
   /** True when several daemons may share it (server databases); SQLite serves one daemon. */
@@ -38,7 +51,7 @@ export interface Store {
   idRange(): Promise<{ oldest: number | null; newest: number }>;
 
   /**
-   * Claims due deliveries of a sink for `owner` until `now + lease` (renewed by renewClaims):
+   * Claims due deliveries of a sink for `owner` until `now + leaseMs` (renewed by renewClaims):
    * pending, due, not claimed by a live owner, and with no other pending delivery of the same
    * ordering key that is claimed (by anyone, or listed in `running`) or waiting for a retry. Oldest
    * event first; the runs of at most `maxKeys` ordering keys (a delivery without a key counts as
@@ -49,15 +62,7 @@ export interface Store {
    * `running`: event ids of this sink the caller still runs, whatever the age of their claims: a
    * daemon never claims again what it still runs (its renewals may have failed for a while).
    */
-  claimDeliveries(
-    sink: string,
-    owner: string,
-    now: number,
-    leaseMs: number,
-    limit: number,
-    maxKeys?: number,
-    running?: readonly number[],
-  ): Promise<DueDelivery[]>;
+  claimDeliveries(sink: string, claim: ClaimRequest): Promise<DueDelivery[]>;
   /** Extends the named claims; returns those still held (a claim taken over by another daemon is gone). */
   renewClaims(claims: readonly string[], now: number): Promise<string[]>;
   /** Gives claimed deliveries back without an outcome (shutdown, or behind a failed one), while the claim is still held. */

@@ -1,5 +1,6 @@
 import { Gitlab } from "@gitbeaker/core";
 import { createRequesterFn, type FormattedResponse, type ResponseBodyTypes } from "@gitbeaker/requester-utils";
+import { throwIfDeliveryStopped, withDeliverySignal } from "../core/delivery-claim.js";
 import { retryAfter } from "../core/failure.js";
 import { networkCause } from "../support/network-cause.js";
 import { errorMessage } from "../support/error-message.js";
@@ -56,8 +57,10 @@ async function requestOnce(endpoint: string, options: RequestOptions = {}): Prom
   const what = `${method} ${url.pathname}`;
   let response: Response;
   try {
-    response = await fetch(url, { ...(init as RequestInit), method });
+    // The delivery's own signal too: a delivery whose claim is lost stops waiting for GitLab.
+    response = await fetch(url, { ...(init as RequestInit), method, signal: withDeliverySignal(init.signal) ?? null });
   } catch (error) {
+    throwIfDeliveryStopped();
     const name = (error as Error).name;
     if (name === "TimeoutError" || name === "AbortError") throw new GitLabApiError(`GitLab at ${url.origin} did not answer ${what} in time`, null);
     throw new GitLabApiError(`GitLab at ${url.origin} could not be reached (${networkCause(error)})`, null);

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { ClaimLostError, runUnderClaim } from "../../src/core/delivery-claim.js";
 import { commentText, literalText } from "../../src/sinks/phabricator/comment.js";
+import { ConduitClient } from "../../src/sinks/phabricator/conduit-client.js";
 import { taskReferences } from "../../src/sinks/phabricator/task-references.js";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { startFakeConduit, type FakeConduit } from "../helpers/fake-conduit.js";
@@ -272,5 +274,23 @@ describe("phabricator sink", () => {
     await expect(startTestDaemon({ SINKS_ENABLED: "phabricator", PHABRICATOR_URL: "http://127.0.0.1:9" })).rejects.toThrow(
       /^PHABRICATOR_TOKEN is required by the phabricator sink/,
     );
+  });
+});
+
+describe("the Conduit client inside a delivery", () => {
+  it("stops waiting for Phabricator the moment the delivery's claim is lost, with the claim's reason", async () => {
+    conduit = closeAfterTest(await startFakeConduit({ token: PHAB_TOKEN, tasks: ["T1"] }));
+    conduit.applyThenHang((call) => call.method === "maniphest.edit");
+    const client = new ConduitClient({ url: conduit.url, token: PHAB_TOKEN, timeoutMs: 20_000 });
+    const claim = new AbortController();
+    const started = Date.now();
+    const call = runUnderClaim({ holds: () => true, signal: claim.signal }, () =>
+      client.call("maniphest.edit", { objectIdentifier: "T1", transactions: [{ type: "comment", value: "hi" }] }),
+    ).catch((error: unknown) => error);
+    await sleep(200);
+    claim.abort(new ClaimLostError("another daemon took the delivery's claim over"));
+    const error = await call;
+    expect(error).toBeInstanceOf(ClaimLostError);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

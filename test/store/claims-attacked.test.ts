@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { StoreLedger } from "../../src/core/ledger.js";
+import type { SinkFactory } from "../../src/core/sink.js";
 import type { Store } from "../../src/core/store.js";
 import { postHook, startTestDaemon, tempDir, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { ENGINES } from "../helpers/engines.js";
+import { faultyStore } from "../helpers/faulty-store.js";
 import { recordingSink } from "../helpers/recording-sink.js";
 import { sleep } from "../helpers/sleep.js";
 import { appendEvent } from "../helpers/store.js";
@@ -166,7 +168,7 @@ describe("one claim shared by the lanes of several keys", () => {
     // The slow delivery still runs, and its daemon is alive and renewing: nobody else may take it.
     await sleep(1500);
     expect(recorder.recording.delivered).not.toContain(slow);
-    const taken = await theirs.claimDeliveries("slow", "daemon-b", Date.now(), 1000, 10);
+    const taken = await theirs.claimDeliveries("slow", { owner: "daemon-b", now: Date.now(), leaseMs: 1000, limit: 10 });
     expect(taken.map((delivery) => delivery.event.id)).toEqual([]);
   });
 });
@@ -179,11 +181,124 @@ describe.each(available)("a lapsed claim partly taken over, on $name", (engine) 
     const ids: number[] = [];
     for (let i = 0; i < 4; i++) ids.push((await appendEvent(store, {}, ["log"])).id);
     const now = Date.now();
-    const [mine] = await store.claimDeliveries("log", "daemon-a", now, 1000, 4);
+    const [mine] = await store.claimDeliveries("log", { owner: "daemon-a", now, leaseMs: 1000, limit: 4 });
     // Daemon A froze past its lease; daemon B (a smaller batch) takes the first two of the key.
-    const taken = await store.claimDeliveries("log", "daemon-b", now + 2000, 1000, 2);
+    const taken = await store.claimDeliveries("log", { owner: "daemon-b", now: now + 2000, leaseMs: 1000, limit: 2 });
     expect(taken.map((delivery) => delivery.event.id)).toEqual(ids.slice(0, 2));
     // A thaws and renews: were its claim still "held", its lane would go on to ids[1], B's.
     expect(await store.renewClaims([mine!.claim], now + 2100)).toEqual([]);
+  });
+});
+
+/** A sink whose run waits, as a slow downstream would, until its delivery's signal aborts (or `runsMs`). */
+function signalWatchingSink(name: string, runsMs = 8000) {
+  const runs: { id: number; startedAt: number; abortedAt: number | null; reason: unknown }[] = [];
+  const factory: SinkFactory = () => ({
+    name,
+    accepts: () => true,
+    async handle(event, ctx) {
+      const run = { id: event.id, startedAt: Date.now(), abortedAt: null as number | null, reason: undefined as unknown };
+      runs.push(run);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, runsMs);
+        ctx.signal.addEventListener(
+          "abort",
+          () => {
+            run.abortedAt = Date.now();
+            run.reason = ctx.signal.reason;
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+      ctx.signal.throwIfAborted();
+    },
+  });
+  return { factory, runs };
+}
+
+describe("a delivery whose claim is lost while it runs", () => {
+  const postgres = ENGINES.find((engine) => engine.name === "postgres")!;
+
+  it("is told to stop (its signal aborts) soon after another daemon took the claim over", async () => {
+    const location = await postgres.freshLocation();
+    const theirs = await postgres.open(location);
+    opened.push(theirs);
+    const watcher = signalWatchingSink("watch");
+    const t = await startTestDaemon({ ...postgres.env(location), SINKS_ENABLED: "watch", LOG_EVENTS_TO: "", DELIVERY_LEASE_SECONDS: "1" }, { watch: watcher.factory });
+    daemons.push(t);
+    const { id } = (await (await postHook(t.url, push(1))).json()) as { id: number };
+    await waitFor(() => (watcher.runs.length === 1 ? true : undefined), 5000, "the run");
+    // Another daemon (its clock a few seconds ahead) takes the claim over though this daemon renews it.
+    const taken = await theirs.claimDeliveries("watch", { owner: "daemon-b", now: Date.now() + 3000, leaseMs: 1000, limit: 10 });
+    expect(taken.map((delivery) => delivery.event.id)).toEqual([id]);
+    const takenAt = Date.now();
+    // The daemon's next renewal (every third of the lease) finds the claim gone.
+    const run = await waitFor(() => (watcher.runs[0]?.abortedAt ? watcher.runs[0] : undefined), 3000, "the run's signal to abort");
+    expect(run.abortedAt! - takenAt).toBeLessThan(2000);
+    expect(String(run.reason)).toMatch(/claim/);
+    await sleep(300);
+    // No outcome of the stopped run, no second run here: the delivery is the taker's.
+    expect(watcher.runs).toHaveLength(1);
+    expect((await theirs.deliveriesOf(id))[0]).toMatchObject({ status: "pending", attempts: 0 });
+  });
+
+  it("is told to stop before the lease lapses when its renewals fail (another daemon may take it over then)", async () => {
+    const location = await postgres.freshLocation();
+    const ours = await postgres.open(location);
+    const theirs = await postgres.open(location);
+    opened.push(theirs);
+    let renewalsFail = false;
+    const store = faultyStore(ours, ["renewClaims"], () => renewalsFail);
+    const watcher = signalWatchingSink("watch");
+    const leaseMs = 2000;
+    const t = await startTestDaemon(
+      { ...postgres.env(location), SINKS_ENABLED: "watch", LOG_EVENTS_TO: "", DELIVERY_LEASE_SECONDS: String(leaseMs / 1000) },
+      { watch: watcher.factory },
+      undefined,
+      { store: () => store },
+    );
+    daemons.push(t);
+    renewalsFail = true;
+    await postHook(t.url, push(1));
+    const run = await waitFor(() => (watcher.runs[0]?.abortedAt ? watcher.runs[0] : undefined), 5000, "the run's signal to abort");
+    // Claimed before it started and never renewed since: stopped before anyone else may take it.
+    expect(run.abortedAt! - run.startedAt).toBeLessThan(leaseMs);
+    expect(String(run.reason)).toMatch(/not renewed/);
+  });
+});
+
+describe("a delivery whose claim renewal is slow once", () => {
+  it("keeps its claim: the next renewal goes out on time and confirms it", async () => {
+    const postgres = ENGINES.find((engine) => engine.name === "postgres")!;
+    const location = await postgres.freshLocation();
+    const ours = await postgres.open(location);
+    let slowOnce = false;
+    // One renewal takes 1.5 s (queued behind other statements on a loaded machine: up to a second was measured).
+    const store = new Proxy(ours, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        if (property !== "renewClaims") return (value as (...args: unknown[]) => unknown).bind(target);
+        return async (...args: unknown[]) => {
+          if (slowOnce) {
+            slowOnce = false;
+            await sleep(1500);
+          }
+          return (value as (...args: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const watcher = signalWatchingSink("watch", 2500);
+    const t = await startTestDaemon({ ...postgres.env(location), SINKS_ENABLED: "watch", LOG_EVENTS_TO: "", DELIVERY_LEASE_SECONDS: "2" }, { watch: watcher.factory }, undefined, {
+      store: () => store,
+    });
+    daemons.push(t);
+    const { id } = (await (await postHook(t.url, push(1))).json()) as { id: number };
+    await waitFor(() => (watcher.runs.length === 1 ? true : undefined), 5000, "the run");
+    slowOnce = true;
+    await waitFor(async () => ((await t.daemon.store.deliveriesOf(id))[0]?.status === "delivered" ? true : undefined), 8000, "the delivery to end delivered");
+    expect(watcher.runs.map((run) => run.abortedAt)).toEqual([null]);
   });
 });

@@ -93,7 +93,7 @@ describe("a delivery's claim", () => {
     await waitFor(() => (renewalsFail ? true : undefined), 5000, "the slow delivery");
     // Another daemon takes both over once the lease has lapsed.
     await sleep(1200);
-    const taken = await theirs.claimDeliveries("slow", "daemon-b", Date.now(), 1000, 10);
+    const taken = await theirs.claimDeliveries("slow", { owner: "daemon-b", now: Date.now(), leaseMs: 1000, limit: 10 });
     expect(taken.map((delivery) => delivery.event.id)).toEqual([slow.id, next.id]);
     const renewing = setInterval(() => void theirs.renewClaims([taken[0]?.claim as string], Date.now()), 200);
     await sleep(2500).finally(() => clearInterval(renewing));

@@ -53,7 +53,7 @@ describe("SQLite store", () => {
     expect(await store.inventory.projectById(3)).toMatchObject({ path: "g/p3" });
     // Events 8 and 9 were pruned by the first release: their ids are never given again.
     expect((await appendEvent(store, {}, ["log"])).id).toBe(10);
-    expect((await store.claimDeliveries("log", "me", Date.now(), 60_000, 10)).map((d) => d.event.id)).toEqual([7, 10]);
+    expect((await store.claimDeliveries("log", { owner: "me", now: Date.now(), leaseMs: 60_000, limit: 10 })).map((d) => d.event.id)).toEqual([7, 10]);
     await store.close();
   });
 

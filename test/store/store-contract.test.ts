@@ -37,7 +37,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
 
   const project = (id: number) => ({ id, path: `g/p${id}`, url: `https://gitlab.example.com/g/p${id}`, visibility: "public" as const });
   const claim = (sink: string, owner = "daemon-a", now = Date.now(), limit = 100, leaseMs = 60_000, maxKeys?: number) =>
-    store.claimDeliveries(sink, owner, now, leaseMs, limit, maxKeys).then((due) => due.map((delivery) => delivery.event.id));
+    store.claimDeliveries(sink, { owner, now, leaseMs, limit, maxKeys }).then((due) => due.map((delivery) => delivery.event.id));
 
   test("migrates a fresh location once when several daemons open it at the same moment", async () => {
     const fresh = await engine.freshLocation();
@@ -201,7 +201,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const b1 = (await appendEvent(store, { project: project(2) }, ["log"])).id;
       const a2 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
       const none = (await appendEvent(store, { project: null }, ["log"])).id;
-      const claimed = await store.claimDeliveries("log", "daemon-a", Date.now(), 60_000, 10);
+      const claimed = await store.claimDeliveries("log", { owner: "daemon-a", now: Date.now(), leaseMs: 60_000, limit: 10 });
       expect(claimed.map((delivery) => delivery.event.id)).toEqual([a1, b1, a2, none]);
       expect(claimed.map((delivery) => delivery.orderingKey)).toEqual(["id:1", "id:2", "id:1", null]);
       expect(claimed[0]?.event.payload).toEqual({ object_kind: "push" });
@@ -217,7 +217,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const a2 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
       const none = (await appendEvent(store, { project: null }, ["log"])).id;
       const c1 = (await appendEvent(store, { project: project(3) }, ["log"])).id;
-      const take = async (owner: string) => (await store.claimDeliveries("log", owner, Date.now(), 60_000, 100, 2)).map((d) => d.event.id);
+      const take = async (owner: string) => (await store.claimDeliveries("log", { owner, now: Date.now(), leaseMs: 60_000, limit: 100, maxKeys: 2 })).map((d) => d.event.id);
       expect(await take("daemon-a")).toEqual([a1, b1, a2]);
       expect(await take("daemon-b")).toEqual([none, c1]);
       expect(await take("daemon-c")).toEqual([]);
@@ -245,7 +245,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(await claim("log", "daemon-a", now + 1)).toEqual([b1]);
       await store.markDelivered("log", b1, took(now), now);
       expect(await store.nextClaimAt("log", now, 60_000)).toBe(now + 5000);
-      const retried = await store.claimDeliveries("log", "daemon-a", now + 5000, 60_000, 10);
+      const retried = await store.claimDeliveries("log", { owner: "daemon-a", now: now + 5000, leaseMs: 60_000, limit: 10 });
       expect(retried.map((delivery) => [delivery.event.id, delivery.attempts])).toEqual([
         [a1, 1],
         [a2, 0],
@@ -256,13 +256,13 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
     test("are taken over when their claim lapses, and kept while it is renewed", async () => {
       const id = (await appendEvent(store, {}, ["log"])).id;
       const now = Date.now();
-      const [first] = await store.claimDeliveries("log", "daemon-a", now, 1000, 10);
+      const [first] = await store.claimDeliveries("log", { owner: "daemon-a", now, leaseMs: 1000, limit: 10 });
       expect(first?.event.id).toBe(id);
       const mine = first?.claim as string;
       expect(await store.nextClaimAt("log", now, 1000)).toBe(now + 1000);
       expect(await store.renewClaims([mine], now + 900)).toEqual([mine]);
-      expect(await store.claimDeliveries("log", "daemon-b", now + 1500, 1000, 10)).toEqual([]);
-      const taken = await store.claimDeliveries("log", "daemon-b", now + 2000, 1000, 10);
+      expect(await store.claimDeliveries("log", { owner: "daemon-b", now: now + 1500, leaseMs: 1000, limit: 10 })).toEqual([]);
+      const taken = await store.claimDeliveries("log", { owner: "daemon-b", now: now + 2000, leaseMs: 1000, limit: 10 });
       expect(taken.map((delivery) => delivery.event.id)).toEqual([id]);
       expect(taken[0]?.claim).not.toBe(mine);
       expect(await store.renewClaims([mine], now + 2000)).toEqual([]);
@@ -271,8 +271,8 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
     test("are fenced: a lapsed claim's renewal, outcome and give-back change nothing once another daemon holds it", async () => {
       const id = (await appendEvent(store, {}, ["log"])).id;
       const now = Date.now();
-      const [lapsed] = await store.claimDeliveries("log", "daemon-a", now, 1000, 10);
-      const [current] = await store.claimDeliveries("log", "daemon-b", now + 2000, 1000, 10);
+      const [lapsed] = await store.claimDeliveries("log", { owner: "daemon-a", now, leaseMs: 1000, limit: 10 });
+      const [current] = await store.claimDeliveries("log", { owner: "daemon-b", now: now + 2000, leaseMs: 1000, limit: 10 });
       expect(current?.event.id).toBe(id);
       const stale = lapsed?.claim as string;
       expect(await store.renewClaims([stale], now + 2100)).toEqual([]);
@@ -280,7 +280,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(await store.markDelivered("log", id, { ...took(now + 2200), claim: stale }, now + 2200)).toBe(false);
       expect(await store.markFailed("log", id, { ...failedWith("late", null, now + 2200), claim: stale }, now + 2200)).toBe(false);
       // The current holder keeps it: nobody else may claim it, and its own outcome counts.
-      expect(await store.claimDeliveries("log", "daemon-c", now + 2300, 1000, 10)).toEqual([]);
+      expect(await store.claimDeliveries("log", { owner: "daemon-c", now: now + 2300, leaseMs: 1000, limit: 10 })).toEqual([]);
       expect((await store.deliveriesOf(id))[0]).toMatchObject({ status: "pending", attempts: 0, lastError: null });
       expect(await store.attemptsOf(id)).toEqual([]);
       expect(await store.markDelivered("log", id, { ...took(now + 2400), claim: current?.claim }, now + 2400)).toBe(true);
@@ -294,7 +294,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const now = Date.now();
       expect(await claim("log", "daemon-a", now, 1, 1000)).toEqual([a1, none]);
       // Its renewals failed for longer than the lease: to anyone else the claims are free, not to itself.
-      expect((await store.claimDeliveries("log", "daemon-a", now + 5000, 1000, 10, undefined, [a1, none])).map((d) => d.event.id)).toEqual([]);
+      expect((await store.claimDeliveries("log", { owner: "daemon-a", now: now + 5000, leaseMs: 1000, limit: 10, running: [a1, none] })).map((d) => d.event.id)).toEqual([]);
       expect(await claim("log", "daemon-b", now + 5000, 10, 1000)).toEqual([a1, a2, none]);
     });
 
@@ -302,7 +302,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const a1 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
       const a2 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
       await store.markDelivered("log", a1, took(Date.now()), Date.now());
-      const [running] = await store.claimDeliveries("log", "daemon-a", Date.now(), 60_000, 10);
+      const [running] = await store.claimDeliveries("log", { owner: "daemon-a", now: Date.now(), leaseMs: 60_000, limit: 10 });
       expect(running?.event.id).toBe(a2);
       expect(await store.requeue([{ sink: "log", eventId: a1, orderingKey: null }], Date.now())).toBe(1);
       expect(await claim("log", "daemon-b")).toEqual([]);
@@ -316,14 +316,14 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const delivered = (await appendEvent(store, { project: project(1) }, ["log"])).id;
       const failed = (await appendEvent(store, { project: project(2) }, ["log"])).id;
       const now = Date.now();
-      const due = await store.claimDeliveries("log", "daemon-a", now, 60_000, 10);
+      const due = await store.claimDeliveries("log", { owner: "daemon-a", now, leaseMs: 60_000, limit: 10 });
       expect(due.map((d) => d.event.id)).toEqual([delivered, failed]);
       expect(await store.requeue(due.map((d) => ({ sink: "log", eventId: d.event.id, orderingKey: null })), now + 1)).toBe(2);
       expect(await store.markDelivered("log", delivered, { ...took(now + 10), claim: due[0]?.claim }, now + 10)).toBe(true);
       expect(await store.markFailed("log", failed, { ...failedWith("gone", null, now + 10), claim: due[1]?.claim }, now + 10)).toBe(true);
       expect((await store.deliveriesOf(delivered))[0]).toMatchObject({ status: "pending" });
       expect((await store.deliveriesOf(failed))[0]).toMatchObject({ status: "pending", lastError: "gone" });
-      const again = await store.claimDeliveries("log", "daemon-b", now + 20, 60_000, 10);
+      const again = await store.claimDeliveries("log", { owner: "daemon-b", now: now + 20, leaseMs: 60_000, limit: 10 });
       expect(again.map((d) => d.event.id)).toEqual([delivered, failed]);
       expect(await store.markDelivered("log", delivered, { ...took(now + 30), claim: again[0]?.claim }, now + 30)).toBe(true);
       expect((await store.deliveriesOf(delivered))[0]).toMatchObject({ status: "delivered" });
@@ -331,7 +331,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
 
     test("go back to whoever asks when released, and all at once for a store's only daemon", async () => {
       const ids = [(await appendEvent(store, {}, ["log"])).id, (await appendEvent(store, { project: project(2) }, ["log"])).id];
-      const claimed = await store.claimDeliveries("log", "daemon-a", Date.now(), 60_000, 100);
+      const claimed = await store.claimDeliveries("log", { owner: "daemon-a", now: Date.now(), leaseMs: 60_000, limit: 100 });
       expect(claimed.map((d) => d.event.id)).toEqual(ids);
       // Another claim's token gives nothing back.
       await store.releaseClaims("log", "daemon-b/0", ids);
@@ -428,7 +428,7 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
         ["fresh", "pending", 0],
         ["log", "pending", 0],
       ]);
-      expect((await store.claimDeliveries("fresh", "daemon-a", Date.now(), 60_000, 10))[0]?.orderingKey).toBe("mr:1!4");
+      expect((await store.claimDeliveries("fresh", { owner: "daemon-a", now: Date.now(), leaseMs: 60_000, limit: 10 }))[0]?.orderingKey).toBe("mr:1!4");
     });
 
     test("are pruned with their event only once every one is delivered", async () => {

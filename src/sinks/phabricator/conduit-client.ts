@@ -1,3 +1,4 @@
+import { throwIfDeliveryStopped, withDeliverySignal } from "../../core/delivery-claim.js";
 import { retryAfter } from "../../core/failure.js";
 import { networkCause } from "../../support/network-cause.js";
 import { encodeParams, type ConduitValue } from "./encode-params.js";
@@ -73,9 +74,11 @@ export class ConduitClient {
         method: "POST",
         headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
         body,
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+        // The delivery's own signal too: a delivery whose claim is lost stops waiting for Phabricator.
+        signal: withDeliverySignal(AbortSignal.timeout(this.options.timeoutMs ?? 15_000)),
       });
     } catch (error) {
+      throwIfDeliveryStopped();
       const timedOut = (error as Error).name === "TimeoutError";
       const cause = networkCause(error);
       // A refused connection never reached Phabricator; anything else might have.

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { DueDelivery } from "../../core/store.js";
+import type { ClaimRequest, DueDelivery } from "../../core/store.js";
 import { first, toNumber, type SqlDriver, type SqlQueries } from "./driver.js";
 import { EVENT_COLUMNS, toStoredEvents, type EventRow } from "./event-rows.js";
 
@@ -98,16 +98,8 @@ const newClaimToken = (owner: string) => `${owner}/${processPart}.${(claimsMade+
  * take the same run, nor parts of one; the UPDATE checks again what it takes, since outcomes and
  * requeues do not take that lock.
  */
-export function claimDeliveries(
-  db: SqlDriver,
-  sink: string,
-  owner: string,
-  now: number,
-  leaseMs: number,
-  limit: number,
-  maxKeys = Number.MAX_SAFE_INTEGER,
-  running: readonly number[] = [],
-): Promise<DueDelivery[]> {
+export function claimDeliveries(db: SqlDriver, sink: string, claim: ClaimRequest): Promise<DueDelivery[]> {
+  const { owner, now, leaseMs, limit, maxKeys = Number.MAX_SAFE_INTEGER, running = [] } = claim;
   const staleBefore = now - leaseMs;
   const perKey = Math.max(1, Math.floor(limit));
   return db.transaction(

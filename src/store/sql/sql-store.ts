@@ -10,6 +10,7 @@ import type {
   FailedAttempt,
   DeliveryQuery,
   DeliveryState,
+  ClaimRequest,
   DueDelivery,
   Engine,
   EventQuery,
@@ -107,16 +108,8 @@ export class SqlStore implements Store {
     return idRange(this.db);
   }
 
-  claimDeliveries(
-    sink: string,
-    owner: string,
-    now: number,
-    leaseMs: number,
-    limit: number,
-    maxKeys?: number,
-    running?: readonly number[],
-  ): Promise<DueDelivery[]> {
-    return claimDeliveries(this.db, sink, owner, now, leaseMs, limit, maxKeys, running);
+  claimDeliveries(sink: string, claim: ClaimRequest): Promise<DueDelivery[]> {
+    return claimDeliveries(this.db, sink, claim);
   }
 
   renewClaims(claims: readonly string[], now: number): Promise<string[]> {

@@ -12,6 +12,7 @@ import type {
   FailedAttempt,
   DeliveryQuery,
   DeliveryState,
+  ClaimRequest,
   DueDelivery,
   Engine,
   EventQuery,
@@ -152,16 +153,8 @@ export class WorkerStore implements Store {
   idRange(): Promise<{ oldest: number | null; newest: number }> {
     return this.call("idRange");
   }
-  claimDeliveries(
-    sink: string,
-    owner: string,
-    now: number,
-    leaseMs: number,
-    limit: number,
-    maxKeys?: number,
-    running?: readonly number[],
-  ): Promise<DueDelivery[]> {
-    return this.call("claimDeliveries", sink, owner, now, leaseMs, limit, maxKeys, running);
+  claimDeliveries(sink: string, claim: ClaimRequest): Promise<DueDelivery[]> {
+    return this.call("claimDeliveries", sink, claim);
   }
   renewClaims(claims: readonly string[], now: number): Promise<string[]> {
     return this.call("renewClaims", claims, now);
