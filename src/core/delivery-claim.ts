@@ -7,7 +7,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
  * behind, it froze past its lease, another daemon took the delivery over) must stop, not act on a
  * delivery another daemon now runs.
  */
-export interface RunningDelivery {
+interface RunningDelivery {
   holds: () => boolean;
   signal: AbortSignal;
 }
@@ -25,7 +25,7 @@ export function claimStillHeld(): boolean {
 }
 
 /** The running delivery's signal (undefined outside a delivery): for requests made deep inside a sink. */
-export function deliverySignal(): AbortSignal | undefined {
+function deliverySignal(): AbortSignal | undefined {
   return current.getStore()?.signal;
 }
 

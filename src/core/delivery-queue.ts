@@ -6,6 +6,7 @@ import { ClaimLostError, runUnderClaim } from "./delivery-claim.js";
 import { SinkHealth } from "./sink-health.js";
 import type { Sink, SinkContext } from "./sink.js";
 import type { DueDelivery, Store } from "./store.js";
+import { errorMessage } from "../support/error-message.js";
 
 export interface DeliveryQueueOptions {
   maxAttempts: number;
@@ -128,7 +129,7 @@ export class DeliveryQueue {
       if (this.lanes.size < this.concurrency) await this.sleepUntilNextDue();
     } catch (error) {
       if (this.stopped) return;
-      this.storeTrouble("delivery queue could not read the store; trying again", { sink: this.sink.name, error: String(error) });
+      this.storeTrouble("delivery queue could not read the store; trying again", { sink: this.sink.name, error: errorMessage(error) });
       this.schedule(1000);
     }
   }
@@ -247,7 +248,7 @@ export class DeliveryQueue {
       const ids = run.map(({ event }) => event.id);
       if (!this.abandoned) {
         await this.store.releaseClaims(this.sink.name, claim, ids).catch((error: unknown) => {
-          this.storeTrouble("could not give back claimed deliveries; they are taken again once their lease lapses", { sink: this.sink.name, error: String(error) });
+          this.storeTrouble("could not give back claimed deliveries; they are taken again once their lease lapses", { sink: this.sink.name, error: errorMessage(error) });
         });
       }
       for (const id of ids) this.running.delete(id);
@@ -328,7 +329,7 @@ export class DeliveryQueue {
         }
         return applied;
       } catch (error) {
-        this.storeTrouble("could not record a delivery's outcome; trying again", { sink: this.sink.name, eventId: delivery.event.id, error: String(error) });
+        this.storeTrouble("could not record a delivery's outcome; trying again", { sink: this.sink.name, eventId: delivery.event.id, error: errorMessage(error) });
         await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt, RECORD_RETRY)).unref());
       }
     }

@@ -8,6 +8,7 @@ import type { Sink } from "./sink.js";
 import { SinkHealth, type SinkCondition } from "./sink-health.js";
 import { projectOrderingKey } from "./ordering-key.js";
 import type { Store } from "./store.js";
+import { errorMessage } from "../support/error-message.js";
 
 /** Renewals sent at once at most, when the store is slow to answer them. */
 const MAX_RENEWALS_IN_FLIGHT = 3;
@@ -53,7 +54,7 @@ export class Dispatcher {
     try {
       return sink.accepts(event);
     } catch (error) {
-      this.logger.error("a sink's accepts() threw; queuing the event for it anyway", { sink: sink.name, error: String(error) });
+      this.logger.error("a sink's accepts() threw; queuing the event for it anyway", { sink: sink.name, error: errorMessage(error) });
       return true;
     }
   }
@@ -63,7 +64,7 @@ export class Dispatcher {
     try {
       return sink.orderingKey(event);
     } catch (error) {
-      this.logger.error("a sink's orderingKey() threw; ordering the event by project", { sink: sink.name, error: String(error) });
+      this.logger.error("a sink's orderingKey() threw; ordering the event by project", { sink: sink.name, error: errorMessage(error) });
       return projectOrderingKey(event);
     }
   }
@@ -116,7 +117,7 @@ export class Dispatcher {
       const tookMs = Date.now() - at;
       if (tookMs + lateMs > this.renewEveryMs / 2) this.logger.warn("claim renewal slow", { tookMs, lateMs, claims: all.length });
     } catch (error) {
-      this.renewTrouble("could not renew this daemon's delivery claims; another daemon may take them over", { error: String(error) });
+      this.renewTrouble("could not renew this daemon's delivery claims; another daemon may take them over", { error: errorMessage(error) });
     } finally {
       this.renewalsInFlight--;
     }

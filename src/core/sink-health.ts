@@ -1,8 +1,8 @@
 import type { DeliveryCounts } from "./store.js";
 
-export type SinkState = "ok" | "degraded" | "failing";
+type SinkState = "ok" | "degraded" | "failing";
 
-export interface SinkError {
+interface SinkError {
   message: string;
   /** The downstream's HTTP status, when it answered. */
   status: number | null;
@@ -20,13 +20,13 @@ export interface SinkCondition {
 }
 
 /** Failures in a row, with no success between, that make a sink failing rather than degraded. */
-export const FAILING_AFTER = 3;
+const FAILING_AFTER = 3;
 
 /**
  * A refused credential fails every delivery until someone changes the configuration: 401 and
  * 403 are told as such at once, not after the retries.
  */
-export const isConfigurationStatus = (status: number | null): boolean => status === 401 || status === 403;
+const isConfigurationStatus = (status: number | null): boolean => status === 401 || status === 403;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

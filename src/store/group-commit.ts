@@ -1,4 +1,4 @@
-export interface GroupCommitOptions {
+interface GroupCommitOptions {
   /** Items per commit; what is over waits for the next one. */
   maxBatch?: number;
   /**

@@ -38,7 +38,7 @@ function eventRow(item: PendingAppend, parts: readonly string[]): SqlValue[] {
  * A payload too large for one statement, in parts that each fit: `maxBytes / 3` UTF-16 units are
  * at most maxBytes of UTF-8, and a cut never falls inside a surrogate pair.
  */
-export function payloadParts(payload: string, maxBytes: number): string[] {
+function payloadParts(payload: string, maxBytes: number): string[] {
   if (!Number.isFinite(maxBytes) || payload.length * 3 <= maxBytes || Buffer.byteLength(payload) <= maxBytes) return [];
   const size = Math.max(2, Math.floor(maxBytes / 3));
   const parts: string[] = [];

@@ -36,7 +36,7 @@ import { recordOutcomes, type Outcome } from "./record-outcomes.js";
 import { requeue, retryFailed } from "./requeue.js";
 
 /** What differs per engine around the shared SQL. */
-export interface SqlStoreEngine {
+interface SqlStoreEngine {
   driver: SqlDriver;
   shared: boolean;
   location: string;
@@ -47,7 +47,7 @@ export interface SqlStoreEngine {
 }
 
 /** The append lock: ids are assigned, and become visible, in commit order. */
-export const APPEND_LOCK = "append";
+const APPEND_LOCK = "append";
 
 /**
  * The store on an SQL engine: every operation is written once, in SQL all three engines speak,

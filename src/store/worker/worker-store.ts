@@ -25,7 +25,7 @@ import type {
 import { decode, decodeError, type Call, type MainMessage, type WorkerMessage } from "./protocol.js";
 
 /** The compiled worker, beside this module (`dist/` when running from sources under test). */
-export function defaultWorkerUrl(): URL {
+function defaultWorkerUrl(): URL {
   return compiledWorkerUrl("worker/store-worker.js");
 }
 
