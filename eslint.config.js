@@ -14,7 +14,10 @@ const NO_GITLAB = layer("gitlab", "core and the store know nothing of GitLab's A
 const NO_SOURCES = layer("sources", "nothing below the wiring imports a source");
 const NO_SINKS = layer("sinks", "nothing below the wiring imports a sink");
 const NO_CLI = layer("cli", "nothing imports the CLI");
-const NO_WIRING = { regex: "^(\\.\\./)+(daemon|configuration)\\.js$", message: "the wiring sits above every layer; nothing below imports it" };
+const NO_WIRING = {
+  regex: "^(\\.\\./)+(daemon|configuration)\\.js$",
+  message: "the wiring sits above every layer; nothing below imports it",
+};
 const NO_ENGINE = {
   regex: "(^|/)store/((sql|sqlite|postgres|mariadb|worker)/|open-store\\.js$|open-engine-store\\.js$)",
   message: "use the Store contract (src/core/store.ts), never a store engine",
@@ -34,11 +37,15 @@ const restrict = (files, packages, patterns, ignores = []) => ({
     ],
   },
 });
-const drivers = (names) => names.map((name) => ({ name, message: "only the store engine of this driver imports it (src/store/<engine>/)" }));
-const httpTypesOnly = HTTP_AND_GITLAB.map((name) => ({ name, message: "core has no HTTP server, GitLab client or metrics endpoint", types: true }));
+const drivers = (names) =>
+  names.map((name) => ({ name, message: "only the store engine of this driver imports it (src/store/<engine>/)" }));
+const httpTypesOnly = HTTP_AND_GITLAB.map((name) => ({
+  name,
+  message: "core has no HTTP server, GitLab client or metrics endpoint",
+  types: true,
+}));
 
 const NO_MARKUP = "event text must never become markup: build elements with el() and text nodes";
-
 
 export default tseslint.config(
   { ignores: ["dist/", "dist-bench/", "dist-chaos/", "node_modules/", "data/", "coverage/", "bench/results.json", "chaos/results.json"] },
@@ -59,22 +66,34 @@ export default tseslint.config(
     layer("core|store|http|gitlab|sources|sinks|cli", "config and support import no other layer"),
     NO_WIRING,
   ]),
-  restrict(["src/core/**/*.ts"], [...drivers(ALL_DRIVERS), ...httpTypesOnly], [
-    layer("store", "core defines the Store contract (src/core/store.ts); the engines in src/store/ implement it"),
-    NO_HTTP,
-    NO_GITLAB,
-    NO_SOURCES,
-    NO_SINKS,
-    NO_CLI,
-    NO_WIRING,
-  ]),
-  restrict(["src/store/**/*.ts"], drivers(ALL_DRIVERS), [NO_HTTP, NO_GITLAB, NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING], ["src/store/{sqlite,postgres,mariadb}/**"]),
+  restrict(
+    ["src/core/**/*.ts"],
+    [...drivers(ALL_DRIVERS), ...httpTypesOnly],
+    [
+      layer("store", "core defines the Store contract (src/core/store.ts); the engines in src/store/ implement it"),
+      NO_HTTP,
+      NO_GITLAB,
+      NO_SOURCES,
+      NO_SINKS,
+      NO_CLI,
+      NO_WIRING,
+    ],
+  ),
+  restrict(
+    ["src/store/**/*.ts"],
+    drivers(ALL_DRIVERS),
+    [NO_HTTP, NO_GITLAB, NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING],
+    ["src/store/{sqlite,postgres,mariadb}/**"],
+  ),
   ...Object.entries(DRIVERS).map(([engine]) =>
-    restrict(
-      [`src/store/${engine}/**/*.ts`],
-      drivers(ALL_DRIVERS.filter((name) => !DRIVERS[engine].includes(name))),
-      [NO_HTTP, NO_GITLAB, NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING],
-    ),
+    restrict([`src/store/${engine}/**/*.ts`], drivers(ALL_DRIVERS.filter((name) => !DRIVERS[engine].includes(name))), [
+      NO_HTTP,
+      NO_GITLAB,
+      NO_SOURCES,
+      NO_SINKS,
+      NO_CLI,
+      NO_WIRING,
+    ]),
   ),
   restrict(["src/gitlab/**/*.ts"], drivers(ALL_DRIVERS), [NO_HTTP, NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING, NO_ENGINE]),
   restrict(["src/http/**/*.ts"], drivers(ALL_DRIVERS), [NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING, NO_ENGINE]),
@@ -93,12 +112,18 @@ export default tseslint.config(
     rules: {
       "no-restricted-properties": [
         "error",
-        ...["innerHTML", "outerHTML", "insertAdjacentHTML", "createContextualFragment"].map((property) => ({ property, message: NO_MARKUP })),
+        ...["innerHTML", "outerHTML", "insertAdjacentHTML", "createContextualFragment"].map((property) => ({
+          property,
+          message: NO_MARKUP,
+        })),
         ...["write", "writeln"].map((property) => ({ object: "document", property, message: NO_MARKUP })),
       ],
       // el(tag, props) assigns its props: markup must not come in through them either.
       "no-restricted-syntax": ["error", { selector: "Property[key.name=/^(inner|outer)HTML$/]", message: NO_MARKUP }],
     },
   },
-  { files: ["bench/**/*.mjs", "scripts/**/*.mjs", "test/**/*.mjs", "examples/**/*.mjs", "*.js"], languageOptions: { globals: globals.node } },
+  {
+    files: ["bench/**/*.mjs", "scripts/**/*.mjs", "test/**/*.mjs", "examples/**/*.mjs", "*.js"],
+    languageOptions: { globals: globals.node },
+  },
 );

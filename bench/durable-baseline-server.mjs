@@ -43,7 +43,13 @@ const worker = new Worker(
     });
   });
   `,
-  { eval: true, workerData: { path: join(dir, "store.sqlite"), sqlite: new URL("../node_modules/better-sqlite3/lib/index.js", import.meta.url).pathname } },
+  {
+    eval: true,
+    workerData: {
+      path: join(dir, "store.sqlite"),
+      sqlite: new URL("../node_modules/better-sqlite3/lib/index.js", import.meta.url).pathname,
+    },
+  },
 );
 
 // Requests of one turn leave in one message; answers come back in the order sent.

@@ -40,8 +40,20 @@ export function wrkVersion(): string | null {
 export function runWrk(load: Load): Promise<LoadResult> {
   const ratePerThread = load.rate ? load.rate / load.threads : 0;
   const args = [
-    `-t${load.threads}`, `-c${load.connections}`, `-d${load.seconds}s`, "--timeout", "10s", "-s", LUA, load.url, "--",
-    load.bodyFile, load.token, load.event, String(ratePerThread), randomUUID().slice(0, 8),
+    `-t${load.threads}`,
+    `-c${load.connections}`,
+    `-d${load.seconds}s`,
+    "--timeout",
+    "10s",
+    "-s",
+    LUA,
+    load.url,
+    "--",
+    load.bodyFile,
+    load.token,
+    load.event,
+    String(ratePerThread),
+    randomUUID().slice(0, 8),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -52,7 +64,15 @@ export function runWrk(load: Load): Promise<LoadResult> {
     child.on("exit", () => {
       const line = out.split("\n").find((text) => text.startsWith("{"));
       if (!line) return reject(new Error(`wrk printed no result:\n${out}`));
-      const r = JSON.parse(line) as { requests: number; durationUs: number; errors: number; non2xx: number; p50Us: number; p99Us: number; maxUs: number };
+      const r = JSON.parse(line) as {
+        requests: number;
+        durationUs: number;
+        errors: number;
+        non2xx: number;
+        p50Us: number;
+        p99Us: number;
+        maxUs: number;
+      };
       resolve({
         requestsPerSecond: r.requests / (r.durationUs / 1e6),
         p50Ms: r.p50Us / 1000,
@@ -75,11 +95,20 @@ export async function runAutocannon(load: Load): Promise<LoadResult> {
     path: "/hooks",
     headers: { "content-type": "application/json", "x-gitlab-event": load.event, "x-gitlab-token": load.token },
     body: load.body,
-    setupRequest: (req: { headers: Record<string, string> }) => ({ ...req, headers: { ...req.headers, "idempotency-key": `ac-${nonce}-${++n}` } }),
+    setupRequest: (req: { headers: Record<string, string> }) => ({
+      ...req,
+      headers: { ...req.headers, "idempotency-key": `ac-${nonce}-${++n}` },
+    }),
   };
   const result = await new Promise<Parameters<Parameters<typeof autocannon>[1]>[1]>((resolve, reject) =>
     autocannon(
-      { url: load.url, requests: [request], connections: load.connections, duration: load.seconds, ...(load.rate ? { overallRate: load.rate } : {}) },
+      {
+        url: load.url,
+        requests: [request],
+        connections: load.connections,
+        duration: load.seconds,
+        ...(load.rate ? { overallRate: load.rate } : {}),
+      },
       (error, done) => (error ? reject(error) : resolve(done)),
     ),
   );

@@ -64,7 +64,10 @@ const median = (values: number[]) => {
 };
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
-const loadavg = () => osLoadavg().map((value) => round(value, 2)).join(", ");
+const loadavg = () =>
+  osLoadavg()
+    .map((value) => round(value, 2))
+    .join(", ");
 
 interface Started {
   child: ChildProcess;
@@ -73,7 +76,10 @@ interface Started {
 }
 
 function start(command: string, args: string[], env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [command, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [command, ...args], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4096));
   child.stdout?.on("data", keep);
@@ -167,7 +173,17 @@ async function ingestRun(target: Reference | Engine, connections: number, rate?:
   const dir = tempDir("glw-bench-");
   const store = target === "baseline" || target === "durable-baseline" ? null : await storeEnv(target, dir);
   const server = store ? await startDaemon(dir, store.env, sinks) : await start(join(ROOT, `bench/${target}-server.mjs`), [], {});
-  const load: Load = { url: server.url, bodyFile, body, event: "System Hook", token: TOKEN, seconds: SECONDS, threads: Number(opts.threads), connections, rate };
+  const load: Load = {
+    url: server.url,
+    bodyFile,
+    body,
+    event: "System Hook",
+    token: TOKEN,
+    seconds: SECONDS,
+    threads: Number(opts.threads),
+    connections,
+    rate,
+  };
   const logging = store !== null && sinks.split(",").includes("log");
   const logFile = join(dir, "events.log");
   try {
@@ -180,7 +196,12 @@ async function ingestRun(target: Reference | Engine, connections: number, rate?:
     if (!logging) return result;
     const drainMs = await logDrained(server.url, DRAIN_LIMIT_MS);
     const logged = linesIn(logFile) - linesBefore;
-    return { ...result, loggedPerSecond: logged / ((performance.now() - started) / 1000), drainMs, unlogged: Math.max(0, result.total - result.errors - logged) };
+    return {
+      ...result,
+      loggedPerSecond: logged / ((performance.now() - started) / 1000),
+      drainMs,
+      unlogged: Math.max(0, result.total - result.errors - logged),
+    };
   } finally {
     await stop(server.child);
     await store?.cleanup();
@@ -196,7 +217,11 @@ function postEvent(url: string, agent: Agent, text: string, key: string = random
   return new Promise((resolve, reject) => {
     const req = request(
       `${url}/hooks`,
-      { method: "POST", agent, headers: { "content-type": "application/json", "x-gitlab-event": "System Hook", "x-gitlab-token": TOKEN, "idempotency-key": key } },
+      {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "x-gitlab-event": "System Hook", "x-gitlab-token": TOKEN, "idempotency-key": key },
+      },
       (res) => {
         let answer = "";
         res.on("data", (chunk: Buffer) => (answer += chunk.toString()));
@@ -217,13 +242,18 @@ async function sseRun(plain = false): Promise<Record<string, number>> {
   const daemon = plain
     ? await start(join(ROOT, "bench/sse-baseline-server.mjs"), [], {})
     : await startDaemon(dir, { SSE_MAX_CLIENTS: String(2 * Math.max(1000, SUBSCRIBERS)) }, "sse,log");
-  const subscribers = spawn(process.execPath, [join(ROOT, "bench/sse-subscribers.mjs"), `${daemon.url}/sse/`, String(SUBSCRIBERS)], { stdio: ["pipe", "pipe", "inherit"] });
+  const subscribers = spawn(process.execPath, [join(ROOT, "bench/sse-subscribers.mjs"), `${daemon.url}/sse/`, String(SUBSCRIBERS)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   let out = "";
   subscribers.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   while (!out.includes(`connected ${SUBSCRIBERS}`)) await sleep(20);
 
   // A public project's merge request, so that subscribers without a token receive it.
-  const publicBody = JSON.stringify({ ...(JSON.parse(body) as object), project: { ...(JSON.parse(body) as { project: object }).project, visibility_level: 20 } });
+  const publicBody = JSON.stringify({
+    ...(JSON.parse(body) as object),
+    project: { ...(JSON.parse(body) as { project: object }).project, visibility_level: 20 },
+  });
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
   const sentAt = new Map<number, number>();
   const total = SSE_RATE * SSE_SECONDS;
@@ -250,7 +280,15 @@ async function sseRun(plain = false): Promise<Record<string, number>> {
   const latencies: number[] = [];
   for (const [id, at] of sentAt) for (const time of received[id] ?? []) latencies.push(time - at);
   latencies.sort((a, b) => a - b);
-  return { events: total, subscribers: SUBSCRIBERS, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? 0, lost: total * SUBSCRIBERS - latencies.length, peakRssMb: rss };
+  return {
+    events: total,
+    subscribers: SUBSCRIBERS,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies.at(-1) ?? 0,
+    lost: total * SUBSCRIBERS - latencies.length,
+    peakRssMb: rss,
+  };
 }
 
 /** Peak resident memory of a process, from the kernel (VmHWM), in MB. */
@@ -266,8 +304,16 @@ async function resumeRun(): Promise<Record<string, number>> {
   await Promise.all(
     Array.from({ length: PENDING }, (_, i) => {
       const event = {
-        deliveryId: `pending-${i}`, receivedAt: new Date().toISOString(), instance: null, hook: "project" as const, type: "merge_request", action: "open",
-        project: { id: i % 50, path: `g/p${i % 50}`, url: null, visibility: "public" as const }, actor: null, object: null, payload,
+        deliveryId: `pending-${i}`,
+        receivedAt: new Date().toISOString(),
+        instance: null,
+        hook: "project" as const,
+        type: "merge_request",
+        action: "open",
+        project: { id: i % 50, path: `g/p${i % 50}`, url: null, visibility: "public" as const },
+        actor: null,
+        object: null,
+        payload,
       };
       return store.append(event, { deliveries: [{ sink: "log", orderingKey: projectOrderingKey(event) }], scope: "", payloadJson: body });
     }),
@@ -330,7 +376,8 @@ const pacedRows: Row[] = [];
 for (const connections of CONNECTIONS) {
   const bare = (await repeat(`bare node:http, ${connections} connections`, () => ingestRun("baseline", connections))).median;
   fullRows.push({ label: `bare node:http, ${connections} conn.`, result: bare, bare });
-  const durable = (await repeat(`minimal durable receiver, ${connections} connections`, () => ingestRun("durable-baseline", connections))).median;
+  const durable = (await repeat(`minimal durable receiver, ${connections} connections`, () => ingestRun("durable-baseline", connections)))
+    .median;
   fullRows.push({ label: `minimal durable receiver, ${connections} conn.`, result: durable, bare });
   for (const engine of engines) {
     for (const sinks of SINK_SETS) {
@@ -339,7 +386,10 @@ for (const connections of CONNECTIONS) {
     }
   }
 }
-pacedRows.push({ label: `bare node:http, ${RATE} req/s`, result: (await repeat(`bare node:http, ${RATE} req/s`, () => ingestRun("baseline", PACED_CONNECTIONS, RATE))).median });
+pacedRows.push({
+  label: `bare node:http, ${RATE} req/s`,
+  result: (await repeat(`bare node:http, ${RATE} req/s`, () => ingestRun("baseline", PACED_CONNECTIONS, RATE))).median,
+});
 for (const engine of engines) {
   for (const sinks of SINK_SETS) {
     const label = `${engine}, SINKS_ENABLED=${sinks}, ${RATE} req/s`;
@@ -350,8 +400,12 @@ results.ingest = { full: fullRows, paced: pacedRows };
 process.stderr.write("  stages of one event\n");
 const stages = await stageBreakdown(ROOT, body);
 results.stages = stages;
-const stalls = STALL_SECONDS > 0 ? await repeat("appends on the store thread, 32 in flight", () => commitStalls(ROOT, body, STALL_SECONDS, 32, true)) : null;
-const stallsInline = STALL_SECONDS > 0 ? await repeat("the same, checkpoints in commits", () => commitStalls(ROOT, body, STALL_SECONDS, 32, false)) : null;
+const stalls =
+  STALL_SECONDS > 0
+    ? await repeat("appends on the store thread, 32 in flight", () => commitStalls(ROOT, body, STALL_SECONDS, 32, true))
+    : null;
+const stallsInline =
+  STALL_SECONDS > 0 ? await repeat("the same, checkpoints in commits", () => commitStalls(ROOT, body, STALL_SECONDS, 32, false)) : null;
 results.stalls = { background: stalls, inCommits: stallsInline };
 const sse = SUBSCRIBERS > 0 ? await repeat(`SSE fan-out, ${SUBSCRIBERS} subscribers`, () => sseRun()) : null;
 const ssePlain = SUBSCRIBERS > 0 ? await repeat(`plain writer, ${SUBSCRIBERS} subscribers`, () => sseRun(true)) : null;
@@ -364,7 +418,9 @@ rmSync(bodyDir, { recursive: true, force: true });
 
 const latency = (r: LoadResult) => `${round(r.p50Ms, 2)} / ${round(r.p99Ms, 2)} / ${round(r.maxMs, 1)}`;
 const logged = (r: IngestResult) =>
-  r.loggedPerSecond === undefined ? "" : `${round(r.loggedPerSecond, 0)}/s, drained ${round((r.drainMs ?? 0) / 1000, 2)} s after, ${r.unlogged} unlogged`;
+  r.loggedPerSecond === undefined
+    ? ""
+    : `${round(r.loggedPerSecond, 0)}/s, drained ${round((r.drainMs ?? 0) / 1000, 2)} s after, ${r.unlogged} unlogged`;
 const rows: string[][] = [
   ["measure", "req/s", "× bare", "p50 / p99 / max ms", "errors", "log sink end to end"],
   ...[...fullRows, ...pacedRows].map(({ label, result, bare }) => [
@@ -377,7 +433,9 @@ const rows: string[][] = [
   ]),
 ];
 const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((row) => (row[c] as string).length)));
-console.log(`\n${machine.cores} cores (${machine.cpu}), Node ${machine.node}, load: ${generator}, ${machine.body}; medians of ${RUNS} runs of ${SECONDS} s`);
+console.log(
+  `\n${machine.cores} cores (${machine.cpu}), Node ${machine.node}, load: ${generator}, ${machine.body}; medians of ${RUNS} runs of ${SECONDS} s`,
+);
 console.log(`load average before the run: ${results.loadAverage as string}; after: ${loadavg()}`);
 console.log("durable ingest (every 202 after its commit):\n");
 for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c] as number)).join("  "));
@@ -386,10 +444,19 @@ console.log(
   `\none event, stage by stage (SQLite): parse ${ms(stages.parseMs)}, normalize ${ms(stages.normalizeMs)}, hand-off to the store thread and back ${ms(stages.handOffMs)}, ` +
     `SQL ${ms(stages.sqlMs)}, commit (fsync) ${ms(stages.commitMs)}; the answer is the rest of a request's time`,
 );
-for (const [label, run] of [["checkpoints on their own thread (the daemon)", stalls], ["checkpoints in commits (before)", stallsInline]] as const) {
-  if (run) console.log(`commit path, ${run.median.appends} appends 32 in flight, ${label}: p50 ${ms(run.median.p50Ms)}, p99 ${ms(run.median.p99Ms)}, longest ${ms(run.median.maxMs)}`);
+for (const [label, run] of [
+  ["checkpoints on their own thread (the daemon)", stalls],
+  ["checkpoints in commits (before)", stallsInline],
+] as const) {
+  if (run)
+    console.log(
+      `commit path, ${run.median.appends} appends 32 in flight, ${label}: p50 ${ms(run.median.p50Ms)}, p99 ${ms(run.median.p99Ms)}, longest ${ms(run.median.maxMs)}`,
+    );
 }
-for (const [label, run] of [["SSE", sse], ["plain writer (the machine's limit)", ssePlain]] as const) {
+for (const [label, run] of [
+  ["SSE", sse],
+  ["plain writer (the machine's limit)", ssePlain],
+] as const) {
   if (!run) continue;
   const s = run.median;
   const bytes = (body.length + 40) * SSE_RATE * SUBSCRIBERS;
@@ -397,5 +464,8 @@ for (const [label, run] of [["SSE", sse], ["plain writer (the machine's limit)",
     `${label}, ${s.subscribers} subscribers @ ${SSE_RATE} events/s (${round(bytes / 2 ** 20)} MB/s): p50 ${round(s.p50 as number)} / p99 ${round(s.p99 as number)} / max ${round(s.max as number)} ms, ${s.lost} lost, peak RSS ${round(s.peakRssMb as number)} MB`,
   );
 }
-if (resume) console.log(`resume of ${resume.median.pending} pending deliveries: listening after ${round(resume.median.listenMs as number, 0)} ms, caught up after ${round(resume.median.caughtUpMs as number, 0)} ms`);
+if (resume)
+  console.log(
+    `resume of ${resume.median.pending} pending deliveries: listening after ${round(resume.median.listenMs as number, 0)} ms, caught up after ${round(resume.median.caughtUpMs as number, 0)} ms`,
+  );
 console.log("\nwritten to bench/results.json");

@@ -39,12 +39,19 @@ function parsed(body: string): unknown {
 }
 
 function eventOf(value: unknown): NewEvent {
-  return normalize({ eventHeader: "System Hook", instance: undefined, deliveryId: randomUUID(), receivedAt: new Date() }, hookKindOf("System Hook"), value);
+  return normalize(
+    { eventHeader: "System Hook", instance: undefined, deliveryId: randomUUID(), receivedAt: new Date() },
+    hookKindOf("System Hook"),
+    value,
+  );
 }
 
 function pendingAppend(body: string, sinks: readonly string[]): PendingAppend {
   const event = eventOf(parsed(body));
-  return { event, options: { deliveries: sinks.map((sink) => ({ sink, orderingKey: projectOrderingKey(event) })), scope: "", payloadJson: body } };
+  return {
+    event,
+    options: { deliveries: sinks.map((sink) => ({ sink, orderingKey: projectOrderingKey(event) })), scope: "", payloadJson: body },
+  };
 }
 
 export interface Stages {
@@ -103,9 +110,19 @@ export interface Stalls {
  * ingest makes them (with a log delivery each): the longest wait is the longest stall on the
  * commit path. `backgroundCheckpoints` as a daemon opens the store, or off (checkpoints in commits).
  */
-export async function commitStalls(root: string, body: string, seconds: number, inFlight: number, backgroundCheckpoints: boolean): Promise<Stalls> {
+export async function commitStalls(
+  root: string,
+  body: string,
+  seconds: number,
+  inFlight: number,
+  backgroundCheckpoints: boolean,
+): Promise<Stalls> {
   const dir = tempDir("glw-bench-stalls-");
-  const store = await WorkerStore.open({ engine: "sqlite", path: join(dir, "store.sqlite"), backgroundCheckpoints }, undefined, STORE_WORKER(root));
+  const store = await WorkerStore.open(
+    { engine: "sqlite", path: join(dir, "store.sqlite"), backgroundCheckpoints },
+    undefined,
+    STORE_WORKER(root),
+  );
   const waits: number[] = [];
   const until = performance.now() + seconds * 1000;
   const lane = async () => {

@@ -61,7 +61,14 @@ export class ChaosDaemon {
   failedStarts = 0;
 
   private launch(spawned: Awaited<ReturnType<typeof spawnDaemon>>): void {
-    const incarnation: Incarnation = { pid: spawned.child.pid as number, startedAt: Date.now(), endedAt: null, endedBy: null, exit: null, output: spawned.output };
+    const incarnation: Incarnation = {
+      pid: spawned.child.pid as number,
+      startedAt: Date.now(),
+      endedAt: null,
+      endedBy: null,
+      exit: null,
+      output: spawned.output,
+    };
     this.incarnations.push(incarnation);
     this.child = spawned.child;
     void spawned.exited.then((exit) => {

@@ -56,7 +56,8 @@ interface Dialect {
   end: (id: number) => string;
 }
 
-const PENDING = "SELECT event_id, ordering_key, attempts, locked_by, locked_at, next_attempt_at FROM deliveries WHERE sink = 'chaos' AND status = 'pending' ORDER BY event_id LIMIT 20";
+const PENDING =
+  "SELECT event_id, ordering_key, attempts, locked_by, locked_at, next_attempt_at FROM deliveries WHERE sink = 'chaos' AND status = 'pending' ORDER BY event_id LIMIT 20";
 
 async function serverDatabase(
   engine: "postgres" | "mariadb",
@@ -104,21 +105,40 @@ async function serverDatabase(
 export async function openChaosDatabase(engine: EngineName, daemons: number): Promise<ChaosDatabase> {
   if (engine === "sqlite") {
     const dir = tempDir("glw-chaos-sqlite-");
-    return { engine, daemons: 1, env: () => ({ DATABASE_PATH: join(dir, "store.sqlite") }), proxy: () => null, server: null, destroy: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      engine,
+      daemons: 1,
+      env: () => ({ DATABASE_PATH: join(dir, "store.sqlite") }),
+      proxy: () => null,
+      server: null,
+      destroy: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   if (engine === "postgres") {
     const connect = async (url: string): Promise<AdminSession> => {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
-      return { query: async (sql, params) => (await client.query(sql, params)).rows as Record<string, unknown>[], close: () => client.end() };
+      return {
+        query: async (sql, params) => (await client.query(sql, params)).rows as Record<string, unknown>[],
+        close: () => client.end(),
+      };
     };
-    const dialect = { sessionsOf: "SELECT pid FROM pg_stat_activity WHERE datname = $1", end: (pid: number) => `SELECT pg_terminate_backend(${Math.floor(pid)})` };
+    const dialect = {
+      sessionsOf: "SELECT pid FROM pg_stat_activity WHERE datname = $1",
+      end: (pid: number) => `SELECT pg_terminate_backend(${Math.floor(pid)})`,
+    };
     return serverDatabase(engine, daemons, await PostgresServer.start(), connect, dialect);
   }
   const connect = async (url: string): Promise<AdminSession> => {
     const connection = await mysql.createConnection(url);
-    return { query: async (sql, params) => (await connection.query(sql, params))[0] as Record<string, unknown>[], close: () => connection.end() };
+    return {
+      query: async (sql, params) => (await connection.query(sql, params))[0] as Record<string, unknown>[],
+      close: () => connection.end(),
+    };
   };
-  const dialect = { sessionsOf: "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", end: (id: number) => `KILL CONNECTION ${Math.floor(id)}` };
+  const dialect = {
+    sessionsOf: "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+    end: (id: number) => `KILL CONNECTION ${Math.floor(id)}`,
+  };
   return serverDatabase(engine, daemons, await MariaDbServer.start(), connect, dialect);
 }

@@ -39,12 +39,15 @@ export interface CutOff {
 }
 
 /** The faults of a run, drawn from the seed: one at a time, a few seconds apart, until `seconds` less a margin. */
-export function planFaults(random: Seeded, options: { seconds: number; kinds: readonly FaultKind[]; daemons: number; leaseMs: number; server: boolean }): PlannedFault[] {
+export function planFaults(
+  random: Seeded,
+  options: { seconds: number; kinds: readonly FaultKind[]; daemons: number; leaseMs: number; server: boolean },
+): PlannedFault[] {
   const kinds = options.kinds.filter((kind) => options.server || !SERVER_FAULTS.includes(kind));
   const plan: PlannedFault[] = [];
   if (kinds.length === 0) return plan;
   const end = options.seconds * 1000 - 3000;
-  for (let at = 3000; at < end; ) {
+  for (let at = 3000; at < end;) {
     const kind = random.pick(kinds);
     const fault: PlannedFault = { at, kind, daemon: random.int(0, options.daemons - 1), ms: 0, delayMs: 0, delayForMs: 0, count: 0 };
     if (kind === "kill") fault.ms = random.int(300, 2000);
@@ -82,7 +85,13 @@ export function describeFault(fault: PlannedFault, daemonNames: readonly string[
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Carries out one fault and says what it did; `cutOffs` gets the times a process could not reach the store. */
-export async function inject(fault: PlannedFault, daemons: readonly ChaosDaemon[], database: ChaosDatabase, random: Seeded, cutOffs: CutOff[]): Promise<FaultRecord> {
+export async function inject(
+  fault: PlannedFault,
+  daemons: readonly ChaosDaemon[],
+  database: ChaosDatabase,
+  random: Seeded,
+  cutOffs: CutOff[],
+): Promise<FaultRecord> {
   const daemon = daemons[fault.daemon] as ChaosDaemon;
   const from = Date.now();
   let note = "";

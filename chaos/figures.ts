@@ -52,7 +52,12 @@ export function renewalFigures(logs: readonly { name: string; text: string }[], 
 }
 
 /** Deliveries that ended well per second, per daemon, while the load ran and while the backlog drained after it. */
-export function deliveryRates(runs: readonly RunLine[], loadStart: number, loadEnd: number, quietAt: number): Record<string, { duringLoad: number; draining: number }> {
+export function deliveryRates(
+  runs: readonly RunLine[],
+  loadStart: number,
+  loadEnd: number,
+  quietAt: number,
+): Record<string, { duringLoad: number; draining: number }> {
   const rates: Record<string, { duringLoad: number; draining: number }> = {};
   const perSecond = (count: number, ms: number) => (ms > 0 ? Math.round((count * 10_000) / ms) / 10 : 0);
   const daemons = new Set(runs.map((run) => run.daemon));

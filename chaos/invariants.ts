@@ -64,7 +64,8 @@ export interface Invariant {
   detail: string;
 }
 
-const examples = (items: readonly (number | string)[], n = 8) => (items.length === 0 ? "" : `: ${items.slice(0, n).join(", ")}${items.length > n ? ", …" : ""}`);
+const examples = (items: readonly (number | string)[], n = 8) =>
+  items.length === 0 ? "" : `: ${items.slice(0, n).join(", ")}${items.length > n ? ", …" : ""}`;
 
 interface Run {
   run: string;
@@ -80,19 +81,33 @@ interface Run {
 function runsOf(lines: readonly RunLine[], processEnds: ReadonlyMap<number, number>): Map<number, Run[]> {
   const byRun = new Map<string, Run>();
   for (const line of lines) {
-    if (line.phase === "start") byRun.set(line.run, { run: line.run, pid: line.pid, daemon: line.daemon, id: line.id, start: line.at, end: processEnds.get(line.pid) ?? Infinity, ok: null });
+    if (line.phase === "start")
+      byRun.set(line.run, {
+        run: line.run,
+        pid: line.pid,
+        daemon: line.daemon,
+        id: line.id,
+        start: line.at,
+        end: processEnds.get(line.pid) ?? Infinity,
+        ok: null,
+      });
   }
   for (const line of lines) {
     const run = byRun.get(line.run);
     if (line.phase === "end" && run) Object.assign(run, { end: line.at, ok: line.ok ?? false });
   }
   const byEvent = new Map<number, Run[]>();
-  for (const run of byRun.values()) byEvent.set(run.id, [...(byEvent.get(run.id) ?? []), run].sort((a, b) => a.start - b.start));
+  for (const run of byRun.values())
+    byEvent.set(
+      run.id,
+      [...(byEvent.get(run.id) ?? []), run].sort((a, b) => a.start - b.start),
+    );
   return byEvent;
 }
 
 /** Whether the process could not reach the store for part of the run (frozen, partitioned, server down). */
-const cutOffDuring = (run: Run, cutOffs: readonly CutOff[]) => cutOffs.some((cut) => (cut.pid === null || cut.pid === run.pid) && cut.from < run.end && cut.to > run.start);
+const cutOffDuring = (run: Run, cutOffs: readonly CutOff[]) =>
+  cutOffs.some((cut) => (cut.pid === null || cut.pid === run.pid) && cut.from < run.end && cut.to > run.start);
 
 /** Every promise of issue #20 the run can check, each as a count of how often it was broken. */
 export function checkInvariants(seen: Observed): { invariants: Invariant[]; facts: Record<string, number> } {
@@ -107,14 +122,20 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
   for (const ack of seen.acknowledged) idsOfKey.set(ack.key, (idsOfKey.get(ack.key) ?? new Set()).add(ack.id));
   const twoIds = [...idsOfKey].filter(([, ids]) => ids.size > 1).map(([key]) => key);
   invariants.push({
-    id: "lost", name: "acknowledged = stored (0 lost)",
+    id: "lost",
+    name: "acknowledged = stored (0 lost)",
     count: lost.length + twoIds.length,
     detail: `${lost.length} acknowledged ids not stored under their key${examples(lost.map((ack) => ack.id))}; ${twoIds.length} keys answered with two ids`,
   });
 
   // Every stored event delivered to the sink: recorded so by the store, and a run that ended well.
   const undelivered = storedIds.filter((id) => stored.get(id)?.status !== "delivered" || !runs.get(id)?.some((run) => run.ok === true));
-  invariants.push({ id: "delivered", name: "every event delivered to the sink", count: undelivered.length, detail: `${undelivered.length} of ${storedIds.length} not delivered${examples(undelivered)}` });
+  invariants.push({
+    id: "delivered",
+    name: "every event delivered to the sink",
+    count: undelivered.length,
+    detail: `${undelivered.length} of ${storedIds.length} not delivered${examples(undelivered)}`,
+  });
 
   // No delivery run twice at the same time. Two runs of one event whose intervals overlap break it,
   // in one process always; in two processes unless one was cut off from the store meanwhile (a
@@ -122,7 +143,8 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
   // are counted apart, as expected, and their side effects are still checked below).
   const twice: number[] = [];
   const pairs: string[] = [];
-  const when = (run: Run) => `${run.daemon} (pid ${run.pid}) ${((run.start - seen.origin) / 1000).toFixed(1)}–${Number.isFinite(run.end) ? ((run.end - seen.origin) / 1000).toFixed(1) : "never ended"} s`;
+  const when = (run: Run) =>
+    `${run.daemon} (pid ${run.pid}) ${((run.start - seen.origin) / 1000).toFixed(1)}–${Number.isFinite(run.end) ? ((run.end - seen.origin) / 1000).toFixed(1) : "never ended"} s`;
   let excused = 0;
   for (const [id, list] of runs) {
     let broken = false;
@@ -143,7 +165,8 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
     if (broken) twice.push(id);
   }
   invariants.push({
-    id: "twice", name: "no delivery run twice at the same time",
+    id: "twice",
+    name: "no delivery run twice at the same time",
     count: twice.length,
     detail: `${twice.length} events had two runs at once${examples(twice)}${pairs.length > 0 ? ` (${pairs.join("; ")})` : ""}; ${excused} overlaps beside a holder cut off from the store not counted`,
   });
@@ -154,7 +177,8 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
   const none = storedIds.filter((id) => !effects.has(id));
   const many = storedIds.filter((id) => (effects.get(id) ?? 0) > 1);
   invariants.push({
-    id: "effects", name: "side effects exactly once per event",
+    id: "effects",
+    name: "side effects exactly once per event",
     count: none.length + many.length,
     detail: `${many.length} events acted on more than once${examples(many)}; ${none.length} never${examples(none)}`,
   });
@@ -173,7 +197,12 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
       if (Number.isFinite(at)) previousDelivered = Math.max(previousDelivered, at);
     }
   }
-  invariants.push({ id: "order", name: "per-key order kept", count: outOfOrder.length, detail: `${outOfOrder.length} events started before an earlier event of their key was delivered${examples(outOfOrder)}` });
+  invariants.push({
+    id: "order",
+    name: "per-key order kept",
+    count: outOfOrder.length,
+    detail: `${outOfOrder.length} events started before an earlier event of their key was delivered${examples(outOfOrder)}`,
+  });
 
   // Every subscriber saw every stored id, in order, no gap, no duplicate.
   let feedBroken = 0;
@@ -187,15 +216,26 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
     const unknown = feed.ids.filter((id) => !stored.has(id)).length;
     feedBroken += missing.length + duplicates + backwards + unknown;
     if (missing.length + duplicates + backwards + unknown > 0) {
-      feedDetails.push(`${feed.name}: ${missing.length} missing${examples(missing, 5)}, ${duplicates} duplicates, ${backwards} out of order, ${unknown} never stored`);
+      feedDetails.push(
+        `${feed.name}: ${missing.length} missing${examples(missing, 5)}, ${duplicates} duplicates, ${backwards} out of order, ${unknown} never stored`,
+      );
     }
   }
-  invariants.push({ id: "feed", name: "every subscriber saw every id in order, no gap, no duplicate", count: feedBroken, detail: feedDetails.join("; ") || `${seen.feeds.length} subscribers, each saw all ${storedIds.length}` });
+  invariants.push({
+    id: "feed",
+    name: "every subscriber saw every id in order, no gap, no duplicate",
+    count: feedBroken,
+    detail: feedDetails.join("; ") || `${seen.feeds.length} subscribers, each saw all ${storedIds.length}`,
+  });
 
   invariants.push({
-    id: "bound", name: `all delivered within ${seen.quietBoundMs / 1000} s after the last fault`,
+    id: "bound",
+    name: `all delivered within ${seen.quietBoundMs / 1000} s after the last fault`,
     count: seen.quietAfterMs === null ? 1 : 0,
-    detail: seen.quietAfterMs === null ? "still not delivered and seen at the bound" : `quiet ${(seen.quietAfterMs / 1000).toFixed(1)} s after the last fault`,
+    detail:
+      seen.quietAfterMs === null
+        ? "still not delivered and seen at the bound"
+        : `quiet ${(seen.quietAfterMs / 1000).toFixed(1)} s after the last fault`,
   });
 
   // No lock outlives its holder: while one daemon is frozen or cut off, the others go on answering.
@@ -210,19 +250,27 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
     let silence = 0;
     for (let i = 1; i < edges.length; i++) silence = Math.max(silence, (edges[i] as number) - (edges[i - 1] as number));
     longest = Math.max(longest, silence);
-    if (silence > seen.stallBoundMs) stalls.push(`${(silence / 1000).toFixed(1)} s while ${holder} was cut off at ${((cut.from - seen.origin) / 1000).toFixed(1)} s`);
+    if (silence > seen.stallBoundMs)
+      stalls.push(`${(silence / 1000).toFixed(1)} s while ${holder} was cut off at ${((cut.from - seen.origin) / 1000).toFixed(1)} s`);
   }
   invariants.push({
-    id: "stall", name: `other daemons answer within ${seen.stallBoundMs / 1000} s while one is frozen or cut off`,
+    id: "stall",
+    name: `other daemons answer within ${seen.stallBoundMs / 1000} s while one is frozen or cut off`,
     count: stalls.length,
     detail: stalls.length > 0 ? `no answer from the others for ${stalls.join("; ")}` : `longest silence ${(longest / 1000).toFixed(1)} s`,
   });
 
   // No unhandled rejection, crash or TypeError in any daemon's log; no exit the harness did not cause.
   const BUG = /unhandled rejection|uncaught|TypeError|ReferenceError|RangeError|FATAL ERROR|Segmentation fault/i;
-  const bugLines = seen.logs.flatMap((log) => log.text.split("\n").filter((line) => BUG.test(line)).map((line) => `${log.name}: ${line.slice(0, 200)}`));
+  const bugLines = seen.logs.flatMap((log) =>
+    log.text
+      .split("\n")
+      .filter((line) => BUG.test(line))
+      .map((line) => `${log.name}: ${line.slice(0, 200)}`),
+  );
   invariants.push({
-    id: "logs", name: "no unhandled rejection, crash or TypeError in any log",
+    id: "logs",
+    name: "no unhandled rejection, crash or TypeError in any log",
     count: bugLines.length + seen.crashes.length,
     detail: [...seen.crashes, ...bugLines.slice(0, 3)].join(" | ") || "none",
   });
@@ -230,6 +278,11 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
   const allRuns = [...runs.values()].flat();
   return {
     invariants,
-    facts: { runs: allRuns.length, failedRuns: allRuns.filter((run) => run.ok === false).length, unfinishedRuns: allRuns.filter((run) => run.ok === null).length, excusedOverlaps: excused },
+    facts: {
+      runs: allRuns.length,
+      failedRuns: allRuns.filter((run) => run.ok === false).length,
+      unfinishedRuns: allRuns.filter((run) => run.ok === null).length,
+      excusedOverlaps: excused,
+    },
   };
 }

@@ -73,14 +73,23 @@ export class Load {
 
   private async deliver(key: string, project: number, seq: number): Promise<void> {
     this.sent++;
-    const body = JSON.stringify({ object_kind: "push", project: { id: project, path_with_namespace: `chaos/p${project}`, visibility_level: 20 }, chaos_seq: seq });
+    const body = JSON.stringify({
+      object_kind: "push",
+      project: { id: project, path_with_namespace: `chaos/p${project}`, visibility_level: 20 },
+      chaos_seq: seq,
+    });
     const deadline = Date.now() + this.retryForMs;
     for (let attempt = 1; Date.now() < deadline && !this.aborted; attempt++) {
       const { name, url } = this.daemons[this.next++ % this.daemons.length] as { name: string; url: string };
       try {
         const response = await fetch(`${url}/hooks`, {
           method: "POST",
-          headers: { "Content-Type": "application/json", "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": this.token, "Idempotency-Key": key },
+          headers: {
+            "Content-Type": "application/json",
+            "X-Gitlab-Event": "Push Hook",
+            "X-Gitlab-Token": this.token,
+            "Idempotency-Key": key,
+          },
           body,
           signal: AbortSignal.timeout(5000),
         });

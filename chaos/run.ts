@@ -61,9 +61,19 @@ for (const engine of engines) {
     aborted.push(`${engine}: the run stopped (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`);
   }
 }
-writeFileSync(join(REPO_ROOT, "chaos/results.json"), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, reports }, null, 2)}\n`);
+writeFileSync(
+  join(REPO_ROOT, "chaos/results.json"),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, reports }, null, 2)}\n`,
+);
 console.log("");
 for (const report of reports) console.log(formatReport(report).join("\n"));
-const failed = [...aborted, ...reports.flatMap((report) => report.invariants.filter((invariant) => invariant.count > 0).map((invariant) => `${report.engine}: ${invariant.name}`))];
-console.log(`\n${failed.length === 0 ? "every invariant held" : `${failed.length} invariant(s) broken: ${failed.join("; ")}`}; written to chaos/results.json`);
+const failed = [
+  ...aborted,
+  ...reports.flatMap((report) =>
+    report.invariants.filter((invariant) => invariant.count > 0).map((invariant) => `${report.engine}: ${invariant.name}`),
+  ),
+];
+console.log(
+  `\n${failed.length === 0 ? "every invariant held" : `${failed.length} invariant(s) broken: ${failed.join("; ")}`}; written to chaos/results.json`,
+);
 process.exit(failed.length === 0 ? 0 : 1);

@@ -49,7 +49,14 @@ export interface EngineReport {
   seconds: number;
   schedule: string[];
   faults: FaultRecord[];
-  events: { sent: number; acknowledged: number; duplicatesAnswered: number; stored: number; unanswered: number; troubles: Record<string, number> };
+  events: {
+    sent: number;
+    acknowledged: number;
+    duplicatesAnswered: number;
+    stored: number;
+    unanswered: number;
+    troubles: Record<string, number>;
+  };
   facts: Record<string, number>;
   invariants: Invariant[];
   /** Past the bound: the deliveries still pending, as the store holds them (server engines). */
@@ -70,7 +77,10 @@ async function api<T>(daemons: readonly ChaosDaemon[], path: string): Promise<T>
   let last: unknown;
   for (const daemon of daemons) {
     try {
-      const response = await fetch(`${daemon.url}${path}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(`${daemon.url}${path}`, {
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+        signal: AbortSignal.timeout(10_000),
+      });
       if (response.ok) return (await response.json()) as T;
       last = new Error(`${path}: HTTP ${response.status}`);
     } catch (error) {
@@ -82,12 +92,20 @@ async function api<T>(daemons: readonly ChaosDaemon[], path: string): Promise<T>
 
 /** Every stored event, with the chaos sink's delivery status, from the admin API. */
 async function storedEvents(daemons: readonly ChaosDaemon[]): Promise<StoredEvent[]> {
-  type Page = { events: { id: number; deliveryId: string; project: { id: number } | null; deliveries: { sink: string; status: string }[] }[]; next: number | null };
+  type Page = {
+    events: { id: number; deliveryId: string; project: { id: number } | null; deliveries: { sink: string; status: string }[] }[];
+    next: number | null;
+  };
   const events: StoredEvent[] = [];
-  for (let before: number | null = null; ; ) {
+  for (let before: number | null = null; ;) {
     const page: Page = await api<Page>(daemons, `/api/events?limit=500${before === null ? "" : `&before=${before}`}`);
     for (const event of page.events) {
-      events.push({ id: event.id, deliveryId: event.deliveryId, key: event.project?.id ?? null, status: event.deliveries.find((delivery) => delivery.sink === "chaos")?.status ?? "none" });
+      events.push({
+        id: event.id,
+        deliveryId: event.deliveryId,
+        key: event.project?.id ?? null,
+        status: event.deliveries.find((delivery) => delivery.sink === "chaos")?.status ?? "none",
+      });
     }
     if (page.next === null) return events;
     before = page.next;
@@ -143,9 +161,19 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
     for (const daemon of daemons) subscribers.push(new Subscriber(daemon.name, daemon.url, FEED_TOKEN));
     for (const subscriber of subscribers) subscriber.open();
 
-    const plan = options.plan ?? planFaults(new Seeded(options.seed), { seconds: options.seconds, kinds: options.faults, daemons: daemons.length, leaseMs: options.leaseSeconds * 1000, server: database.server !== null });
+    const plan =
+      options.plan ??
+      planFaults(new Seeded(options.seed), {
+        seconds: options.seconds,
+        kinds: options.faults,
+        daemons: daemons.length,
+        leaseMs: options.leaseSeconds * 1000,
+        server: database.server !== null,
+      });
     const schedule = plan.map((fault) => describeFault(fault, names));
-    say(`${daemons.length} daemon(s), seed ${options.seed}, ${options.seconds} s at ${options.rate} events/s; sink fails ${options.sink.failRate * 100}% and slows ${options.sink.slowRate * 100}% (${options.sink.slowMs} ms) of runs; faults:`);
+    say(
+      `${daemons.length} daemon(s), seed ${options.seed}, ${options.seconds} s at ${options.rate} events/s; sink fails ${options.sink.failRate * 100}% and slows ${options.sink.slowRate * 100}% (${options.sink.slowMs} ms) of runs; faults:`,
+    );
     for (const line of schedule) say(`  ${line}`);
 
     load = new Load(daemons, SOURCE_TOKEN, options.projects, new Seeded(options.seed + 1));
@@ -173,7 +201,7 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
     // Quiet: nothing pending for the sink, and every subscriber has the newest stored id.
     const bound = lastFaultEnd + options.quietBoundSeconds * 1000;
     let quietAfterMs: number | null = null;
-    for (let said = Date.now(); Date.now() < bound; ) {
+    for (let said = Date.now(); Date.now() < bound;) {
       try {
         const sinks = await api<{ sinks: { name: string; pending: number }[] }>(daemons, "/api/sinks");
         const newest = (await api<{ events: { id: number }[] }>(daemons, "/api/events?limit=1")).events[0]?.id ?? 0;
@@ -184,14 +212,19 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
         }
         if (Date.now() - said > 5000) {
           said = Date.now();
-          say(`  ${pending} deliveries pending; newest id ${newest}, subscribers at ${subscribers.map((subscriber) => subscriber.lastId ?? 0).join(", ")}`);
+          say(
+            `  ${pending} deliveries pending; newest id ${newest}, subscribers at ${subscribers.map((subscriber) => subscriber.lastId ?? 0).join(", ")}`,
+          );
         }
       } catch {
         // a daemon still starting
       }
       await sleep(500);
     }
-    const stuck = quietAfterMs === null ? ((await database.server?.pendingDeliveries().catch((error: unknown) => [{ error: String(error) }])) ?? []) : [];
+    const stuck =
+      quietAfterMs === null
+        ? ((await database.server?.pendingDeliveries().catch((error: unknown) => [{ error: String(error) }])) ?? [])
+        : [];
     for (const row of stuck) say(`  still pending: ${JSON.stringify(row)}`);
     const stored = await storedEvents(daemons);
     for (const subscriber of subscribers) subscriber.close();
@@ -236,7 +269,11 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
         unanswered: load.unanswered.length,
         troubles: Object.fromEntries(load.troubles),
       },
-      facts: { ...facts, restarts: incarnations.length - daemons.length, failedStarts: daemons.reduce((sum, daemon) => sum + daemon.failedStarts, 0) },
+      facts: {
+        ...facts,
+        restarts: incarnations.length - daemons.length,
+        failedStarts: daemons.reduce((sum, daemon) => sum + daemon.failedStarts, 0),
+      },
       invariants,
       stuck,
       feedReconnects: subscribers.reduce((sum, subscriber) => sum + subscriber.reconnects, 0),
@@ -262,17 +299,26 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
 export function formatReport(report: EngineReport): string[] {
   const out = [
     `== ${report.engine}: ${report.daemons} daemon(s), seed ${report.seed}, ${report.seconds} s of load, ${report.wallSeconds} s in all`,
-    `faults injected (${report.faults.length}): ${Object.entries(countBy(report.faults.map((fault) => fault.kind))).map(([kind, n]) => `${kind} ${n}`).join(", ") || "none"}`,
+    `faults injected (${report.faults.length}): ${
+      Object.entries(countBy(report.faults.map((fault) => fault.kind)))
+        .map(([kind, n]) => `${kind} ${n}`)
+        .join(", ") || "none"
+    }`,
     `events: ${report.events.sent} sent, ${report.events.acknowledged} acknowledged (${report.events.duplicatesAnswered} as duplicates of a first attempt), ${report.events.stored} stored, ${report.events.unanswered} never answered`,
     `runs of the sink: ${report.facts.runs} (${report.facts.failedRuns} failed, ${report.facts.unfinishedRuns} cut short by a kill); daemon restarts ${report.facts.restarts} (${report.facts.failedStarts} starts that did not listen, tried again); feed reconnects ${report.feedReconnects}`,
   ];
   const rates = Object.entries(report.deliveryRates).map(([daemon, rate]) => `${daemon} ${rate.duringLoad}/s then ${rate.draining}/s`);
-  out.push(`ingest ${report.ingestPerSecond} events/s; delivered per daemon during the load, then while draining: ${rates.join(", ")}; load average ${report.loadAverage.before.toFixed(1)} at the start, ${report.loadAverage.after.toFixed(1)} at the end`);
+  out.push(
+    `ingest ${report.ingestPerSecond} events/s; delivered per daemon during the load, then while draining: ${rates.join(", ")}; load average ${report.loadAverage.before.toFixed(1)} at the start, ${report.loadAverage.after.toFixed(1)} at the end`,
+  );
   const { renewals } = report;
-  out.push(`claim renewals: ${renewals.slow} slow (longest ${renewals.maxTookMs} ms), ${renewals.skipped} rounds skipped, timers up to ${renewals.maxLateMs} ms late`);
+  out.push(
+    `claim renewals: ${renewals.slow} slow (longest ${renewals.maxTookMs} ms), ${renewals.skipped} rounds skipped, timers up to ${renewals.maxLateMs} ms late`,
+  );
   const troubles = Object.entries(report.events.troubles);
   if (troubles.length > 0) out.push(`requests sent again: ${troubles.map(([what, n]) => `${what} ×${n}`).join(", ")}`);
-  for (const invariant of report.invariants) out.push(`  ${invariant.count === 0 ? "ok  " : "FAIL"} ${invariant.name}: ${invariant.count}  (${invariant.detail})`);
+  for (const invariant of report.invariants)
+    out.push(`  ${invariant.count === 0 ? "ok  " : "FAIL"} ${invariant.name}: ${invariant.count}  (${invariant.detail})`);
   return out;
 }
 

@@ -19,12 +19,20 @@ export default function createMergeAnnouncer({ logger }) {
       const mr = mergeRequestOf(event);
       if (!mr) return;
       const text = `${event.project?.path}!${mr.iid} merged by @${event.actor?.username ?? "someone"}: ${mr.title} ${mr.url ?? ""}`.trim();
-      const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }), signal });
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ text }),
+        signal,
+      });
       if (response.ok) return;
       const said = `the chat answered ${response.status}`;
       // Come back when the chat says so; a link that no longer exists will not come back; anything
       // else is retried with backoff, its status kept for the API and the dashboard.
-      if (response.status === 429 || response.status === 503) throw new RetryLaterError(said, retryAfter(response.headers.get("retry-after")) ?? Date.now() + 60_000, { status: response.status });
+      if (response.status === 429 || response.status === 503)
+        throw new RetryLaterError(said, retryAfter(response.headers.get("retry-after")) ?? Date.now() + 60_000, {
+          status: response.status,
+        });
       if (response.status === 404 || response.status === 410) throw new PermanentError(`${said}: is CHAT_WEBHOOK_URL still right?`);
       throw Object.assign(new Error(said), { status: response.status });
     },

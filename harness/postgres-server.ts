@@ -35,7 +35,8 @@ export class PostgresServer {
       // Tests need no durability across a power cut; a benchmark asks for it.
       postgresFlags: [
         ...(durable ? [] : ["-c", "fsync=off"]),
-        "-c", "max_connections=300",
+        "-c",
+        "max_connections=300",
         ...(tls ? ["-c", "ssl=on", "-c", `ssl_cert_file=${join(dir, "server.crt")}`, "-c", `ssl_key_file=${join(dir, "server.key")}`] : []),
       ],
     });
@@ -57,7 +58,11 @@ export class PostgresServer {
   private writeCertificate(): void {
     const key = join(this.dir, "server.key");
     const cert = join(this.dir, "server.crt");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+      { stdio: "ignore" },
+    );
     const { uid, gid } = statSync(this.dir);
     for (const file of [key, cert]) chownSync(file, uid, gid);
     chmodSync(key, 0o600);

@@ -78,10 +78,14 @@ function listenError(error: unknown, config: Config): unknown {
   const code = (error as { code?: unknown }).code;
   const where = `${config.HOST}:${config.PORT}`;
   if (code === "EADDRINUSE") {
-    return new ConfigError(`PORT ${config.PORT} is already in use on ${config.HOST} (${where}): another gitlab-webhooks daemon may be running there; stop it, or set PORT to a free port`);
+    return new ConfigError(
+      `PORT ${config.PORT} is already in use on ${config.HOST} (${where}): another gitlab-webhooks daemon may be running there; stop it, or set PORT to a free port`,
+    );
   }
-  if (code === "EACCES") return new ConfigError(`PORT ${config.PORT} on ${config.HOST} needs privileges this process does not have: set PORT to 1024 or above`);
-  if (code === "EADDRNOTAVAIL") return new ConfigError(`HOST ${config.HOST} is not an address of this machine: set HOST to one of its addresses, or 0.0.0.0 for all`);
+  if (code === "EACCES")
+    return new ConfigError(`PORT ${config.PORT} on ${config.HOST} needs privileges this process does not have: set PORT to 1024 or above`);
+  if (code === "EADDRNOTAVAIL")
+    return new ConfigError(`HOST ${config.HOST} is not an address of this machine: set HOST to one of its addresses, or 0.0.0.0 for all`);
   return error;
 }
 
@@ -93,7 +97,10 @@ function daemonOwner(): string {
 /** HOOKS_WATCH's watcher, when it lists anything; it reads GitLab with GITLAB_TOKEN. */
 function hooksWatchOf(config: Config, logger: Logger, metrics: Registry): HooksWatch | null {
   if (config.HOOKS_WATCH.length === 0) return null;
-  if (!config.GITLAB_TOKEN) throw new ConfigError("HOOKS_WATCH needs GITLAB_TOKEN: a token that may read the hooks (Maintainer of the projects, Owner of the groups)");
+  if (!config.GITLAB_TOKEN)
+    throw new ConfigError(
+      "HOOKS_WATCH needs GITLAB_TOKEN: a token that may read the hooks (Maintainer of the projects, Owner of the groups)",
+    );
   const api = createGitLabApi(config.GITLAB_URL, config.GITLAB_TOKEN, config.GITLAB_TIMEOUT_MS);
   return new HooksWatch(api, config.HOOKS_WATCH, config.HOOKS_WATCH_INTERVAL_SECONDS * 1000, logger, metrics);
 }
@@ -210,7 +217,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${address.port}`;
-  logger.info(`listening on ${config.HOST}:${address.port}`, { sinks: sinks.map((sink) => sink.name), store: `${store.engine} ${store.location}` });
+  logger.info(`listening on ${config.HOST}:${address.port}`, {
+    sinks: sinks.map((sink) => sink.name),
+    store: `${store.engine} ${store.location}`,
+  });
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -228,7 +238,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       clearTimeout(waited);
       await dispatcher.stop(config.SHUTDOWN_TIMEOUT_MS);
       for (const sink of sinks) {
-        await sink.stop?.().catch((error: unknown) => logger.error("sink did not stop cleanly", { sink: sink.name, error: errorMessage(error) }));
+        await sink
+          .stop?.()
+          .catch((error: unknown) => logger.error("sink did not stop cleanly", { sink: sink.name, error: errorMessage(error) }));
       }
       server.closeAllConnections();
       await closed;

@@ -7,7 +7,12 @@ import { view } from "./state.js";
 function jsonNode(key, value) {
   const label = key === null ? "" : `${key}: `;
   if (value === null || typeof value !== "object") {
-    return el("div", { className: "leaf" }, label, el("span", { className: `json-${value === null ? "null" : typeof value}` }, JSON.stringify(value)));
+    return el(
+      "div",
+      { className: "leaf" },
+      label,
+      el("span", { className: `json-${value === null ? "null" : typeof value}` }, JSON.stringify(value)),
+    );
   }
   const entries = Array.isArray(value) ? value.map((item, index) => [String(index), item]) : Object.entries(value);
   const size = Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`;
@@ -29,11 +34,16 @@ function fact(term, ...value) {
 function renderEventFacts(event) {
   const object = event.object;
   const project = event.project;
-  $("#event-title").textContent = `#${event.id} ${[event.type, event.action].filter(Boolean).join(" · ")}${object?.title ? ` — ${object.title}` : ""}`;
+  $("#event-title").textContent =
+    `#${event.id} ${[event.type, event.action].filter(Boolean).join(" · ")}${object?.title ? ` — ${object.title}` : ""}`;
   $("#event-facts").replaceChildren(
     ...fact("received", time(event.receivedAt)),
     ...fact("hook", event.hook),
-    ...fact("project", project ? link(project.url, project.path ?? String(project.id)) : "—", project?.visibility ? ` (${project.visibility})` : ""),
+    ...fact(
+      "project",
+      project ? link(project.url, project.path ?? String(project.id)) : "—",
+      project?.visibility ? ` (${project.visibility})` : "",
+    ),
     ...fact("by", event.actor ? `${event.actor.username ? `@${event.actor.username}` : ""} ${event.actor.name ?? ""}`.trim() : "—"),
     ...(object
       ? fact(
@@ -55,7 +65,11 @@ function attemptRow(attempt) {
     {},
     el("td", {}, time(attempt.startedAt)),
     el("td", {}, duration(attempt.durationMs)),
-    el("td", {}, badge(attempt.outcome, attempt.outcome === "delivered" ? "delivered" : attempt.outcome === "retry" ? "pending" : "failed")),
+    el(
+      "td",
+      {},
+      badge(attempt.outcome, attempt.outcome === "delivered" ? "delivered" : attempt.outcome === "retry" ? "pending" : "failed"),
+    ),
     el("td", {}, statusBadge(attempt.errorStatus), " ", el("span", { className: "error-text" }, attempt.error ?? "")),
   );
 }
@@ -85,13 +99,29 @@ function renderDeliveries(event) {
     const block = el(
       "article",
       { className: "delivery" },
-      el("h4", {}, delivery.sink, " ", badge(delivery.status, delivery.status), ` ${delivery.attempts} attempt${delivery.attempts === 1 ? "" : "s"}`),
+      el(
+        "h4",
+        {},
+        delivery.sink,
+        " ",
+        badge(delivery.status, delivery.status),
+        ` ${delivery.attempts} attempt${delivery.attempts === 1 ? "" : "s"}`,
+      ),
       delivery.status === "pending" && delivery.nextAttemptAt ? el("p", {}, "next attempt ", time(delivery.nextAttemptAt)) : null,
       attempts.length
         ? el(
             "div",
             { className: "scroll" },
-            el("table", { className: "attempts" }, el("thead", {}, el("tr", {}, el("th", {}, "started (UTC)"), el("th", {}, "took"), el("th", {}, "outcome"), el("th", {}, "error"))), el("tbody", {}, ...attempts.map(attemptRow))),
+            el(
+              "table",
+              { className: "attempts" },
+              el(
+                "thead",
+                {},
+                el("tr", {}, el("th", {}, "started (UTC)"), el("th", {}, "took"), el("th", {}, "outcome"), el("th", {}, "error")),
+              ),
+              el("tbody", {}, ...attempts.map(attemptRow)),
+            ),
           )
         : el("p", { className: "hint" }, "not attempted yet"),
       button,
@@ -119,7 +149,9 @@ export async function loadEvent(id, { full }) {
   renderDeliveries(event);
   if (!full) return;
   $("#event-headers tbody").replaceChildren(
-    ...Object.entries(event.requestHeaders ?? {}).map(([name, value]) => el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, value))),
+    ...Object.entries(event.requestHeaders ?? {}).map(([name, value]) =>
+      el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, value)),
+    ),
   );
   const root = jsonNode(null, event.payload);
   if (root.tagName === "DETAILS") root.open = true;

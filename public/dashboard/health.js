@@ -13,7 +13,18 @@ const FACT_LABELS = {
   dryRun: "dry run",
   reviewersPage: "reviewers page",
 };
-const CONDITION_KEYS = new Set(["name", "state", "reason", "since", "lastError", "lastDeliveredAt", "pending", "failed", "inFlight", "tokenCheckedAt"]);
+const CONDITION_KEYS = new Set([
+  "name",
+  "state",
+  "reason",
+  "since",
+  "lastError",
+  "lastDeliveredAt",
+  "pending",
+  "failed",
+  "inFlight",
+  "tokenCheckedAt",
+]);
 
 /**
  * The feed (the sse sink) has no delivery queue: it follows the bus and replays from the store, so
@@ -38,7 +49,18 @@ function sinkWhy(sink) {
   const why = el("div", {});
   if (sink.reason) why.append(el("p", {}, sink.reason, sink.since ? " — since " : "", sink.since ? time(sink.since) : null));
   if (sink.lastError) {
-    why.append(el("p", { className: "error-text" }, statusBadge(sink.lastError.status), " ", sink.lastError.message, " (", time(sink.lastError.at), ")"));
+    why.append(
+      el(
+        "p",
+        { className: "error-text" },
+        statusBadge(sink.lastError.status),
+        " ",
+        sink.lastError.message,
+        " (",
+        time(sink.lastError.at),
+        ")",
+      ),
+    );
   }
   return why;
 }
@@ -55,7 +77,9 @@ function sinkRow(sink) {
     });
     retry.append(button);
   }
-  const queue = hasQueue(sink) ? `pending ${sink.pending} · in flight ${sink.inFlight} · failed ${sink.failed}` : "no queue: live from the bus, replays from the store";
+  const queue = hasQueue(sink)
+    ? `pending ${sink.pending} · in flight ${sink.inFlight} · failed ${sink.failed}`
+    : "no queue: live from the bus, replays from the store";
   const tr = el(
     "tr",
     {},
@@ -82,9 +106,12 @@ function hookItem(hook) {
   );
 }
 
-
 function uptime(seconds) {
-  const units = [["d", 86400], ["h", 3600], ["min", 60]];
+  const units = [
+    ["d", 86400],
+    ["h", 3600],
+    ["min", 60],
+  ];
   const parts = [];
   let left = seconds;
   for (const [unit, size] of units) {
@@ -112,7 +139,9 @@ export async function loadHealth() {
   if (hooks) {
     $("#hooks-list").replaceChildren(
       ...hooks.hooks.map(hookItem),
-      ...hooks.problems.map((problem) => el("li", {}, badge("unchecked", "pending"), ` ${problem.entry}: `, el("span", { className: "error-text" }, problem.error))),
+      ...hooks.problems.map((problem) =>
+        el("li", {}, badge("unchecked", "pending"), ` ${problem.entry}: `, el("span", { className: "error-text" }, problem.error)),
+      ),
     );
   }
   const select = $("#filters [name=sink]");

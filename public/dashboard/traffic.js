@@ -48,7 +48,12 @@ const perMinute = (total) => {
 function barChart(title, series, since, extra) {
   const stacked = series[0].totals.map((_, slot) => series.reduce((sum, one) => sum + one.totals[slot], 0));
   const max = Math.max(0, ...stacked);
-  const chart = svg("svg", { viewBox: `0 0 ${CHART_WIDTH} ${CHART_HEIGHT}`, preserveAspectRatio: "none", role: "img", "aria-label": title });
+  const chart = svg("svg", {
+    viewBox: `0 0 ${CHART_WIDTH} ${CHART_HEIGHT}`,
+    preserveAspectRatio: "none",
+    role: "img",
+    "aria-label": title,
+  });
   if (max > 0) {
     stacked.forEach((total, slot) => {
       if (total === 0) return;

@@ -31,7 +31,8 @@ function usageMessage(error: Error & { code?: string }, config: ParseArgsConfig)
   if (error.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) {
     return /argument missing/.test(error.message) ? `${option} needs a value` : `${option} takes no value`;
   }
-  if (error.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `unexpected argument ${/'([^']*)'/.exec(error.message)?.[1] ?? ""}`.trim();
+  if (error.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL")
+    return `unexpected argument ${/'([^']*)'/.exec(error.message)?.[1] ?? ""}`.trim();
   return error.message;
 }
 

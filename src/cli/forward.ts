@@ -89,7 +89,11 @@ interface SmeeData {
 /** id, type, action and project of an event, as the line shows them. */
 function describe(id: number, headers: Record<string, string>, body: unknown): string {
   const eventHeader = headers["x-gitlab-event"];
-  const event = normalize({ eventHeader, instance: headers["x-gitlab-instance"], deliveryId: "", receivedAt: new Date() }, hookKindOf(eventHeader), body);
+  const event = normalize(
+    { eventHeader, instance: headers["x-gitlab-instance"], deliveryId: "", receivedAt: new Date() },
+    hookKindOf(eventHeader),
+    body,
+  );
   return [`#${id}`, event.type, event.action, event.project?.path ?? null]
     .filter((part): part is string => part !== null && part !== "")
     .map(printable)
@@ -168,7 +172,8 @@ async function forwardEvent(message: EventSourceMessage, options: ForwardOptions
       waitUntil = retryAfter(response.headers.get("retry-after"));
     } catch (error) {
       if (options.signal.aborted) throw error;
-      const why = (error as Error).name === "TimeoutError" ? `no answer within ${options.timeoutMs / 1000} s` : `no answer (${networkCause(error)})`;
+      const why =
+        (error as Error).name === "TimeoutError" ? `no answer within ${options.timeoutMs / 1000} s` : `no answer (${networkCause(error)})`;
       outcome = why;
     }
     // A Retry-After is honoured up to an hour: a bot on a laptop does not mean days.
@@ -222,7 +227,8 @@ export async function forward(argv: string[]): Promise<number> {
   const from = parseUrl(values.from ?? `http://127.0.0.1:${process.env.PORT?.trim() || "8000"}/sse/`, "--from");
   if (values.since !== undefined && !/^\d{1,15}$/.test(values.since)) throw new UsageError("--since takes an event id (a whole number)");
   const timeoutSeconds = Number(values.timeout ?? "10");
-  if (!(timeoutSeconds > 0 && timeoutSeconds <= 3600)) throw new UsageError("--timeout takes a number of seconds, more than 0 and at most 3600");
+  if (!(timeoutSeconds > 0 && timeoutSeconds <= 3600))
+    throw new UsageError("--timeout takes a number of seconds, more than 0 and at most 3600");
 
   const state = new ForwardState(values.state ?? defaultStatePath(), `${from.origin}${from.pathname} → ${to.href}`);
   const since = values.since !== undefined ? Number(values.since) : state.lastId;

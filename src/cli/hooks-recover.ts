@@ -1,6 +1,13 @@
 import ms from "ms";
 import type { GitLabApi } from "../gitlab/api-client.js";
-import { describeTarget, hookDeliveries, listHooks, wasAccepted, type HookDelivery, type HookTarget } from "../gitlab/hook-registrations.js";
+import {
+  describeTarget,
+  hookDeliveries,
+  listHooks,
+  wasAccepted,
+  type HookDelivery,
+  type HookTarget,
+} from "../gitlab/hook-registrations.js";
 import { UsageError } from "./args.js";
 import { daemonTarget, postToDaemon } from "./post-to-daemon.js";
 import { readHeader } from "../sources/gitlab/read-header.js";
@@ -18,7 +25,17 @@ interface RecoverOptions {
 }
 
 /** Headers of the logged request that are not sent again: the credential (redacted in the log anyway), and what fetch or postToDaemon sets. */
-const NOT_RESENT = new Set(["x-gitlab-token", "content-length", "host", "connection", "transfer-encoding", "idempotency-key", "webhook-id", "webhook-timestamp", "webhook-signature"]);
+const NOT_RESENT = new Set([
+  "x-gitlab-token",
+  "content-length",
+  "host",
+  "connection",
+  "transfer-encoding",
+  "idempotency-key",
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+]);
 
 /** `2026-11-20T08:00Z`, or a duration ago: `90m`, `6h`, `2d`. */
 function parseSince(value: string, now = Date.now()): number {
@@ -56,7 +73,8 @@ async function chooseHook(api: GitLabApi, target: HookTarget, wanted: string | u
   const hooks = await listHooks(api, target);
   if (wanted !== undefined) {
     if (!/^\d+$/.test(wanted)) throw new UsageError("--hook takes a hook id (see hooks list)");
-    if (!hooks.some((hook) => hook.id === Number(wanted))) throw new UsageError(`${describeTarget(target)} ${wanted} does not exist (see hooks list)`);
+    if (!hooks.some((hook) => hook.id === Number(wanted)))
+      throw new UsageError(`${describeTarget(target)} ${wanted} does not exist (see hooks list)`);
     return Number(wanted);
   }
   if (hooks.length === 1) return (hooks[0] as { id: number }).id;
@@ -69,7 +87,12 @@ async function chooseHook(api: GitLabApi, target: HookTarget, wanted: string | u
  * with --all), posted to the daemon again in the order GitLab made them. Returns 1 when the daemon
  * refused one or could not be reached.
  */
-export async function recoverHooks(api: GitLabApi, target: Exclude<HookTarget, { kind: "system" }>, options: RecoverOptions, out: (line: string) => void): Promise<number> {
+export async function recoverHooks(
+  api: GitLabApi,
+  target: Exclude<HookTarget, { kind: "system" }>,
+  options: RecoverOptions,
+  out: (line: string) => void,
+): Promise<number> {
   const since = options.since === undefined ? null : parseSince(options.since);
   const hookId = await chooseHook(api, target, options.hook);
   const daemon = options.dryRun ? null : daemonTarget({ url: options.to });
@@ -83,7 +106,9 @@ export async function recoverHooks(api: GitLabApi, target: Exclude<HookTarget, {
     byId.set(id, [...(byId.get(id) ?? []), delivery]);
   }
   const failed = [...byId.values()].filter((attempts) => !attempts.some(wasAccepted)).length;
-  out(`${describeTarget(target)} ${hookId}: ${inWindow.length} logged requests${since === null ? "" : ` since ${new Date(since).toISOString()}`}, ${byId.size} deliveries, ${failed} never accepted`);
+  out(
+    `${describeTarget(target)} ${hookId}: ${inWindow.length} logged requests${since === null ? "" : ` since ${new Date(since).toISOString()}`}, ${byId.size} deliveries, ${failed} never accepted`,
+  );
 
   const counts = { stored: 0, held: 0, refused: 0, skipped: 0 };
   for (const [deliveryId, attempts] of byId) {
@@ -111,9 +136,13 @@ export async function recoverHooks(api: GitLabApi, target: Exclude<HookTarget, {
     }
   }
   if (!daemon) {
-    out(`dry run: nothing sent${counts.skipped > 0 ? `; ${counts.skipped} accepted by the daemon at the time left out (--all sends them too)` : ""}`);
+    out(
+      `dry run: nothing sent${counts.skipped > 0 ? `; ${counts.skipped} accepted by the daemon at the time left out (--all sends them too)` : ""}`,
+    );
     return 0;
   }
-  out(`stored ${counts.stored}, already held ${counts.held}, refused ${counts.refused}${counts.skipped > 0 ? `, ${counts.skipped} accepted at the time and not sent (--all sends them too)` : ""}`);
+  out(
+    `stored ${counts.stored}, already held ${counts.held}, refused ${counts.refused}${counts.skipped > 0 ? `, ${counts.skipped} accepted at the time and not sent (--all sends them too)` : ""}`,
+  );
   return counts.refused > 0 ? 1 : 0;
 }

@@ -155,7 +155,12 @@ function eventFlags(names: readonly string[], target: HookTarget): Record<string
   for (const name of names) {
     const entry = hookScope(name);
     if (!entry || !allowed.includes(entry)) {
-      const named = entry?.name ?? name.trim().toLowerCase().replace(/_events$/, "");
+      const named =
+        entry?.name ??
+        name
+          .trim()
+          .toLowerCase()
+          .replace(/_events$/, "");
       throw new UsageError(`--events: "${named}" is not one of ${allowed.map((scope) => scope.name).join(", ")}`);
     }
     wanted.add(entry.name);
@@ -180,7 +185,8 @@ function refusal(error: unknown, target: HookTarget): string {
       : `GitLab answered 404: ${target.kind} ${target.ref} (or that hook) does not exist, or GITLAB_TOKEN cannot see it`;
   }
   if (status === 403) {
-    const who = target.kind === "system" ? "an administrator's token" : target.kind === "group" ? "Owner of the group" : "Maintainer of the project";
+    const who =
+      target.kind === "system" ? "an administrator's token" : target.kind === "group" ? "Owner of the group" : "Maintainer of the project";
     return `GitLab answered 403: managing ${target.kind} hooks needs ${who}, with the api scope`;
   }
   return describeGitLabError(error);
@@ -225,17 +231,28 @@ export async function hooks(argv: string[]): Promise<number> {
     return 0;
   }
   if (action === undefined) throw new UsageError(`hooks needs a subcommand: ${SUBCOMMANDS.join(", ")}`, "hooks");
-  if (!known) throw new UsageError(`unknown hooks subcommand "${action}"${didYouMean(action, SUBCOMMANDS)}; it is one of ${SUBCOMMANDS.join(", ")}`, "hooks");
+  if (!known)
+    throw new UsageError(
+      `unknown hooks subcommand "${action}"${didYouMean(action, SUBCOMMANDS)}; it is one of ${SUBCOMMANDS.join(", ")}`,
+      "hooks",
+    );
   const usage = (message: string) => new UsageError(message, `hooks ${known}`);
   if (extra.length > 0) throw usage(`unexpected ${extra.join(" ")}`);
   const chosen = [values.project !== undefined, values.group !== undefined, values.system === true].filter(Boolean).length;
   if (chosen !== 1) throw usage("name one target: --project, --group or --system");
-  const target: HookTarget = values.project !== undefined ? { kind: "project", ref: values.project } : values.group !== undefined ? { kind: "group", ref: values.group } : { kind: "system" };
+  const target: HookTarget =
+    values.project !== undefined
+      ? { kind: "project", ref: values.project }
+      : values.group !== undefined
+        ? { kind: "group", ref: values.group }
+        : { kind: "system" };
 
   loadDotEnv();
   const { GITLAB_URL: instance, GITLAB_TOKEN: token } = loadSettings(["GITLAB_URL", "GITLAB_TOKEN"]);
   if (!token) {
-    throw usage(`GITLAB_TOKEN is not set: a GitLab access token with the api scope, in the environment or .env; it is used on ${instance}${process.env.GITLAB_URL?.trim() ? "" : " (GITLAB_URL is not set)"}`);
+    throw usage(
+      `GITLAB_TOKEN is not set: a GitLab access token with the api scope, in the environment or .env; it is used on ${instance}${process.env.GITLAB_URL?.trim() ? "" : " (GITLAB_URL is not set)"}`,
+    );
   }
   const api = createGitLabApi(instance, token);
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -243,8 +260,14 @@ export async function hooks(argv: string[]): Promise<number> {
   try {
     if (action === "status") return await showHooks(api, target, out);
     if (action === "recover") {
-      if (target.kind === "system") throw new UsageError("system hooks have no delivery log in GitLab: there is nothing to recover them from");
-      return await recoverHooks(api, target, { instance, hook: values.hook, since: values.since, all: values.all, dryRun: values["dry-run"], to: values.to }, out);
+      if (target.kind === "system")
+        throw new UsageError("system hooks have no delivery log in GitLab: there is nothing to recover them from");
+      return await recoverHooks(
+        api,
+        target,
+        { instance, hook: values.hook, since: values.since, all: values.all, dryRun: values["dry-run"], to: values.to },
+        out,
+      );
     }
     if (action === "list") {
       const found = await listHooks(api, target);
@@ -255,7 +278,10 @@ export async function hooks(argv: string[]): Promise<number> {
     if (action === "remove") {
       if (values.id === undefined && values.url === undefined) throw new UsageError("remove needs --id or --url");
       if (values.id !== undefined && !/^\d+$/.test(values.id)) throw new UsageError("--id takes a hook id (see hooks list)");
-      const ids = values.id !== undefined ? [Number(values.id)] : (await listHooks(api, target)).filter((hook) => hook.url === values.url).map((hook) => hook.id);
+      const ids =
+        values.id !== undefined
+          ? [Number(values.id)]
+          : (await listHooks(api, target)).filter((hook) => hook.url === values.url).map((hook) => hook.id);
       if (ids.length === 0) {
         out(`no ${describeTarget(target)} has the URL ${values.url}`);
         return 1;

@@ -43,9 +43,20 @@ interface DaemonAnswer {
  * POSTs one request body to the daemon with the operator's credential. `deliveryId` is what makes
  * a second post a duplicate: the Idempotency-Key, and the signed webhook-id.
  */
-export async function postToDaemon(target: DaemonTarget, body: string | Buffer, headers: Record<string, string>, deliveryId: string): Promise<DaemonAnswer> {
+export async function postToDaemon(
+  target: DaemonTarget,
+  body: string | Buffer,
+  headers: Record<string, string>,
+  deliveryId: string,
+): Promise<DaemonAnswer> {
   const timestamp = String(Math.floor(Date.now() / 1000));
-  const sent: Record<string, string> = { "Content-Type": "application/json", ...headers, "Idempotency-Key": deliveryId, "webhook-id": deliveryId, "webhook-timestamp": timestamp };
+  const sent: Record<string, string> = {
+    "Content-Type": "application/json",
+    ...headers,
+    "Idempotency-Key": deliveryId,
+    "webhook-id": deliveryId,
+    "webhook-timestamp": timestamp,
+  };
   if (target.token) sent["X-Gitlab-Token"] = target.token;
   if (target.signingToken) sent["webhook-signature"] = sign(target.signingToken, deliveryId, timestamp, body);
   let response: Response;

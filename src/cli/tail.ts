@@ -41,7 +41,8 @@ class FeedAnswer extends Error {}
 function lostFeed(error: unknown, url: string): string {
   if (error instanceof FeedAnswer) return error.message;
   const cause = networkCause(error);
-  if (/^ECONNREFUSED|^ENOTFOUND|^EHOSTUNREACH|^ECONNRESET/.test(cause)) return `cannot reach the feed at ${url} (${cause}): is the daemon running?`;
+  if (/^ECONNREFUSED|^ENOTFOUND|^EHOSTUNREACH|^ECONNRESET/.test(cause))
+    return `cannot reach the feed at ${url} (${cause}): is the daemon running?`;
   return `feed connection to ${url} lost (${cause})`;
 }
 
@@ -89,7 +90,9 @@ export async function follow(options: TailOptions): Promise<void> {
         }
         if (message.event === "withheld") {
           const { count } = JSON.parse(message.data) as { count: number };
-          options.warn(`${count} event${count === 1 ? "" : "s"} withheld: private and internal projects' events, and events about no project, need a token (--token, SSE_TOKEN or ADMIN_TOKEN)`);
+          options.warn(
+            `${count} event${count === 1 ? "" : "s"} withheld: private and internal projects' events, and events about no project, need a token (--token, SSE_TOKEN or ADMIN_TOKEN)`,
+          );
           continue;
         }
         if (message.event !== undefined) continue;
@@ -159,7 +162,8 @@ export async function tail(argv: string[]): Promise<number> {
   }
   // An admin token sees the whole feed too.
   const token = values.token ?? firstOf(process.env.SSE_TOKEN) ?? firstOf(process.env.ADMIN_TOKEN);
-  if (!token) process.stderr.write("gitlab-webhooks tail: no token (--token, SSE_TOKEN or ADMIN_TOKEN): only public projects' events are shown\n");
+  if (!token)
+    process.stderr.write("gitlab-webhooks tail: no token (--token, SSE_TOKEN or ADMIN_TOKEN): only public projects' events are shown\n");
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
   process.once("SIGTERM", () => controller.abort());

@@ -8,7 +8,9 @@ import { flag, integer, list, notEmpty, optionalText, optionalUrl, settingsGroup
  */
 export const daemonSettings = settingsGroup(
   {
-  PORT: notEmpty("set a port number, or remove the line for the default 8000").optional().pipe(integer(8000, 0, 65535)),
+    PORT: notEmpty("set a port number, or remove the line for the default 8000")
+      .optional()
+      .pipe(integer(8000, 0, 65535)),
     HOST: z
       .string()
       .default("0.0.0.0")
@@ -33,7 +35,9 @@ export const daemonSettings = settingsGroup(
     DATABASE_URL: optionalText.pipe(
       z
         .string()
-        .regex(/^(postgres|postgresql|mysql|mariadb):\/\//i, { message: "must start with postgres://, postgresql://, mysql:// or mariadb://" })
+        .regex(/^(postgres|postgresql|mysql|mariadb):\/\//i, {
+          message: "must start with postgres://, postgresql://, mysql:// or mariadb://",
+        })
         .optional(),
     ),
     DATABASE_POOL_SIZE: integer(10, 1, 1000),

@@ -15,7 +15,10 @@ export interface SettingsGroup<Shape extends z.ZodRawShape = z.ZodRawShape> {
   secrets: readonly (keyof Shape & string)[];
 }
 
-export function settingsGroup<Shape extends z.ZodRawShape>(shape: Shape, secrets: readonly (keyof Shape & string)[] = []): SettingsGroup<Shape> {
+export function settingsGroup<Shape extends z.ZodRawShape>(
+  shape: Shape,
+  secrets: readonly (keyof Shape & string)[] = [],
+): SettingsGroup<Shape> {
   return { shape, secrets };
 }
 
@@ -91,7 +94,9 @@ export function requireSettings<Config extends object, K extends keyof Config & 
   const missing = names.filter((name) => config[name] === undefined || config[name] === null || config[name] === "");
   if (missing.length > 0) {
     const listed = missing.length === 1 ? `${missing[0]} is` : `${missing.slice(0, -1).join(", ")} and ${missing.at(-1)} are`;
-    throw new ConfigError(`${listed} required by the ${sink} sink; set ${missing.length === 1 ? "it" : "them"}, or remove ${sink} from SINKS_ENABLED`);
+    throw new ConfigError(
+      `${listed} required by the ${sink} sink; set ${missing.length === 1 ? "it" : "them"}, or remove ${sink} from SINKS_ENABLED`,
+    );
   }
   return Object.fromEntries(names.map((name) => [name, config[name]])) as { [N in K]: NonNullable<Config[N]> };
 }

@@ -117,7 +117,14 @@ export class DeliveryQueue {
       const { owner, leaseMs } = this.options;
       const now = Date.now();
       // As many keys as there are free lanes: the rest stays for other daemons, or the next look.
-      const due = await this.store.claimDeliveries(this.sink.name, { owner, now, leaseMs, limit: this.options.batchSize ?? 256, maxKeys: free, running: [...this.running] });
+      const due = await this.store.claimDeliveries(this.sink.name, {
+        owner,
+        now,
+        leaseMs,
+        limit: this.options.batchSize ?? 256,
+        maxKeys: free,
+        running: [...this.running],
+      });
       for (const delivery of due) {
         this.running.add(delivery.event.id);
         if (!this.claims.has(delivery.claim)) this.track(delivery.claim, now);
@@ -168,11 +175,15 @@ export class DeliveryQueue {
   /** Aborts the claim's delivery when no renewal has confirmed the claim within trustMs. */
   private armDeadline(token: string, claim: HeldClaim): void {
     clearTimeout(claim.deadline);
-    claim.deadline = setTimeout(() => {
-      // A renewal that came back meanwhile moved renewedAt on: look again then.
-      if (Date.now() - claim.renewedAt >= this.trustMs) this.lose(token, `the delivery's claim was not renewed for ${Math.round(this.trustMs)} ms`);
-      else this.armDeadline(token, claim);
-    }, Math.max(0, claim.renewedAt + this.trustMs - Date.now()));
+    claim.deadline = setTimeout(
+      () => {
+        // A renewal that came back meanwhile moved renewedAt on: look again then.
+        if (Date.now() - claim.renewedAt >= this.trustMs)
+          this.lose(token, `the delivery's claim was not renewed for ${Math.round(this.trustMs)} ms`);
+        else this.armDeadline(token, claim);
+      },
+      Math.max(0, claim.renewedAt + this.trustMs - Date.now()),
+    );
     claim.deadline.unref();
   }
 
@@ -213,7 +224,9 @@ export class DeliveryQueue {
       try {
         while (left.length > 0 && !this.stopped) {
           if (!this.holds(token)) {
-            this.logger.warn("a delivery claim lapsed or was taken over; leaving its deliveries to whoever holds them now", { sink: this.sink.name });
+            this.logger.warn("a delivery claim lapsed or was taken over; leaving its deliveries to whoever holds them now", {
+              sink: this.sink.name,
+            });
             break;
           }
           const delivery = left.shift() as DueDelivery;
@@ -248,7 +261,10 @@ export class DeliveryQueue {
       const ids = run.map(({ event }) => event.id);
       if (!this.abandoned) {
         await this.store.releaseClaims(this.sink.name, claim, ids).catch((error: unknown) => {
-          this.storeTrouble("could not give back claimed deliveries; they are taken again once their lease lapses", { sink: this.sink.name, error: errorMessage(error) });
+          this.storeTrouble("could not give back claimed deliveries; they are taken again once their lease lapses", {
+            sink: this.sink.name,
+            error: errorMessage(error),
+          });
         });
       }
       for (const id of ids) this.running.delete(id);
@@ -273,14 +289,20 @@ export class DeliveryQueue {
       await runUnderClaim({ holds: () => this.holds(claim), signal }, () => this.sink.handle(event.toEvent(), { ...this.ctx, signal }));
       const durationMs = performance.now() - started;
       this.health.delivered(Date.now());
-      const recorded = this.record(delivery, () => this.store.markDelivered(sink, event.id, { startedAt, durationMs, claim }, Date.now())).then((applied) => {
+      const recorded = this.record(delivery, () =>
+        this.store.markDelivered(sink, event.id, { startedAt, durationMs, claim }, Date.now()),
+      ).then((applied) => {
         if (applied && !this.abandoned) this.onOutcome({ sink, outcome: "delivered", durationMs });
       });
       return { ok: true, recorded };
     } catch (error) {
       if (this.abandoned) return { ok: false, recorded: Promise.resolve() };
       if (claimSignal.aborted) {
-        this.logger.warn("a delivery was stopped: its claim is gone", { sink, eventId: event.id, why: (claimSignal.reason as Error).message });
+        this.logger.warn("a delivery was stopped: its claim is gone", {
+          sink,
+          eventId: event.id,
+          why: (claimSignal.reason as Error).message,
+        });
         return { ok: false, recorded: Promise.resolve(), stopped: true };
       }
       const durationMs = performance.now() - started;
@@ -292,11 +314,23 @@ export class DeliveryQueue {
       this.health.failed(failure.message, failure.status, Date.now());
       // A failure is recorded before the key's next delivery may run.
       const applied = await this.record(delivery, () =>
-        this.store.markFailed(sink, event.id, { startedAt, durationMs, claim, error: failure.message, status: failure.status, retryAt }, Date.now()),
+        this.store.markFailed(
+          sink,
+          event.id,
+          { startedAt, durationMs, claim, error: failure.message, status: failure.status, retryAt },
+          Date.now(),
+        ),
       );
       if (!applied) return { ok: false, recorded: Promise.resolve() };
       this.onOutcome({ sink, outcome: giveUp ? "failed" : "retry", durationMs });
-      const fields = { sink, eventId: event.id, type: event.meta.type, attempts, error: failure.message, ...(failure.status !== null && { status: failure.status }) };
+      const fields = {
+        sink,
+        eventId: event.id,
+        type: event.meta.type,
+        attempts,
+        error: failure.message,
+        ...(failure.status !== null && { status: failure.status }),
+      };
       if (giveUp) {
         const why = failure.permanent ? "permanent error" : `${attempts} attempts`;
         this.logger.error(`delivery failed for good (${why}); retry it from the admin API`, fields);
@@ -325,11 +359,18 @@ export class DeliveryQueue {
         const applied = await write();
         if (!applied) {
           this.lose(delivery.claim, "another daemon took the delivery's claim over");
-          this.logger.warn("a delivery's claim was taken over while it ran; its outcome is left to the new holder", { sink: this.sink.name, eventId: delivery.event.id });
+          this.logger.warn("a delivery's claim was taken over while it ran; its outcome is left to the new holder", {
+            sink: this.sink.name,
+            eventId: delivery.event.id,
+          });
         }
         return applied;
       } catch (error) {
-        this.storeTrouble("could not record a delivery's outcome; trying again", { sink: this.sink.name, eventId: delivery.event.id, error: errorMessage(error) });
+        this.storeTrouble("could not record a delivery's outcome; trying again", {
+          sink: this.sink.name,
+          eventId: delivery.event.id,
+          error: errorMessage(error),
+        });
         await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt, RECORD_RETRY)).unref());
       }
     }

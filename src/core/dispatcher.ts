@@ -41,7 +41,9 @@ export class Dispatcher {
 
   /** The deliveries to store with this event: one per sink that wants it, with that sink's ordering key. */
   deliveriesFor(event: GitLabEvent): { sink: string; orderingKey: string | null }[] {
-    return this.sinks.filter((sink) => this.accepts(sink, event)).map((sink) => ({ sink: sink.name, orderingKey: this.orderingKey(sink, event) }));
+    return this.sinks
+      .filter((sink) => this.accepts(sink, event))
+      .map((sink) => ({ sink: sink.name, orderingKey: this.orderingKey(sink, event) }));
   }
 
   /** Names of the sinks that want this event. */
@@ -89,11 +91,14 @@ export class Dispatcher {
   }
 
   private scheduleRenewal(at: number): void {
-    this.heartbeat = setTimeout(() => {
-      const lateMs = Date.now() - at;
-      void this.renewClaims(lateMs);
-      this.scheduleRenewal(Math.max(Date.now(), at + this.renewEveryMs));
-    }, Math.max(0, at - Date.now()));
+    this.heartbeat = setTimeout(
+      () => {
+        const lateMs = Date.now() - at;
+        void this.renewClaims(lateMs);
+        this.scheduleRenewal(Math.max(Date.now(), at + this.renewEveryMs));
+      },
+      Math.max(0, at - Date.now()),
+    );
     this.heartbeat.unref();
   }
 
@@ -147,7 +152,9 @@ export class Dispatcher {
 
   /** Queues an event again for the named sinks (by default, every sink that accepts it). */
   async requeue(event: EventMeta & { payload: unknown }, sinkNames?: readonly string[]): Promise<number> {
-    const wanted = sinkNames ? this.sinks.filter((sink) => sinkNames.includes(sink.name)) : this.sinks.filter((sink) => this.accepts(sink, event));
+    const wanted = sinkNames
+      ? this.sinks.filter((sink) => sinkNames.includes(sink.name))
+      : this.sinks.filter((sink) => this.accepts(sink, event));
     const count = await this.store.requeue(
       wanted.map((sink) => ({ sink: sink.name, eventId: event.id, orderingKey: this.orderingKey(sink, event) })),
       Date.now(),

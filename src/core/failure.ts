@@ -41,7 +41,8 @@ export interface Failure {
 
 type ErrorLike = { name?: unknown; message?: unknown; status?: unknown; retryAt?: unknown; errors?: unknown };
 
-const httpStatus = (value: unknown): number | null => (typeof value === "number" && Number.isInteger(value) && value >= 100 && value <= 599 ? value : null);
+const httpStatus = (value: unknown): number | null =>
+  typeof value === "number" && Number.isInteger(value) && value >= 100 && value <= 599 ? value : null;
 /** A time as epoch ms; an invalid Date or a NaN (a plugin's unreadable date) is no time at all. */
 const time = (value: unknown): number | null => {
   const ms = value instanceof Date ? value.getTime() : value;

@@ -77,7 +77,8 @@ export class StoreLedger implements SinkLedger {
     // Looked at again now that the intent is ours: a run that finished just before recorded it done
     // (before it let go of its intent), and an earlier run that began and never said how it ended
     // may have acted after all.
-    const done = (await store.hasRecord(sink, key)) || (taken === "stale" && options.wasApplied !== undefined && (await options.wasApplied()));
+    const done =
+      (await store.hasRecord(sink, key)) || (taken === "stale" && options.wasApplied !== undefined && (await options.wasApplied()));
     if (done) {
       await this.finish(key);
       return false;
@@ -88,7 +89,10 @@ export class StoreLedger implements SinkLedger {
       throw new RetryLaterError(`the delivery's claim was lost before "${key}" was done; its new holder does it`, now);
     }
     // An act that outlasts staleMs keeps its intent young, so that no other run takes it for abandoned.
-    const keepAlive = setInterval(() => void store.touchRecord(sink, intent, Date.now()).catch(() => undefined), Math.max(50, Math.floor(this.staleMs / 3)));
+    const keepAlive = setInterval(
+      () => void store.touchRecord(sink, intent, Date.now()).catch(() => undefined),
+      Math.max(50, Math.floor(this.staleMs / 3)),
+    );
     try {
       await act();
     } catch (error) {

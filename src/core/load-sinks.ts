@@ -20,11 +20,7 @@ function isModulePath(name: string): boolean {
 function isSink<Config extends object>(value: unknown): value is Sink<Config> {
   if (typeof value !== "object" || value === null) return false;
   const candidate = value as Record<string, unknown>;
-  return (
-    typeof candidate.name === "string" &&
-    typeof candidate.accepts === "function" &&
-    typeof candidate.handle === "function"
-  );
+  return typeof candidate.name === "string" && typeof candidate.accepts === "function" && typeof candidate.handle === "function";
 }
 
 async function importFactory<Config extends object>(name: string): Promise<SinkFactory<Config>> {
@@ -59,13 +55,16 @@ export async function loadSinks<Config extends object>(
     const builtin = Object.hasOwn(builtins, name) ? builtins[name] : undefined;
     if (!builtin && !isModulePath(name)) {
       const known = Object.keys(builtins).join(", ");
-      throw new ConfigError(`SINKS_ENABLED names an unknown sink "${name}"${didYouMean(name, Object.keys(builtins))} (built-in: ${known}; or a path like ./my-sink.js)`);
+      throw new ConfigError(
+        `SINKS_ENABLED names an unknown sink "${name}"${didYouMean(name, Object.keys(builtins))} (built-in: ${known}; or a path like ./my-sink.js)`,
+      );
     }
     const factory = builtin ?? (await importFactory<Config>(name));
     const ledger = new StoreLedger(shared.store, ledgerStaleMs);
     const made = await factory({ ...shared, ledger });
     for (const [index, sink] of (Array.isArray(made) ? (made as unknown[]) : [made]).entries()) {
-      if (!isSink<Config>(sink)) throw new ConfigError(`SINKS_ENABLED: the factory for "${name}" did not return a sink (name, accepts, handle)`);
+      if (!isSink<Config>(sink))
+        throw new ConfigError(`SINKS_ENABLED: the factory for "${name}" did not return a sink (name, accepts, handle)`);
       if (sinks.some((other) => other.sink.name === sink.name)) {
         throw new ConfigError(`SINKS_ENABLED: two sinks are named "${sink.name}"`);
       }

@@ -58,14 +58,25 @@ export class SinkHealth {
     const since = iso(this.failingSince) ?? counts?.lastRetryError?.at ?? null;
     const failing = this.failingSince !== null;
     if (failing && this.lastError && isConfigurationStatus(this.lastError.status)) {
-      return { ...base, state: "failing", since, reason: `the downstream refuses its credentials (HTTP ${this.lastError.status}): check the sink's token` };
+      return {
+        ...base,
+        state: "failing",
+        since,
+        reason: `the downstream refuses its credentials (HTTP ${this.lastError.status}): check the sink's token`,
+      };
     }
     if (failing && this.failuresInARow >= FAILING_AFTER) {
       return { ...base, state: "failing", since, reason: `${this.failuresInARow} deliveries in a row failed` };
     }
     if (failing) return { ...base, state: "degraded", since, reason: "its last delivery failed and will be retried" };
     const retrying = counts?.retrying ?? 0;
-    if (retrying > 0) return { ...base, state: "degraded", since, reason: `${retrying} ${retrying === 1 ? "delivery waits" : "deliveries wait"} to be retried` };
+    if (retrying > 0)
+      return {
+        ...base,
+        state: "degraded",
+        since,
+        reason: `${retrying} ${retrying === 1 ? "delivery waits" : "deliveries wait"} to be retried`,
+      };
     if (problem) return { ...base, state: "degraded", since: null, reason: problem };
     return { ...base, state: "ok", since: null, reason: null };
   }

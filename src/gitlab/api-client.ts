@@ -22,7 +22,13 @@ class GitLabApiError extends Error {
   }
 }
 
-type RequestOptions = Record<string, unknown> & { prefixUrl?: string; searchParams?: string; method?: string; asStream?: boolean; signal?: AbortSignal };
+type RequestOptions = Record<string, unknown> & {
+  prefixUrl?: string;
+  searchParams?: string;
+  method?: string;
+  asStream?: boolean;
+  signal?: AbortSignal;
+};
 
 async function body(response: Response, asStream: boolean): Promise<ResponseBodyTypes> {
   if (asStream) return response.body as unknown as ResponseBodyTypes;
@@ -62,12 +68,17 @@ async function requestOnce(endpoint: string, options: RequestOptions = {}): Prom
   } catch (error) {
     throwIfDeliveryStopped();
     const name = (error as Error).name;
-    if (name === "TimeoutError" || name === "AbortError") throw new GitLabApiError(`GitLab at ${url.origin} did not answer ${what} in time`, null);
+    if (name === "TimeoutError" || name === "AbortError")
+      throw new GitLabApiError(`GitLab at ${url.origin} did not answer ${what} in time`, null);
     throw new GitLabApiError(`GitLab at ${url.origin} could not be reached (${networkCause(error)})`, null);
   }
   if (!response.ok) {
     const said = await refusalText(response);
-    throw new GitLabApiError(`GitLab answered ${response.status} to ${what}${said ? `: ${said}` : ""}`, response.status, retryAfter(response.headers.get("retry-after")));
+    throw new GitLabApiError(
+      `GitLab answered ${response.status} to ${what}${said ? `: ${said}` : ""}`,
+      response.status,
+      retryAfter(response.headers.get("retry-after")),
+    );
   }
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));

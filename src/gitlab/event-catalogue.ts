@@ -20,7 +20,12 @@ export interface HookScope {
   byDefault: boolean;
 }
 
-const scope = (name: string, kinds: readonly string[], flag: string | null, options: Partial<Omit<HookScope, "name" | "kinds" | "flag">> = {}): HookScope => ({
+const scope = (
+  name: string,
+  kinds: readonly string[],
+  flag: string | null,
+  options: Partial<Omit<HookScope, "name" | "kinds" | "flag">> = {},
+): HookScope => ({
   name,
   kinds,
   flag,
@@ -50,23 +55,55 @@ export const HOOK_SCOPES: readonly HookScope[] = [
   scope("milestone", ["milestone"], null),
   scope("resource_access_token", ["access_token"], null),
   scope("vulnerability", ["vulnerability"], null),
-  scope("member", ["user_add_to_group", "user_update_for_group", "user_remove_from_group", "user_access_request_to_group", "user_access_request_denied_for_group"], null),
+  scope(
+    "member",
+    [
+      "user_add_to_group",
+      "user_update_for_group",
+      "user_remove_from_group",
+      "user_access_request_to_group",
+      "user_access_request_denied_for_group",
+    ],
+    null,
+  ),
   scope("subgroup", ["subgroup_create", "subgroup_destroy"], null),
 ];
 
 /** Object kinds only system hooks send (no scope asks for them: a system hook gets them all). */
 const SYSTEM_HOOK_KINDS = [
-  "project_create", "project_destroy", "project_rename", "project_transfer", "project_update",
-  "group_create", "group_destroy", "group_rename", "user_create", "user_destroy", "user_rename", "user_failed_login",
-  "user_add_to_team", "user_remove_from_team", "user_update_for_team", "key_create", "key_destroy", "member_approved",
+  "project_create",
+  "project_destroy",
+  "project_rename",
+  "project_transfer",
+  "project_update",
+  "group_create",
+  "group_destroy",
+  "group_rename",
+  "user_create",
+  "user_destroy",
+  "user_rename",
+  "user_failed_login",
+  "user_add_to_team",
+  "user_remove_from_team",
+  "user_update_for_team",
+  "key_create",
+  "key_destroy",
+  "member_approved",
 ];
 
 /** Every object kind GitLab documents, and `unknown` (a body that names none). */
-export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set([...HOOK_SCOPES.flatMap((entry) => entry.kinds), ...SYSTEM_HOOK_KINDS, "unknown"]);
+export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set([
+  ...HOOK_SCOPES.flatMap((entry) => entry.kinds),
+  ...SYSTEM_HOOK_KINDS,
+  "unknown",
+]);
 
 /** The scope a name stands for (any case, `_events` or not), or undefined. */
 export function hookScope(name: string): HookScope | undefined {
-  const bare = name.trim().toLowerCase().replace(/_events$/, "");
+  const bare = name
+    .trim()
+    .toLowerCase()
+    .replace(/_events$/, "");
   return HOOK_SCOPES.find((entry) => entry.name === bare || entry.aliases.includes(bare));
 }
 

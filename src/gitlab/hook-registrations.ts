@@ -34,7 +34,8 @@ const PAGE_SIZE = 100;
 /** A week of a busy hook's log, at most: 100 pages of 100. */
 const MAX_PAGES = 100;
 
-export const describeTarget = (target: HookTarget): string => (target.kind === "system" ? "system hook" : `${target.kind} hook of ${target.ref}`);
+export const describeTarget = (target: HookTarget): string =>
+  target.kind === "system" ? "system hook" : `${target.kind} hook of ${target.ref}`;
 
 /** Numeric refs are ids, the rest paths (encoded by the client). */
 export const refOf = (value: string): string | number => (/^\d+$/.test(value) ? Number(value) : value);
@@ -58,13 +59,19 @@ function toHook(value: unknown): GitLabHook {
 
 export async function listHooks(api: GitLabApi, target: HookTarget): Promise<GitLabHook[]> {
   const found =
-    target.kind === "project" ? await api.ProjectHooks.all(refOf(target.ref)) : target.kind === "group" ? await api.GroupHooks.all(refOf(target.ref)) : await api.SystemHooks.all();
+    target.kind === "project"
+      ? await api.ProjectHooks.all(refOf(target.ref))
+      : target.kind === "group"
+        ? await api.GroupHooks.all(refOf(target.ref))
+        : await api.SystemHooks.all();
   return (found as unknown[]).map(toHook);
 }
 
 function toDelivery(value: unknown, hookId: number): HookDelivery {
   const raw = record(value);
-  const headers = Object.fromEntries(Object.entries(record(raw.request_headers)).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
+  const headers = Object.fromEntries(
+    Object.entries(record(raw.request_headers)).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
+  );
   const date = text(record(raw.response_headers).Date);
   const at = text(raw.created_at) ?? (date && !Number.isNaN(Date.parse(date)) ? new Date(date).toISOString() : null);
   return {
@@ -85,13 +92,21 @@ export const wasAccepted = (delivery: Pick<HookDelivery, "responseStatus">): boo
  * The hook's logged deliveries, newest pages first as GitLab serves them, following its `Link`
  * header. `pages` limits how far (1 for "the last few").
  */
-export async function hookDeliveries(api: GitLabApi, target: Exclude<HookTarget, { kind: "system" }>, hookId: number, options: { pages?: number; perPage?: number } = {}): Promise<HookDelivery[]> {
+export async function hookDeliveries(
+  api: GitLabApi,
+  target: Exclude<HookTarget, { kind: "system" }>,
+  hookId: number,
+  options: { pages?: number; perPage?: number } = {},
+): Promise<HookDelivery[]> {
   const deliveries: HookDelivery[] = [];
   let endpoint: string | null = `${apiPathOf(target)}/${hookId}/events`;
   let query: Record<string, string> = { per_page: String(options.perPage ?? PAGE_SIZE) };
   for (let page = 0; endpoint !== null && page < (options.pages ?? MAX_PAGES); page++) {
     // SystemHooks has no path prefix: its requester takes paths from /api/v4/.
-    const response = await api.SystemHooks.requester.get(endpoint, { searchParams: query, signal: AbortSignal.timeout(api.SystemHooks.queryTimeout ?? 15_000) });
+    const response = await api.SystemHooks.requester.get(endpoint, {
+      searchParams: query,
+      signal: AbortSignal.timeout(api.SystemHooks.queryTimeout ?? 15_000),
+    });
     deliveries.push(...list(response.body).map((item) => toDelivery(item, hookId)));
     const next = nextPage(response.headers.link);
     endpoint = next?.endpoint ?? null;
@@ -130,18 +145,31 @@ function testTrigger(hook: GitLabHook): string {
  * good after more), failing (its last logged delivery was refused or unanswered), or ok.
  */
 export function hookHealth(target: HookTarget, hook: GitLabHook, lastDeliveries: readonly HookDelivery[] = []): HookHealth {
-  const where = target.kind === "system" ? "hooks" : `${target.kind === "project" ? "projects" : "groups"}/${encodeURIComponent(target.ref)}/hooks`;
+  const where =
+    target.kind === "system" ? "hooks" : `${target.kind === "project" ? "projects" : "groups"}/${encodeURIComponent(target.ref)}/hooks`;
   const reEnable =
     `send it a test request to re-enable it (GitLab: Settings → Webhooks → Test, or POST /api/v4/${where}/${hook.id}/test/${testTrigger(hook)})` +
-    (target.kind === "system" ? "" : `, then fetch what it missed: gitlab-webhooks hooks recover --${target.kind} ${target.ref} --hook ${hook.id}`);
-  if (hook.alertStatus === "disabled") return { state: "disabled", reason: `GitLab disabled ${describeTarget(target)} ${hook.id} (${hook.url}) after repeated failures: ${reEnable}` };
+    (target.kind === "system"
+      ? ""
+      : `, then fetch what it missed: gitlab-webhooks hooks recover --${target.kind} ${target.ref} --hook ${hook.id}`);
+  if (hook.alertStatus === "disabled")
+    return {
+      state: "disabled",
+      reason: `GitLab disabled ${describeTarget(target)} ${hook.id} (${hook.url}) after repeated failures: ${reEnable}`,
+    };
   if (hook.alertStatus === "temporarily_disabled") {
     const until = hook.disabledUntil ? ` until ${hook.disabledUntil}` : "";
-    return { state: "disabled", reason: `GitLab paused ${describeTarget(target)} ${hook.id} (${hook.url})${until} after 4 failures in a row: ${reEnable}` };
+    return {
+      state: "disabled",
+      reason: `GitLab paused ${describeTarget(target)} ${hook.id} (${hook.url})${until} after 4 failures in a row: ${reEnable}`,
+    };
   }
   const last = lastDeliveries[0];
   if (last && !wasAccepted(last)) {
-    return { state: "failing", reason: `the last delivery of ${describeTarget(target)} ${hook.id} (${hook.url}) got "${last.responseStatus}"${last.at ? ` at ${last.at}` : ""}` };
+    return {
+      state: "failing",
+      reason: `the last delivery of ${describeTarget(target)} ${hook.id} (${hook.url}) got "${last.responseStatus}"${last.at ? ` at ${last.at}` : ""}`,
+    };
   }
   return { state: "ok", reason: null };
 }

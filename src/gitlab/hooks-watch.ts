@@ -73,8 +73,18 @@ export class HooksWatch {
     metrics: Registry,
   ) {
     this.current = { watching: [...entries], checkedAt: null, hooks: [], problems: [] };
-    this.enabled = new Gauge({ name: "gitlab_webhooks_hook_enabled", help: "1 while GitLab calls a watched hook (alert_status executable), 0 once it disabled it", labelNames: ["target", "hook"], registers: [metrics] });
-    this.lastOk = new Gauge({ name: "gitlab_webhooks_hook_last_delivery_ok", help: "1 when a watched hook's last logged delivery got a 2xx answer, else 0", labelNames: ["target", "hook"], registers: [metrics] });
+    this.enabled = new Gauge({
+      name: "gitlab_webhooks_hook_enabled",
+      help: "1 while GitLab calls a watched hook (alert_status executable), 0 once it disabled it",
+      labelNames: ["target", "hook"],
+      registers: [metrics],
+    });
+    this.lastOk = new Gauge({
+      name: "gitlab_webhooks_hook_last_delivery_ok",
+      help: "1 when a watched hook's last logged delivery got a 2xx answer, else 0",
+      labelNames: ["target", "hook"],
+      registers: [metrics],
+    });
   }
 
   start(): void {

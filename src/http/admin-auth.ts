@@ -13,7 +13,9 @@ export function requireAdminToken(tokens: readonly string[]) {
       return sendError(res, 401, "send Authorization: Bearer <ADMIN_TOKEN>", { "WWW-Authenticate": 'Bearer realm="gitlab-webhooks"' });
     }
     if (!matchesAnySecret(token, tokens)) {
-      return sendError(res, 401, "the bearer token is not one of ADMIN_TOKEN", { "WWW-Authenticate": 'Bearer realm="gitlab-webhooks", error="invalid_token"' });
+      return sendError(res, 401, "the bearer token is not one of ADMIN_TOKEN", {
+        "WWW-Authenticate": 'Bearer realm="gitlab-webhooks", error="invalid_token"',
+      });
     }
     next();
   };

@@ -26,7 +26,10 @@ export function jsonErrorHandler(logger: Logger) {
     if (res.headersSent) return next(error);
     const status = (error as BodyParserError | undefined)?.status;
     if (typeof status === "number" && status >= 400 && status < 500) {
-      const message = (error as BodyParserError).type === "entity.parse.failed" ? `body is not valid JSON: ${(error as Error).message}` : (error as Error).message;
+      const message =
+        (error as BodyParserError).type === "entity.parse.failed"
+          ? `body is not valid JSON: ${(error as Error).message}`
+          : (error as Error).message;
       return sendError(res, status, message);
     }
     logger.error("request failed", { method: req.method, path: req.path, error: errorMessage(error) });

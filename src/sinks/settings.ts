@@ -8,7 +8,13 @@ import { sseSettings } from "./sse/settings.js";
 
 /** Every built-in sink's variables, read whether or not the sink is enabled (a typo fails at start). */
 export const builtinSinkSettings = settingsGroup(
-  { ...phabricatorSettings.shape, ...gitlabMentionsSettings.shape, ...sseSettings.shape, ...httpSinkSettings.shape, ...logSinkSettings.shape },
+  {
+    ...phabricatorSettings.shape,
+    ...gitlabMentionsSettings.shape,
+    ...sseSettings.shape,
+    ...httpSinkSettings.shape,
+    ...logSinkSettings.shape,
+  },
   [...phabricatorSettings.secrets, ...sseSettings.secrets],
 );
 

@@ -20,7 +20,13 @@ export type StoreSpec =
 export function openEngineStore(spec: StoreSpec, logger?: StoreLogger): Promise<Store> {
   switch (spec.engine) {
     case "sqlite":
-      return Promise.resolve(openSqliteStore(spec.path, { singleDaemonWaitMs: spec.singleDaemonWaitMs, backgroundCheckpoints: spec.backgroundCheckpoints, logger }));
+      return Promise.resolve(
+        openSqliteStore(spec.path, {
+          singleDaemonWaitMs: spec.singleDaemonWaitMs,
+          backgroundCheckpoints: spec.backgroundCheckpoints,
+          logger,
+        }),
+      );
     case "postgres":
       return openPostgresStore(spec.url, { poolSize: spec.poolSize, sslMode: spec.sslMode, logger });
     case "mariadb":

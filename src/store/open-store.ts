@@ -30,10 +30,21 @@ function storeSpec(config: DaemonConfig): StoreSpec {
   const url = config.DATABASE_URL;
   // A daemon stopping takes up to twice SHUTDOWN_TIMEOUT_MS (requests, then deliveries): the next one on its file waits that long and a margin.
   if (url === undefined) {
-    return { engine: "sqlite", path: config.DATABASE_PATH, singleDaemonWaitMs: 2 * config.SHUTDOWN_TIMEOUT_MS + 5000, backgroundCheckpoints: true };
+    return {
+      engine: "sqlite",
+      path: config.DATABASE_PATH,
+      singleDaemonWaitMs: 2 * config.SHUTDOWN_TIMEOUT_MS + 5000,
+      backgroundCheckpoints: true,
+    };
   }
   if (engineOf(url) === "postgres") return { engine: "postgres", url, poolSize: config.DATABASE_POOL_SIZE, sslMode: config.PGSSLMODE };
-  return { engine: "mariadb", url, poolSize: config.DATABASE_POOL_SIZE, user: config.TOOL_TOOLSDB_USER, password: config.TOOL_TOOLSDB_PASSWORD };
+  return {
+    engine: "mariadb",
+    url,
+    poolSize: config.DATABASE_POOL_SIZE,
+    user: config.TOOL_TOOLSDB_USER,
+    password: config.TOOL_TOOLSDB_PASSWORD,
+  };
 }
 
 /** Opens the configured store, on a thread of its own unless STORE_THREAD=main. */

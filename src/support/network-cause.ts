@@ -4,7 +4,12 @@ import { errorMessage } from "./error-message.js";
 export function networkCause(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown; address?: unknown; port?: unknown; hostname?: unknown } }).cause;
   if (cause && typeof cause.code === "string") {
-    const where = typeof cause.address === "string" ? `${cause.address}${typeof cause.port === "number" ? `:${cause.port}` : ""}` : typeof cause.hostname === "string" ? cause.hostname : "";
+    const where =
+      typeof cause.address === "string"
+        ? `${cause.address}${typeof cause.port === "number" ? `:${cause.port}` : ""}`
+        : typeof cause.hostname === "string"
+          ? cause.hostname
+          : "";
     return where ? `${cause.code} ${where}` : cause.code;
   }
   if (cause && typeof cause.message === "string") return cause.message;

@@ -43,7 +43,8 @@ describe("admin API", () => {
     const mr = await post("project__merge_request_open.json", "Merge Request Hook");
     const sys = await post("system__project_create.json", "System Hook");
     const issue = await post("project__issue.json", "Issue Hook");
-    const ids = async (query: string) => (await json<{ events: { id: number }[] }>(await api(`/api/events${query}`))).events.map((e) => e.id);
+    const ids = async (query: string) =>
+      (await json<{ events: { id: number }[] }>(await api(`/api/events${query}`))).events.map((e) => e.id);
     expect(await ids("")).toEqual([issue, sys, mr, push]);
     expect(await ids("?type=merge_request,push")).toEqual([mr, push]);
     expect(await ids("?type=merge_requests_events,push_events")).toEqual([mr, push]);
@@ -86,7 +87,9 @@ describe("admin API", () => {
     t = closeAfterTest(await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "log,recorder" }, { recorder: recorder.factory }));
     const id = await post("project__push.json", "Push Hook");
     await waitFor(() => (recorder.recording.delivered.length === 1 ? true : undefined));
-    const detail = await json<{ id: number; payload: unknown; deliveries: { sink: string; status: string; attempts: number }[] }>(await api(`/api/events/${id}`));
+    const detail = await json<{ id: number; payload: unknown; deliveries: { sink: string; status: string; attempts: number }[] }>(
+      await api(`/api/events/${id}`),
+    );
     expect(detail.payload).toEqual(fixtureJson("project__push.json"));
     await waitFor(async () => {
       const d = await json<{ deliveries: { status: string }[] }>(await api(`/api/events/${id}`));
@@ -106,10 +109,14 @@ describe("admin API", () => {
     const flaky = recordingSink("flaky", () => {
       if (!healthy) throw new Error("downstream is down");
     });
-    t = closeAfterTest(await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "flaky", LOG_EVENTS_TO: "", MAX_ATTEMPTS: "1" }, { flaky: flaky.factory }));
+    t = closeAfterTest(
+      await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "flaky", LOG_EVENTS_TO: "", MAX_ATTEMPTS: "1" }, { flaky: flaky.factory }),
+    );
     const ids = [await post("project__push.json", "Push Hook"), await post("project__tag_push.json", "Tag Push Hook")];
     const failed = await waitFor(async () => {
-      const body = await json<{ deliveries: { eventId: number; lastError: string }[] }>(await api("/api/deliveries?status=failed&sink=flaky"));
+      const body = await json<{ deliveries: { eventId: number; lastError: string }[] }>(
+        await api("/api/deliveries?status=failed&sink=flaky"),
+      );
       return body.deliveries.length === 2 ? body.deliveries : undefined;
     });
     expect(failed.map((d) => d.eventId)).toEqual([...ids].reverse());
@@ -130,10 +137,21 @@ describe("GET /metrics", () => {
 
   it("exposes the daemon's metrics in Prometheus text format, and they move as events flow", async () => {
     const blocked = recordingSink("blocked", () => new Promise<void>(() => {}), { concurrency: 1 });
-    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "log,sse,blocked", SSE_TOKEN: "x", SHUTDOWN_TIMEOUT_MS: "50" }, { blocked: blocked.factory }));
+    t = closeAfterTest(
+      await startTestDaemon({ SINKS_ENABLED: "log,sse,blocked", SSE_TOKEN: "x", SHUTDOWN_TIMEOUT_MS: "50" }, { blocked: blocked.factory }),
+    );
     const before = await (await fetch(`${t.url}/metrics`)).text();
     expect(before).toMatch(/^# HELP process_cpu_user_seconds_total/m);
-    for (const name of ["gitlab_webhooks_http_requests_total", "gitlab_webhooks_events_received_total", "gitlab_webhooks_auth_failures_total", "gitlab_webhooks_ingest_duration_seconds", "gitlab_webhooks_deliveries_total", "gitlab_webhooks_delivery_queue_depth", "gitlab_webhooks_delivery_oldest_pending_age_seconds", "gitlab_webhooks_sse_subscribers"]) {
+    for (const name of [
+      "gitlab_webhooks_http_requests_total",
+      "gitlab_webhooks_events_received_total",
+      "gitlab_webhooks_auth_failures_total",
+      "gitlab_webhooks_ingest_duration_seconds",
+      "gitlab_webhooks_deliveries_total",
+      "gitlab_webhooks_delivery_queue_depth",
+      "gitlab_webhooks_delivery_oldest_pending_age_seconds",
+      "gitlab_webhooks_sse_subscribers",
+    ]) {
       expect(before).toContain(`# TYPE ${name}`);
     }
     const feed = await fetch(`${t.url}/sse/`);

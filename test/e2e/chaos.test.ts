@@ -4,7 +4,15 @@ import { INVARIANTS } from "../../chaos/invariants.js";
 import { formatReport, runChaos, type EngineReport } from "../../chaos/scenario.js";
 import type { EngineName } from "../../harness/engine-names.js";
 
-const fault = (at: number, kind: PlannedFault["kind"], daemon: number, ms: number, count = 0): PlannedFault => ({ at, kind, daemon, ms, count, delayMs: 0, delayForMs: 0 });
+const fault = (at: number, kind: PlannedFault["kind"], daemon: number, ms: number, count = 0): PlannedFault => ({
+  at,
+  kind,
+  daemon,
+  ms,
+  count,
+  delayMs: 0,
+  delayForMs: 0,
+});
 
 /**
  * The short fault-injection run (npm run chaos is the long one): the milder faults (kill -9 and
@@ -18,7 +26,12 @@ const RUNS: { engine: EngineName; daemons: number; seconds: number; plan: Planne
     engine: "postgres",
     daemons: 3,
     seconds: 18,
-    plan: [fault(2000, "terminate", 0, 0, 3), fault(4000, "kill", 1, 1000), fault(7000, "freeze", 2, 5000), fault(14_000, "terminate", 0, 0, 4)],
+    plan: [
+      fault(2000, "terminate", 0, 0, 3),
+      fault(4000, "kill", 1, 1000),
+      fault(7000, "freeze", 2, 5000),
+      fault(14_000, "terminate", 0, 0, 4),
+    ],
   },
 ];
 

@@ -25,7 +25,10 @@ const gatekeeper = recordingSink(
 
 beforeAll(async () => {
   browser = await launchBrowser();
-  t = await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "sse,recorder,gatekeeper", LOG_EVENTS_TO: "", MAX_ATTEMPTS: "2" }, { recorder: recorder.factory, gatekeeper: gatekeeper.factory });
+  t = await startTestDaemon(
+    { ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "sse,recorder,gatekeeper", LOG_EVENTS_TO: "", MAX_ATTEMPTS: "2" },
+    { recorder: recorder.factory, gatekeeper: gatekeeper.factory },
+  );
   off = await startTestDaemon({ SINKS_ENABLED: "sse", LOG_EVENTS_TO: "" });
 });
 afterAll(async () => {
@@ -91,7 +94,9 @@ describe("dashboard, first visit", () => {
     await signIn(opened);
     await opened.locator('#sinks tr[data-sink="sse"]').waitFor();
     expect(await opened.locator("#filters [name=sink] option").allTextContents()).toEqual(["any", "recorder", "gatekeeper"]);
-    expect(await opened.locator('#sinks tr[data-sink="sse"]').textContent()).toContain("no queue: live from the bus, replays from the store");
+    expect(await opened.locator('#sinks tr[data-sink="sse"]').textContent()).toContain(
+      "no queue: live from the bus, replays from the store",
+    );
     expect(await opened.locator('#sinks tr[data-sink="recorder"]').textContent()).toMatch(/pending \d+ · in flight \d+ · failed \d+/);
     expect(errors).toEqual([]);
     await opened.close();
@@ -103,11 +108,19 @@ describe("dashboard traffic panel", () => {
     for (let i = 0; i < 3; i++) expect((await postHook(t.url, fixtureJson("project__push.json"))).status).toBe(202);
     expect((await postHook(t.url, fixtureJson("project__issue.json"), { event: "Issue Hook" })).status).toBe(202);
     const admin = { headers: { Authorization: `Bearer ${ADMIN}` } };
-    await waitFor(async () => {
-      const failed = (await (await fetch(`${t.url}/api/deliveries?status=failed&sink=gatekeeper`, admin)).json()) as { deliveries: unknown[] };
-      const delivered = (await (await fetch(`${t.url}/api/deliveries?status=delivered&sink=recorder`, admin)).json()) as { deliveries: unknown[] };
-      return failed.deliveries.length === 1 && delivered.deliveries.length === 4 ? true : undefined;
-    }, 10_000, "every delivery's outcome");
+    await waitFor(
+      async () => {
+        const failed = (await (await fetch(`${t.url}/api/deliveries?status=failed&sink=gatekeeper`, admin)).json()) as {
+          deliveries: unknown[];
+        };
+        const delivered = (await (await fetch(`${t.url}/api/deliveries?status=delivered&sink=recorder`, admin)).json()) as {
+          deliveries: unknown[];
+        };
+        return failed.deliveries.length === 1 && delivered.deliveries.length === 4 ? true : undefined;
+      },
+      10_000,
+      "every delivery's outcome",
+    );
 
     const { page: opened, errors } = await page("traffic", { width: 400, height: 900 });
     await signIn(opened);
@@ -131,7 +144,11 @@ describe("dashboard traffic panel", () => {
       const area = await box(chart.locator("svg"));
       const drawn = [];
       for (const bar of await chart.locator(`rect.bar.${kind}`).all()) {
-        drawn.push({ count: Number(await bar.getAttribute("data-count")), slot: Number(await bar.getAttribute("data-slot")), ...(await box(bar)) });
+        drawn.push({
+          count: Number(await bar.getAttribute("data-count")),
+          slot: Number(await bar.getAttribute("data-slot")),
+          ...(await box(bar)),
+        });
       }
       return { drawn, height: area.height, width: area.width };
     };
@@ -150,12 +167,17 @@ describe("dashboard traffic panel", () => {
     const delivered = await bars(recorderChart, "delivered");
     expect(delivered.drawn.reduce((sum, bar) => sum + bar.count, 0)).toBe(4);
     expect(Math.max(...delivered.drawn.map((bar) => bar.height))).toBeCloseTo(delivered.height, 0);
-    expect(await recorderChart.locator("h3").textContent()).toMatch(/delay p50 (<1 ms|\d+ ms|\d+\.\d s) · p95 (<1 ms|\d+ ms|\d+\.\d s) \(4\)/);
+    expect(await recorderChart.locator("h3").textContent()).toMatch(
+      /delay p50 (<1 ms|\d+ ms|\d+\.\d s) · p95 (<1 ms|\d+ ms|\d+\.\d s) \(4\)/,
+    );
 
     // The refused issue: one retry and one dead letter, stacked in one bar when in the same slot.
     const gateChart = opened.locator('#traffic-charts figure[data-sink="gatekeeper"]');
     const [retried] = (await bars(gateChart, "retried")).drawn;
-    const { drawn: [failed], height } = await bars(gateChart, "failed");
+    const {
+      drawn: [failed],
+      height,
+    } = await bars(gateChart, "failed");
     expect(retried?.count).toBe(1);
     expect(failed?.count).toBe(1);
     if (retried && failed) {
@@ -166,7 +188,9 @@ describe("dashboard traffic panel", () => {
     }
     expect(await gateChart.locator("h3").textContent()).toContain("no deliveries");
     // Every bar says its numbers on hover.
-    expect(await gateChart.locator("rect.bar.failed title").textContent()).toMatch(/^\d\d:\d\d–\d\d:\d\d UTC: 0 delivered, \d retried, 1 failed \(0\.\d+\/min\)$/);
+    expect(await gateChart.locator("rect.bar.failed title").textContent()).toMatch(
+      /^\d\d:\d\d–\d\d:\d\d UTC: 0 delivered, \d retried, 1 failed \(0\.\d+\/min\)$/,
+    );
     expect(errors).toEqual([]);
     await opened.close();
   });
@@ -174,7 +198,12 @@ describe("dashboard traffic panel", () => {
   it("serves the same numbers from GET /api/traffic", async () => {
     const response = await fetch(`${t.url}/api/traffic`, { headers: { Authorization: `Bearer ${ADMIN}` } });
     expect(response.status).toBe(200);
-    const traffic = (await response.json()) as { since: string; until: string; received: { minute: string; count: number }[]; sinks: { name: string; delivered: unknown[]; delayMs: unknown }[] };
+    const traffic = (await response.json()) as {
+      since: string;
+      until: string;
+      received: { minute: string; count: number }[];
+      sinks: { name: string; delivered: unknown[]; delayMs: unknown }[];
+    };
     expect(Date.parse(traffic.until) - Date.parse(traffic.since)).toBe(24 * 3_600_000);
     expect(traffic.received.reduce((sum, minute) => sum + minute.count, 0)).toBe(4);
     expect(traffic.received[0]?.minute).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/);

@@ -76,7 +76,9 @@ describe("dashboard", () => {
     const id = await post(mergeRequest(), "Merge Request Hook");
     const row = page.locator(`#events tr[data-id="${id}"]`);
     await row.waitFor();
-    expect(await row.textContent()).toMatch(/merge_request · open.*Add input validation to booking form.*flightjs\/flight-management.*@agarcia/);
+    expect(await row.textContent()).toMatch(
+      /merge_request · open.*Add input validation to booking form.*flightjs\/flight-management.*@agarcia/,
+    );
     await expect.poll(() => row.locator(".deliveries").textContent(), { timeout: 5000 }).toMatch(/recorder: delivered/);
     // Times in UTC, the local time on hover.
     const received = row.locator("time");
@@ -90,11 +92,15 @@ describe("dashboard", () => {
     const { page, errors } = await signedInPage("event-page");
     const id = await post(mergeRequest(), "Merge Request Hook");
     await page.locator(`#events tr[data-id="${id}"] a`).first().click();
-    await expect.poll(() => page.locator("#event-title").textContent()).toMatch(new RegExp(`^#${id} merge_request · open — Add input validation to booking form`));
+    await expect
+      .poll(() => page.locator("#event-title").textContent())
+      .toMatch(new RegExp(`^#${id} merge_request · open — Add input validation to booking form`));
     const facts = await page.locator("#event-facts").textContent();
     expect(facts).toMatch(/projectflightjs\/flight-management \(private\)/);
     expect(facts).toMatch(/by@agarcia Alex Garcia/);
-    expect(await page.locator("#event-facts a", { hasText: "Add input validation" }).getAttribute("href")).toBe("http://gitlab.example.com/flightjs/flight-management/-/merge_requests/16");
+    expect(await page.locator("#event-facts a", { hasText: "Add input validation" }).getAttribute("href")).toBe(
+      "http://gitlab.example.com/flightjs/flight-management/-/merge_requests/16",
+    );
     // The request as GitLab sent it, the token left out.
     const headers = await page.locator("#event-headers").textContent();
     expect(headers).toContain("x-gitlab-eventMerge Request Hook");
@@ -119,7 +125,9 @@ describe("dashboard", () => {
     await block.getByRole("button", { name: "Redeliver to recorder" }).click();
     await page.locator("#confirm-yes").click();
     await expect.poll(() => page.locator("#notice").textContent()).toBe(`Event #${id} queued again for recorder.`);
-    await expect.poll(() => recorder.recording.delivered.filter((delivered) => delivered === id).length, { timeout: 5000 }).toBe(before + 1);
+    await expect
+      .poll(() => recorder.recording.delivered.filter((delivered) => delivered === id).length, { timeout: 5000 })
+      .toBe(before + 1);
     await expect.poll(() => block.locator("table.attempts tbody tr").count(), { timeout: 5000 }).toBe(1);
     await expect.poll(() => block.textContent(), { timeout: 5000 }).toMatch(/recorder delivered 1 attempt/);
     expect(errors).toEqual([]);
@@ -131,18 +139,22 @@ describe("dashboard", () => {
     const id = await post(fixtureJson("project__issue.json"), "Issue Hook");
     const row = page.locator(`#events tr[data-id="${id}"]`);
     // The reason is on the page, not in a tooltip, with what kind of failure it is.
-    await expect.poll(() => row.locator(".deliveries").textContent(), { timeout: 8000 }).toMatch(
-      /gatekeeper: failed configuration \(HTTP 401\)GitLab refused the bot's token/,
-    );
+    await expect
+      .poll(() => row.locator(".deliveries").textContent(), { timeout: 8000 })
+      .toMatch(/gatekeeper: failed configuration \(HTTP 401\)GitLab refused the bot's token/);
     await row.locator("a").first().click();
     const block = page.locator('#event-deliveries article[data-sink="gatekeeper"]');
     await expect.poll(() => block.locator("table.attempts tbody tr").count(), { timeout: 5000 }).toBe(2);
-    expect(await block.locator("table.attempts tbody tr").first().textContent()).toMatch(/retry.*configuration \(HTTP 401\).*refused the bot's token/);
+    expect(await block.locator("table.attempts tbody tr").first().textContent()).toMatch(
+      /retry.*configuration \(HTTP 401\).*refused the bot's token/,
+    );
 
     const sink = page.locator('#sinks tr[data-sink="gatekeeper"]');
     await expect.poll(() => sink.textContent(), { timeout: 8000 }).toMatch(/failing.*refuses its credentials \(HTTP 401\).*since .*UTC/);
     expect(await sink.textContent()).toMatch(/failed 1/);
-    expect(await page.locator("#daemon-facts").textContent()).toMatch(/version \d+\.\d+\.\d+ · up .* · store sqlite .*\.sqlite · \d+ feed subscribers?/);
+    expect(await page.locator("#daemon-facts").textContent()).toMatch(
+      /version \d+\.\d+\.\d+ · up .* · store sqlite .*\.sqlite · \d+ feed subscribers?/,
+    );
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -150,7 +162,11 @@ describe("dashboard", () => {
   it("filters by GitLab's hook-scope name and by words, and pages through the list", async () => {
     const { page } = await signedInPage("filters");
     await post(mergeRequest(), "Merge Request Hook");
-    for (let i = 0; i < 30; i++) await post({ object_kind: "push", ref: `refs/heads/b${i}`, project: { id: 77, path_with_namespace: "pager/project", visibility_level: 20 } }, "Push Hook");
+    for (let i = 0; i < 30; i++)
+      await post(
+        { object_kind: "push", ref: `refs/heads/b${i}`, project: { id: 77, path_with_namespace: "pager/project", visibility_level: 20 } },
+        "Push Hook",
+      );
     await page.getByLabel("Project", { exact: true }).fill("pager/project");
     await page.getByRole("button", { name: "Filter" }).click();
     // The filtered page, not the unfiltered one it replaces.
@@ -167,7 +183,9 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Clear" }).click();
     await page.getByLabel("Type", { exact: true }).fill("merge_requests");
     await page.getByRole("button", { name: "Filter" }).click();
-    await expect.poll(async () => (await page.locator("#events tbody tr").allTextContents()).every((text) => text.includes("merge_request"))).toBe(true);
+    await expect
+      .poll(async () => (await page.locator("#events tbody tr").allTextContents()).every((text) => text.includes("merge_request")))
+      .toBe(true);
     expect(await page.locator("#events tbody tr").count()).toBeGreaterThan(0);
 
     await page.getByRole("button", { name: "Clear" }).click();

@@ -32,7 +32,9 @@ describe("tail while the daemon is away", () => {
     const url = `http://127.0.0.1:${port}/sse/`;
     const tail = runCli(["tail", url], {}, tempDir());
     await waitFor(() => (/trying again/.test(tail.output()) ? true : undefined), 10_000, "tail's first failure");
-    expect(tail.output()).toContain(`cannot reach the feed at ${url} (ECONNREFUSED 127.0.0.1:${port}): is the daemon running?; trying again in 1 s`);
+    expect(tail.output()).toContain(
+      `cannot reach the feed at ${url} (ECONNREFUSED 127.0.0.1:${port}): is the daemon running?; trying again in 1 s`,
+    );
     tail.child.kill("SIGINT");
     expect((await tail.exited).code).toBe(0);
   });
@@ -49,11 +51,20 @@ describe("tail while the daemon is away", () => {
     onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const { port } = server.address() as { port: number };
     const controller = new AbortController();
-    const following = follow({ url: `http://127.0.0.1:${port}/sse/`, json: false, write: () => {}, warn: () => {}, signal: controller.signal });
+    const following = follow({
+      url: `http://127.0.0.1:${port}/sse/`,
+      json: false,
+      write: () => {},
+      warn: () => {},
+      signal: controller.signal,
+    });
     await waitFor(() => (answered === 1 ? true : undefined));
     await sleep(200);
     controller.abort();
-    const outcome = await Promise.race([following.then(() => "stopped"), new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5000))]);
+    const outcome = await Promise.race([
+      following.then(() => "stopped"),
+      new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5000)),
+    ]);
     expect(outcome).toBe("stopped");
   });
 });
@@ -65,7 +76,11 @@ describe("start-up mistakes", () => {
     onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())));
     const { port } = taken.address() as { port: number };
     const dir = tempDir();
-    const run = await cli(["serve"], { PORT: String(port), HOST: "127.0.0.1", SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", DATABASE_PATH: join(dir, "s.sqlite") }, dir);
+    const run = await cli(
+      ["serve"],
+      { PORT: String(port), HOST: "127.0.0.1", SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", DATABASE_PATH: join(dir, "s.sqlite") },
+      dir,
+    );
     expect(run.code).toBe(78);
     expect(run.output).toContain(
       `gitlab-webhooks: configuration error: PORT ${port} is already in use on 127.0.0.1 (127.0.0.1:${port}): another gitlab-webhooks daemon may be running there; stop it, or set PORT to a free port`,
@@ -74,7 +89,11 @@ describe("start-up mistakes", () => {
 
   it("names every missing setting of a sink at once, before warnings that can wait", async () => {
     const dir = tempDir();
-    const run = await cli(["serve"], { PORT: "0", HOST: "127.0.0.1", SINKS_ENABLED: "phabricator", DATABASE_PATH: join(dir, "s.sqlite") }, dir);
+    const run = await cli(
+      ["serve"],
+      { PORT: "0", HOST: "127.0.0.1", SINKS_ENABLED: "phabricator", DATABASE_PATH: join(dir, "s.sqlite") },
+      dir,
+    );
     expect(run.code).toBe(78);
     expect(run.output.trim()).toBe(
       "gitlab-webhooks: configuration error: PHABRICATOR_URL and PHABRICATOR_TOKEN are required by the phabricator sink; set them, or remove phabricator from SINKS_ENABLED",
@@ -83,7 +102,11 @@ describe("start-up mistakes", () => {
 
   it("suggests the sink a misspelt name meant", async () => {
     const dir = tempDir();
-    const run = await cli(["serve"], { PORT: "0", SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse,logs", DATABASE_PATH: join(dir, "s.sqlite") }, dir);
+    const run = await cli(
+      ["serve"],
+      { PORT: "0", SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse,logs", DATABASE_PATH: join(dir, "s.sqlite") },
+      dir,
+    );
     expect(run.code).toBe(78);
     expect(run.output).toMatch(/SINKS_ENABLED names an unknown sink "logs" \(did you mean "log"\?\) \(built-in: /);
   });
@@ -101,7 +124,9 @@ describe("hooks and usage mistakes", () => {
   it("without GITLAB_TOKEN, says what token, and on which GitLab it would be used", async () => {
     const run = await cli(["hooks", "status", "--project", "g/p"]);
     expect(run.code).toBe(2);
-    expect(run.output).toContain("GITLAB_TOKEN is not set: a GitLab access token with the api scope, in the environment or .env; it is used on https://gitlab.com (GITLAB_URL is not set)");
+    expect(run.output).toContain(
+      "GITLAB_TOKEN is not set: a GitLab access token with the api scope, in the environment or .env; it is used on https://gitlab.com (GITLAB_URL is not set)",
+    );
     expect(run.output).toContain("(see gitlab-webhooks hooks status --help)");
   });
 
@@ -112,8 +137,12 @@ describe("hooks and usage mistakes", () => {
   });
 
   it("prints an unknown option in one clean line", async () => {
-    expect((await cli(["tail", "--foo"])).output.trim()).toBe("gitlab-webhooks tail: unknown option --foo (see gitlab-webhooks tail --help)");
-    expect((await cli(["tail", "--jsn"])).output.trim()).toBe("gitlab-webhooks tail: unknown option --jsn (did you mean --json?) (see gitlab-webhooks tail --help)");
+    expect((await cli(["tail", "--foo"])).output.trim()).toBe(
+      "gitlab-webhooks tail: unknown option --foo (see gitlab-webhooks tail --help)",
+    );
+    expect((await cli(["tail", "--jsn"])).output.trim()).toBe(
+      "gitlab-webhooks tail: unknown option --jsn (did you mean --json?) (see gitlab-webhooks tail --help)",
+    );
   });
 
   it("lists every hooks subcommand in the top-level help, and gives each its own page", async () => {
@@ -126,7 +155,9 @@ describe("hooks and usage mistakes", () => {
     }
     expect(new Set(pages.values()).size).toBe(5);
     // Where the token comes from, which role it needs, and that GitLab.com is the default.
-    expect(pages.get("add")).toMatch(/GITLAB_TOKEN +a GitLab access token with the api scope[\s\S]*Maintainer of the project, Owner of\s+the group/);
+    expect(pages.get("add")).toMatch(
+      /GITLAB_TOKEN +a GitLab access token with the api scope[\s\S]*Maintainer of the project, Owner of\s+the group/,
+    );
     expect(pages.get("add")).toMatch(/GITLAB_URL +your GitLab[\s\S]*default https:\/\/gitlab\.com/);
   });
 
@@ -166,7 +197,9 @@ describe("the first-run token", () => {
 
     const elsewhere = await cli(["send", join(FIXTURE_DIR, "project__push.json"), "--url", `${started.url}/hooks`]);
     expect(elsewhere.code).toBe(2);
-    expect(elsewhere.output).toContain("no token: pass --token or --signing-token, or set SOURCE_TOKEN; a daemon started in this directory without one keeps its first-run token in data/source-token, and there is none here");
+    expect(elsewhere.output).toContain(
+      "no token: pass --token or --signing-token, or set SOURCE_TOKEN; a daemon started in this directory without one keeps its first-run token in data/source-token, and there is none here",
+    );
   });
 });
 

@@ -53,7 +53,11 @@ describe("gitlab-webhooks forward", () => {
       const response = await postHook(daemon!.url, fixtureBody(name), {
         event,
         deliveryId,
-        headers: { "X-Gitlab-Instance": "https://gitlab.example.com", "User-Agent": "GitLab/17.6.0", "X-Gitlab-Event-UUID": `uuid-${deliveryId}` },
+        headers: {
+          "X-Gitlab-Instance": "https://gitlab.example.com",
+          "User-Agent": "GitLab/17.6.0",
+          "X-Gitlab-Event-UUID": `uuid-${deliveryId}`,
+        },
       });
       expect(response.status).toBe(202);
     };
@@ -64,18 +68,41 @@ describe("gitlab-webhooks forward", () => {
     const received: Received[] = [];
     bot = await startBot({ d2: [503, 502], d3: [400] }, received);
     const state = join(dir, "forward-state.json");
-    const args = ["forward", "--from", `${daemon.url}/sse/`, "--to", `${bot.url}/webhook`, "--token", SSE_TOKEN, "--target-token", BOT_SECRET, "--state", state];
+    const args = [
+      "forward",
+      "--from",
+      `${daemon.url}/sse/`,
+      "--to",
+      `${bot.url}/webhook`,
+      "--token",
+      SSE_TOKEN,
+      "--target-token",
+      BOT_SECRET,
+      "--state",
+      state,
+    ];
     let forward = runCli([...args, "--since", "0"], {});
     forwards.push(forward);
     await waitFor(() => (received.length === 5 ? true : undefined), 15_000, "the first three events");
     await waitFor(() => (forwardLines(forward.output()).length === 3 ? true : undefined), 5000, "three lines");
 
     // In order, the 5xx retried until accepted, the 4xx tried once and skipped.
-    expect(received.map((request) => [request.headers["idempotency-key"], request.status])).toEqual([["d1", 200], ["d2", 503], ["d2", 502], ["d2", 200], ["d3", 400]]);
+    expect(received.map((request) => [request.headers["idempotency-key"], request.status])).toEqual([
+      ["d1", 200],
+      ["d2", 503],
+      ["d2", 502],
+      ["d2", 200],
+      ["d3", 400],
+    ]);
     const first = received[0] as Received;
     expect(first.body).toEqual(fixtureJson("project__merge_request_open.json"));
     // The very text the daemon stored (GitLab's, its line breaks made spaces), not a re-encoding of it.
-    expect(first.raw).toBe(fixtureBody("project__merge_request_open.json").toString().trim().replace(/[\r\n]/g, " "));
+    expect(first.raw).toBe(
+      fixtureBody("project__merge_request_open.json")
+        .toString()
+        .trim()
+        .replace(/[\r\n]/g, " "),
+    );
     expect(first.headers).toMatchObject({
       "x-gitlab-event": "Merge Request Hook",
       "x-gitlab-instance": "https://gitlab.example.com",
@@ -100,7 +127,11 @@ describe("gitlab-webhooks forward", () => {
     await post("project__tag_push.json", "Tag Push Hook", "d5");
     forward = runCli(args, {});
     forwards.push(forward);
-    await waitFor(() => (/#4 note .*no answer.*retrying in/.test(forward.output()) ? true : undefined), 10_000, "a failed attempt while the bot is down");
+    await waitFor(
+      () => (/#4 note .*no answer.*retrying in/.test(forward.output()) ? true : undefined),
+      10_000,
+      "a failed attempt while the bot is down",
+    );
     bot = await startBot({}, received, port);
     await waitFor(() => (received.length === 7 ? true : undefined), 15_000, "the two events posted while forward was away");
     await sleep(300);
@@ -114,13 +145,28 @@ describe("gitlab-webhooks forward", () => {
     expect(help.output()).toMatch(/^Usage: gitlab-webhooks forward --to URL/);
     const missing = runCli(["forward", "--from", "http://127.0.0.1:9/sse/"], {});
     expect((await missing.exited).code).toBe(2);
-    expect(missing.output()).toBe("gitlab-webhooks forward: --to URL is required: the bot's webhook URL (see gitlab-webhooks forward --help)\n");
+    expect(missing.output()).toBe(
+      "gitlab-webhooks forward: --to URL is required: the bot's webhook URL (see gitlab-webhooks forward --help)\n",
+    );
   });
 
   it("refuses a feed token the daemon does not know, with one line", async () => {
     const dir = tempDir();
     daemon = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SSE_TOKEN, SINKS_ENABLED: "sse", DATABASE_PATH: join(dir, "s.sqlite") });
-    const forward = runCli(["forward", "--from", `${daemon.url}/sse/`, "--to", "http://127.0.0.1:9/webhook", "--token", "wrong", "--state", join(dir, "state.json")], {});
+    const forward = runCli(
+      [
+        "forward",
+        "--from",
+        `${daemon.url}/sse/`,
+        "--to",
+        "http://127.0.0.1:9/webhook",
+        "--token",
+        "wrong",
+        "--state",
+        join(dir, "state.json"),
+      ],
+      {},
+    );
     expect((await forward.exited).code).toBe(1);
     expect(forward.output()).toMatch(/the feed refused: 401/);
     expect(forward.output()).not.toContain("wrong");

@@ -34,7 +34,16 @@ describe.each(SERVER_ENGINES)("a frozen daemon on a shared $name database", (eng
     const location = await engine.freshLocation();
     const start = async () => {
       const dir = tempDir();
-      const daemon = await spawnDaemon({ ...engine.env(location), SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "log", LOG_EVENTS_TO: join(dir, "events.log"), DELIVERY_LEASE_SECONDS: "3" }, dir);
+      const daemon = await spawnDaemon(
+        {
+          ...engine.env(location),
+          SOURCE_TOKEN: TEST_TOKEN,
+          SINKS_ENABLED: "log",
+          LOG_EVENTS_TO: join(dir, "events.log"),
+          DELIVERY_LEASE_SECONDS: "3",
+        },
+        dir,
+      );
       daemons.push(daemon);
       return daemon;
     };
@@ -46,7 +55,11 @@ describe.each(SERVER_ENGINES)("a frozen daemon on a shared $name database", (eng
     let sent = 0;
     const load = Promise.all(
       Array.from({ length: 8 }, async () => {
-        while (loading) await postHook(a.url, { ...push(sent++), padding }).then((response) => response.body?.cancel(), () => undefined);
+        while (loading)
+          await postHook(a.url, { ...push(sent++), padding }).then(
+            (response) => response.body?.cancel(),
+            () => undefined,
+          );
       }),
     );
     const timings: { at: number; ms: number; status: number }[] = [];
@@ -85,7 +98,11 @@ describe.each(SERVER_ENGINES)("a frozen daemon on a shared $name database", (eng
     expect(during.length).toBeGreaterThan(2);
 
     // Thawed, A finds its session gone, reconnects and takes events again.
-    await waitFor(async () => ((await postHook(a.url, push(sent++))).status === 202 ? true : undefined), 15_000, "the thawed daemon accepting events");
+    await waitFor(
+      async () => ((await postHook(a.url, push(sent++))).status === 202 ? true : undefined),
+      15_000,
+      "the thawed daemon accepting events",
+    );
     expect(a.child.exitCode).toBeNull();
     expect(a.output()).not.toMatch(/unhandled rejection|uncaught/i);
   });

@@ -12,7 +12,11 @@ beforeEach(async () => {
   gitlab = closeAfterTest(await startFakeGitLab(TOKEN));
   hooks = { "projects/repos%2Freleng%2Fscap": [], "groups/repos": [], system: [] };
   let nextId = 1;
-  for (const [key, path] of [["projects/repos%2Freleng%2Fscap", "/api/v4/projects/repos%2Freleng%2Fscap/hooks"], ["groups/repos", "/api/v4/groups/repos/hooks"], ["system", "/api/v4/hooks"]] as const) {
+  for (const [key, path] of [
+    ["projects/repos%2Freleng%2Fscap", "/api/v4/projects/repos%2Freleng%2Fscap/hooks"],
+    ["groups/repos", "/api/v4/groups/repos/hooks"],
+    ["system", "/api/v4/hooks"],
+  ] as const) {
     gitlab.route(`GET ${path}`, (_req, _body, res) => sendJson(res, 200, hooks[key]));
     gitlab.route(`POST ${path}`, (_req, body, res) => {
       const hook = { id: nextId++, ...(JSON.parse(body) as Record<string, unknown>) };
@@ -38,10 +42,25 @@ async function cli(args: string[], token = TOKEN) {
 
 describe("gitlab-webhooks hooks", () => {
   it("adds a project hook with a generated token, printed once with the PROJECT_TOKENS line", async () => {
-    const { code, output } = await cli(["add", "--project", "repos/releng/scap", "--url", "https://hooks.example.org/hooks", "--events", "merge_requests,push"]);
+    const { code, output } = await cli([
+      "add",
+      "--project",
+      "repos/releng/scap",
+      "--url",
+      "https://hooks.example.org/hooks",
+      "--events",
+      "merge_requests,push",
+    ]);
     expect(code).toBe(0);
     const hook = hooks["projects/repos%2Freleng%2Fscap"]?.[0] as Record<string, unknown>;
-    expect(hook).toMatchObject({ url: "https://hooks.example.org/hooks", merge_requests_events: true, push_events: true, issues_events: false, note_events: false, enable_ssl_verification: true });
+    expect(hook).toMatchObject({
+      url: "https://hooks.example.org/hooks",
+      merge_requests_events: true,
+      push_events: true,
+      issues_events: false,
+      note_events: false,
+      enable_ssl_verification: true,
+    });
     const token = String(hook.token);
     expect(token.length).toBeGreaterThanOrEqual(40);
     expect(output).toContain(`added project hook of repos/releng/scap 1: https://hooks.example.org/hooks (merge_requests,push)`);
@@ -73,6 +92,8 @@ describe("gitlab-webhooks hooks", () => {
     const usage = await cli(["add", "--project", "a/b"]);
     expect(usage.code).toBe(2);
     expect(usage.output).toMatch(/add needs --url/);
-    expect((await cli(["add", "--system", "--url", "https://x/hooks", "--events", "issues"])).output).toMatch(/"issues" is not one of push, tag_push, merge_requests, repository_update/);
+    expect((await cli(["add", "--system", "--url", "https://x/hooks", "--events", "issues"])).output).toMatch(
+      /"issues" is not one of push, tag_push, merge_requests, repository_update/,
+    );
   });
 });

@@ -72,9 +72,14 @@ describe("gitlab-webhooks hooks recover", () => {
     ];
     // Newest first, as GitLab lists them, 20 per page whatever is asked.
     gitlab.paginate(`${HOOKS}/7/events`, [...entries].reverse(), 20, 20);
-    gitlab.route(`GET ${HOOKS}`, (_req, _body, res) => sendJson(res, 200, [{ id: 7, url: `${t.url}/hooks`, push_events: true, alert_status: "executable" }]));
+    gitlab.route(`GET ${HOOKS}`, (_req, _body, res) =>
+      sendJson(res, 200, [{ id: 7, url: `${t.url}/hooks`, push_events: true, alert_status: "executable" }]),
+    );
     // What did arrive at the time.
-    for (const [entry, key] of [[entries[0]!, arrivedKey], [entries[3]!, resentKey]] as const) {
+    for (const [entry, key] of [
+      [entries[0]!, arrivedKey],
+      [entries[3]!, resentKey],
+    ] as const) {
       const response = await postHook(t.url, entry.request_data, { event: entry.request_headers["X-Gitlab-Event"], deliveryId: key });
       expect(response.status).toBe(202);
     }
@@ -130,12 +135,19 @@ describe("gitlab-webhooks hooks recover", () => {
     const since = await cli(["recover", "--project", PROJECT, "--since", new Date(Date.now() - 400 * 60_000).toISOString(), "--dry-run"]);
     expect(since.output).toMatch(/would send #1 [\s\S]*would send #2/);
     expect(await storedEvents()).toEqual([]);
-    expect((await cli(["recover", "--project", PROJECT, "--since", "last tuesday"])).output).toMatch(/--since: "last tuesday" is neither a time/);
+    expect((await cli(["recover", "--project", PROJECT, "--since", "last tuesday"])).output).toMatch(
+      /--since: "last tuesday" is neither a time/,
+    );
   });
 
   it("reads a group hook's log, asks which hook when there are several, and says system hooks have none", async () => {
     const groupHooks = "/api/v4/groups/flightjs/hooks";
-    gitlab.route(`GET ${groupHooks}`, (_req, _body, res) => sendJson(res, 200, [{ id: 3, url: "https://a.example/hooks" }, { id: 4, url: "https://chat.example/in" }]));
+    gitlab.route(`GET ${groupHooks}`, (_req, _body, res) =>
+      sendJson(res, 200, [
+        { id: 3, url: "https://a.example/hooks" },
+        { id: 4, url: "https://chat.example/in" },
+      ]),
+    );
     gitlab.paginate(`${groupHooks}/3/events`, [logged(9, "Push Hook", fixtureJson("project__push.json"), "internal error", 5)], 20);
     const ambiguous = await cli(["recover", "--group", "flightjs"]);
     expect(ambiguous.code).toBe(2);
@@ -153,7 +165,9 @@ describe("gitlab-webhooks hooks recover", () => {
     const port = await freePort();
     const run = await cli(["recover", "--project", PROJECT, "--to", `http://127.0.0.1:${port}/hooks`]);
     expect(run.code).toBe(1);
-    expect(run.output).toContain(`could not reach the daemon at http://127.0.0.1:${port}/hooks (ECONNREFUSED 127.0.0.1:${port}): is it running?`);
+    expect(run.output).toContain(
+      `could not reach the daemon at http://127.0.0.1:${port}/hooks (ECONNREFUSED 127.0.0.1:${port}): is it running?`,
+    );
   });
 });
 
@@ -161,25 +175,50 @@ describe("gitlab-webhooks hooks status", () => {
   it("shows each hook's URL, events, GitLab's alert status and its last deliveries, and fails when one is disabled", async () => {
     gitlab.route(`GET ${HOOKS}`, (_req, _body, res) =>
       sendJson(res, 200, [
-        { id: 7, url: "https://a.example/hooks", push_events: true, merge_requests_events: true, alert_status: "executable", disabled_until: null },
-        { id: 8, url: "https://b.example/hooks", note_events: true, alert_status: "temporarily_disabled", disabled_until: "2026-11-22T12:00:00Z" },
+        {
+          id: 7,
+          url: "https://a.example/hooks",
+          push_events: true,
+          merge_requests_events: true,
+          alert_status: "executable",
+          disabled_until: null,
+        },
+        {
+          id: 8,
+          url: "https://b.example/hooks",
+          note_events: true,
+          alert_status: "temporarily_disabled",
+          disabled_until: "2026-11-22T12:00:00Z",
+        },
       ]),
     );
     gitlab.paginate(`${HOOKS}/7/events`, [logged(3, "Push Hook", {}, "200", 1), logged(2, "Push Hook", {}, "500", 2)], 20);
     gitlab.paginate(`${HOOKS}/8/events`, [logged(5, "Note Hook", {}, "internal error", 1)], 20);
     const { code, output } = await cli(["status", "--project", PROJECT]);
     expect(code).toBe(1);
-    expect(output).toContain(`project hook of ${PROJECT} 7: https://a.example/hooks\n  events: push, merge_requests\n  alert_status: executable\n  last deliveries (newest first): 200 500\n  state: ok`);
-    expect(output).toContain(`project hook of ${PROJECT} 8: https://b.example/hooks\n  events: note\n  alert_status: temporarily_disabled, disabled_until: 2026-11-22T12:00:00Z`);
-    expect(output).toContain(`state: disabled (GitLab paused project hook of ${PROJECT} 8 (https://b.example/hooks) until 2026-11-22T12:00:00Z after 4 failures in a row`);
-    expect(output).toContain(`POST /api/v4/projects/flightjs%2Fflight-management/hooks/8/test/note_events), then fetch what it missed: gitlab-webhooks hooks recover --project ${PROJECT} --hook 8`);
+    expect(output).toContain(
+      `project hook of ${PROJECT} 7: https://a.example/hooks\n  events: push, merge_requests\n  alert_status: executable\n  last deliveries (newest first): 200 500\n  state: ok`,
+    );
+    expect(output).toContain(
+      `project hook of ${PROJECT} 8: https://b.example/hooks\n  events: note\n  alert_status: temporarily_disabled, disabled_until: 2026-11-22T12:00:00Z`,
+    );
+    expect(output).toContain(
+      `state: disabled (GitLab paused project hook of ${PROJECT} 8 (https://b.example/hooks) until 2026-11-22T12:00:00Z after 4 failures in a row`,
+    );
+    expect(output).toContain(
+      `POST /api/v4/projects/flightjs%2Fflight-management/hooks/8/test/note_events), then fetch what it missed: gitlab-webhooks hooks recover --project ${PROJECT} --hook 8`,
+    );
   });
 
   it("shows system hooks without a log", async () => {
-    gitlab.route("GET /api/v4/hooks", (_req, _body, res) => sendJson(res, 200, [{ id: 1, url: "https://a.example/hooks", repository_update_events: true, alert_status: "disabled" }]));
+    gitlab.route("GET /api/v4/hooks", (_req, _body, res) =>
+      sendJson(res, 200, [{ id: 1, url: "https://a.example/hooks", repository_update_events: true, alert_status: "disabled" }]),
+    );
     const { code, output } = await cli(["status", "--system"]);
     expect(code).toBe(1);
     expect(output).toContain("last deliveries: GitLab keeps no log of system hooks' deliveries");
-    expect(output).toContain("state: disabled (GitLab disabled system hook 1 (https://a.example/hooks) after repeated failures: send it a test request");
+    expect(output).toContain(
+      "state: disabled (GitLab disabled system hook 1 (https://a.example/hooks) after repeated failures: send it a test request",
+    );
   });
 });

@@ -73,7 +73,9 @@ describe("hostile input, third round", () => {
       await answersPromptly(url);
       expect(feed.status).toBe(400);
       const { error } = (await feed.json()) as { error: string };
-      expect(error).toBe(`project=${JSON.stringify(HOSTILE_GLOB)} is not a project path glob: a glob holds only letters, digits, _ - . / and * (any characters, / included)`);
+      expect(error).toBe(
+        `project=${JSON.stringify(HOSTILE_GLOB)} is not a project path glob: a glob holds only letters, digits, _ - . / and * (any characters, / included)`,
+      );
     } finally {
       controller.abort();
     }
@@ -83,14 +85,26 @@ describe("hostile input, third round", () => {
     const MR_PATH = "/api/v4/projects/flightjs%2Fflight-management/merge_requests/16";
 
     /** A gitlab-mentions daemon of its own (a frozen one cannot hold up the tests) reading `page`; the notes it posts. */
-    async function mentionsDaemon(page: string, changedFile: string, diffsStatus = 200): Promise<{ notes: string[]; url: string; dir: string }> {
+    async function mentionsDaemon(
+      page: string,
+      changedFile: string,
+      diffsStatus = 200,
+    ): Promise<{ notes: string[]; url: string; dir: string }> {
       const notes: string[] = [];
       gitlab = closeAfterTest(await startFakeGitLab(GITLAB_TOKEN));
       gitlab.route("GET /api/v4/user", (_req, _body, res) => sendJson(res, 200, { id: 99, username: "reviewbot" }));
-      gitlab.route("GET /api/v4/personal_access_tokens/self", (_req, _body, res) => sendJson(res, 200, { id: 1, name: "bot", expires_at: "2099-01-01", scopes: ["api"] }));
+      gitlab.route("GET /api/v4/personal_access_tokens/self", (_req, _body, res) =>
+        sendJson(res, 200, { id: 1, name: "bot", expires_at: "2099-01-01", scopes: ["api"] }),
+      );
       gitlab.route(`GET /api/v4/projects/[^/]+/merge_requests/16/participants`, (_req, _body, res) => sendJson(res, 200, []));
       gitlab.route(`GET /api/v4/projects/[^/]+/merge_requests/16/diffs`, (_req, _body, res) =>
-        sendJson(res, diffsStatus, diffsStatus === 200 ? [{ new_path: changedFile, old_path: changedFile, new_file: false }] : { message: "500 Internal Server Error" }),
+        sendJson(
+          res,
+          diffsStatus,
+          diffsStatus === 200
+            ? [{ new_path: changedFile, old_path: changedFile, new_file: false }]
+            : { message: "500 Internal Server Error" },
+        ),
       );
       gitlab.route(`GET /api/v4/projects/[^/]+/merge_requests/16/notes`, (_req, _body, res) => sendJson(res, 200, []));
       gitlab.route(`POST ${MR_PATH}/notes`, (_req, body, res) => {
@@ -99,28 +113,31 @@ describe("hostile input, third round", () => {
       });
       const dir = tempDir();
       writeFileSync(join(dir, "reviewers.wikitext"), page);
-      spawned = killAfterTest(await spawnDaemon(
-        {
-          SOURCE_TOKEN: TEST_TOKEN,
-          ADMIN_TOKEN: ADMIN,
-          SINKS_ENABLED: "gitlab-mentions,log",
-          LOG_EVENTS_TO: join(dir, "events.log"),
-          GITLAB_URL: gitlab.url,
-          GITLAB_TOKEN,
-          REVIEWERS_FILE: join(dir, "reviewers.wikitext"),
-          DATABASE_PATH: join(dir, "store.sqlite"),
-        },
-        dir,
-      ));
+      spawned = killAfterTest(
+        await spawnDaemon(
+          {
+            SOURCE_TOKEN: TEST_TOKEN,
+            ADMIN_TOKEN: ADMIN,
+            SINKS_ENABLED: "gitlab-mentions,log",
+            LOG_EVENTS_TO: join(dir, "events.log"),
+            GITLAB_URL: gitlab.url,
+            GITLAB_TOKEN,
+            REVIEWERS_FILE: join(dir, "reviewers.wikitext"),
+            DATABASE_PATH: join(dir, "store.sqlite"),
+          },
+          dir,
+        ),
+      );
       return { notes, url: spawned.url, dir };
     }
 
-    const openMergeRequest = (url: string) => postHook(url, fixtureJson("project__merge_request_open.json"), { event: "Merge Request Hook" });
+    const openMergeRequest = (url: string) =>
+      postHook(url, fixtureJson("project__merge_request_open.json"), { event: "Merge Request Hook" });
 
     /** Until a note is posted, the daemon keeps answering; then the note's mentions. */
     async function mentionedWhileAnswering(url: string, notes: string[]): Promise<string> {
       expect((await openMergeRequest(url)).status).toBe(202);
-      for (const deadline = Date.now() + 8000; notes.length === 0; ) {
+      for (const deadline = Date.now() + 8000; notes.length === 0;) {
         if (Date.now() > deadline) throw new Error("no mention note was posted");
         await answersPromptly(url);
         await sleep(50);
@@ -146,7 +163,9 @@ describe("hostile input, third round", () => {
     });
 
     it("runs file_regexp on RE2: ^(a+)+$ against a 28-character file name keeps the daemon answering", async () => {
-      const page = ["== flightjs/* ==", "* {{Gitlab-mention|alice|file_regexp=<nowiki>^(a+)+$</nowiki>}}", "* {{Gitlab-mention|bob}}"].join("\n");
+      const page = ["== flightjs/* ==", "* {{Gitlab-mention|alice|file_regexp=<nowiki>^(a+)+$</nowiki>}}", "* {{Gitlab-mention|bob}}"].join(
+        "\n",
+      );
       const { notes, url } = await mentionsDaemon(page, `${"a".repeat(27)}!`);
       expect(await mentionedWhileAnswering(url, notes)).toBe("@bob");
     });
@@ -158,7 +177,7 @@ describe("hostile input, third round", () => {
       expect((await postHook(url, secret, { event: "Merge Request Hook" })).status).toBe(202);
       const status = await waitFor(async () => {
         const text = await (await fetch(`${url}/api/status`, { headers: { Authorization: `Bearer ${ADMIN}` } })).text();
-        return text.includes("lastError\":{") ? text : undefined;
+        return text.includes('lastError":{') ? text : undefined;
       }, 8000);
       expect(status).toContain("GET /api/v4/projects/secret%2Facquisition-target-2027/merge_requests/16/diffs");
       expect(status).toContain(join(dir, "reviewers.wikitext"));
@@ -185,7 +204,9 @@ describe("hostile input, third round", () => {
     expect(entries[0]?.fileRegexp?.test(`${"a".repeat(27)}!`)).toBe(false);
     expect(warnings).toEqual([
       `line 2: the heading above it, ${JSON.stringify(HOSTILE_GLOB)} is not a project path glob: a glob holds only letters, digits, _ - . / and * (any characters, / included); skipped`,
-      expect.stringMatching(/^line 4: file_regexp is not a valid regular expression for RE2 \(invalid escape sequence: \\1; RE2 has no backreferences or lookaround\); skipped$/),
+      expect.stringMatching(
+        /^line 4: file_regexp is not a valid regular expression for RE2 \(invalid escape sequence: \\1; RE2 has no backreferences or lookaround\); skipped$/,
+      ),
       expect.stringMatching(/^line 5: file_regexp is not a valid regular expression for RE2 \(invalid perl operator: \(\?!/),
     ]);
   });
@@ -206,9 +227,18 @@ describe("hostile input, third round", () => {
     };
     // The filter that cost 10 MB of heap per subscriber: 1,900 globs in a URL under 16 KB.
     const globs = Array.from({ length: 1900 }, (_, n) => `g${n}/*`).join(",");
-    expect(await answer(`project=${globs}`)).toEqual({ status: 400, error: "project= has 1900 values; the feed takes at most 20 per parameter" });
-    expect(await answer(`type=push&type=${Array.from({ length: 20 }, () => "push").join(",")}`)).toEqual({ status: 400, error: "type= has 21 values; the feed takes at most 20 per parameter" });
-    expect(await answer(`action=${"x".repeat(256)}`)).toEqual({ status: 400, error: "a value of action= is 256 characters long; the feed takes at most 255" });
+    expect(await answer(`project=${globs}`)).toEqual({
+      status: 400,
+      error: "project= has 1900 values; the feed takes at most 20 per parameter",
+    });
+    expect(await answer(`type=push&type=${Array.from({ length: 20 }, () => "push").join(",")}`)).toEqual({
+      status: 400,
+      error: "type= has 21 values; the feed takes at most 20 per parameter",
+    });
+    expect(await answer(`action=${"x".repeat(256)}`)).toEqual({
+      status: 400,
+      error: "a value of action= is 256 characters long; the feed takes at most 255",
+    });
     expect(globMatcher(["repos/releng/*", "mediawiki/core"])).toBe(globMatcher(["repos/releng/*", "mediawiki/core"]));
   });
 
@@ -300,15 +330,25 @@ describe("hostile input, third round", () => {
     test("stores every authentic event, its payload as sent, and recognises a resend", async () => {
       t = closeAfterTest(await startTestDaemon({ ...engine.env(await engine.freshLocation()), SINKS_ENABLED: "log" }));
       const mergeRequest = (title: string, action: string, username: string, path: string) => {
-        const body = fixtureJson<{ object_attributes: Record<string, unknown>; user: Record<string, unknown>; project: Record<string, unknown> }>("project__merge_request_open.json");
+        const body = fixtureJson<{
+          object_attributes: Record<string, unknown>;
+          user: Record<string, unknown>;
+          project: Record<string, unknown>;
+        }>("project__merge_request_open.json");
         Object.assign(body.object_attributes, { title, action });
         Object.assign(body.user, { username });
         Object.assign(body.project, { path_with_namespace: path });
         return JSON.stringify(body);
       };
       const cases = [
-        { body: mergeRequest("fix\u0000it", "open\u0000", "al\u0000ice", "g/p\ud800"), meta: { title: "fix\ufffdit", action: "open\ufffd", username: "al\ufffdice", path: "g/p\ufffd" } },
-        { body: mergeRequest("\udc00x", "open", "b\ud800ob", "g/n\u0000l"), meta: { title: "\ufffdx", action: "open", username: "b\ufffdob", path: "g/n\ufffdl" } },
+        {
+          body: mergeRequest("fix\u0000it", "open\u0000", "al\u0000ice", "g/p\ud800"),
+          meta: { title: "fix\ufffdit", action: "open\ufffd", username: "al\ufffdice", path: "g/p\ufffd" },
+        },
+        {
+          body: mergeRequest("\udc00x", "open", "b\ud800ob", "g/n\u0000l"),
+          meta: { title: "\ufffdx", action: "open", username: "b\ufffdob", path: "g/n\ufffdl" },
+        },
       ];
       for (const { body, meta } of cases) {
         const deliveryId = randomUUID();
@@ -317,7 +357,12 @@ describe("hostile input, third round", () => {
         expect([response.status, answer.error]).toEqual([202, undefined]);
         const stored = await t.daemon.store.getEvent(answer.id);
         expect(stored?.payloadJson).toBe(body);
-        expect({ title: stored?.meta.object?.title, action: stored?.meta.action, username: stored?.meta.actor?.username, path: stored?.meta.project?.path }).toEqual(meta);
+        expect({
+          title: stored?.meta.object?.title,
+          action: stored?.meta.action,
+          username: stored?.meta.actor?.username,
+          path: stored?.meta.project?.path,
+        }).toEqual(meta);
         const resent = await postHook(t.url, body, { event: "Merge Request Hook", deliveryId });
         expect([resent.status, await resent.json()]).toEqual([200, { id: answer.id, duplicate: true }]);
       }
@@ -331,7 +376,10 @@ describe("hostile input, third round", () => {
         "could not list the merge request's changed files: GitLab answered 500 to GET /api/v4/projects/secret%2Facquisition-target-2027/merge_requests/16/diffs: 500 Internal Server Error",
         "could not list the merge request's changed files: GitLab answered 500 to GET …: 500 Internal Server Error",
       ],
-      [`could not read the reviewers page (/srv/hooks/reviewers.wikitext): ${missing}`, "could not read the reviewers page (…): Error: ENOENT: no such file or directory, open '…'"],
+      [
+        `could not read the reviewers page (/srv/hooks/reviewers.wikitext): ${missing}`,
+        "could not read the reviewers page (…): Error: ENOENT: no such file or directory, open '…'",
+      ],
       ["EACCES: permission denied, open '/var/lib/hooks/events.log'", "EACCES: permission denied, open '…'"],
       ["GitLab at https://gitlab.example.org could not be reached", "GitLab at https://gitlab.example.org could not be reached"],
       ["GET https://gitlab.example.org/api/v4/projects/secret%2Fx failed", "GET https://gitlab.example.org/… failed"],
@@ -343,7 +391,10 @@ describe("hostile input, third round", () => {
     t = closeAfterTest(await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "inventory" }));
     expect((await postHook(t.url, push("g/p", 1))).status).toBe(202);
     const api = async (path: string, init: RequestInit = {}) => {
-      const response = await fetch(`${t!.url}${path}`, { ...init, headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" } });
+      const response = await fetch(`${t!.url}${path}`, {
+        ...init,
+        headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" },
+      });
       return [response.status, ((await response.json()) as { error?: string }).error];
     };
     const eventId = "event id in the path must be a whole number from 1 (an event id), in plain digits";
@@ -356,7 +407,8 @@ describe("hostile input, third round", () => {
     expect(await api("/api/events?limit=1e1")).toEqual([400, "limit must be from 1 to 500"]);
     expect(await api("/api/deliveries?limit=0x10")).toEqual([400, "limit must be from 1 to 500"]);
     const offset = "offset must be a whole number from 0, in plain digits";
-    for (const value of ["1e21", "0x1", "%201%20", "-1"]) expect([value, ...(await api(`/api/projects?offset=${value}`))]).toEqual([value, 400, offset]);
+    for (const value of ["1e21", "0x1", "%201%20", "-1"])
+      expect([value, ...(await api(`/api/projects?offset=${value}`))]).toEqual([value, 400, offset]);
     expect(await api("/api/projects?limit=1e2")).toEqual([400, "limit must be from 1 to 1000, in plain digits"]);
     expect(await api("/api/groups/g/projects?offset=1e0")).toEqual([400, offset]);
     expect((await api("/api/projects?offset=5&limit=10"))[0]).toBe(200);

@@ -28,7 +28,8 @@ const push = (path: string, id: number, extra: object = {}) => ({
 });
 
 /** A body nested `depth` levels deep: {"a":{"a":…}}, with a line break when asked. */
-const nested = (depth: number, newline = false) => `{"object_kind":"push",${newline ? "\n" : ""}"x":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}`;
+const nested = (depth: number, newline = false) =>
+  `{"object_kind":"push",${newline ? "\n" : ""}"x":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}`;
 
 async function json(response: Response): Promise<{ id?: number; duplicate?: boolean; error?: string }> {
   return (await response.json()) as { id?: number; duplicate?: boolean; error?: string };
@@ -54,7 +55,11 @@ describe("hostile input", () => {
     const read = await fetch(`${url}/api/events/${id}`, { headers: { Authorization: `Bearer ${ADMIN}` } });
     expect(read.status).toBe(200);
     expect(JSON.stringify(((await read.json()) as { payload: unknown }).payload)).toBe(nested(98));
-    const logged = await waitFor(() => readFileSync(`${t!.dir}/events.log`, "utf8").split("\n").find((line) => line.startsWith(`{"id":${id},`)));
+    const logged = await waitFor(() =>
+      readFileSync(`${t!.dir}/events.log`, "utf8")
+        .split("\n")
+        .find((line) => line.startsWith(`{"id":${id},`)),
+    );
     expect(JSON.stringify((JSON.parse(logged) as { payload: unknown }).payload)).toBe(nested(98));
   });
 
@@ -84,7 +89,11 @@ describe("hostile input", () => {
     const body = fixtureBody("project__merge_request_open.json");
     const webhookId = randomUUID();
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const signed = { "webhook-id": webhookId, "webhook-timestamp": timestamp, "webhook-signature": sign(secret, webhookId, timestamp, body) };
+    const signed = {
+      "webhook-id": webhookId,
+      "webhook-timestamp": timestamp,
+      "webhook-signature": sign(secret, webhookId, timestamp, body),
+    };
     const first = await postHook(t.url, body, { token: null, event: "Merge Request Hook", headers: signed });
     expect(first.status).toBe(202);
     const { id } = await json(first);
@@ -98,27 +107,48 @@ describe("hostile input", () => {
     t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "inventory", ADMIN_TOKEN: ADMIN, PROJECT_TOKENS: `a/*=${A_TOKEN}` }));
     const url = t.url;
     // Project B (id 77), as the instance's system hook announced it.
-    const created = { ...fixtureJson("system__project_create.json"), project_id: 77, path_with_namespace: "b/victim", name: "victim", path: "victim" };
+    const created = {
+      ...fixtureJson("system__project_create.json"),
+      project_id: 77,
+      path_with_namespace: "b/victim",
+      name: "victim",
+      path: "victim",
+    };
     expect((await postHook(url, created, { event: "System Hook" })).status).toBe(202);
-    const projectB = async () => (await (await fetch(`${url}/api/projects/77`, { headers: { Authorization: `Bearer ${ADMIN}` } })).json()) as Record<string, unknown>;
+    const projectB = async () =>
+      (await (await fetch(`${url}/api/projects/77`, { headers: { Authorization: `Bearer ${ADMIN}` } })).json()) as Record<string, unknown>;
     await waitFor(async () => ((await projectB()).path === "b/victim" ? true : undefined));
 
     // A's token, A's path, B's id: every way of naming B is refused.
     const attacks = [
       { event_name: "project_destroy", project_id: 77, path_with_namespace: "a/mine", updated_at: "2099-01-01T00:00:00Z" },
-      { object_kind: "push", project_id: 77, project: { id: 77, path_with_namespace: "a/mine" }, ref: "refs/heads/main", after: "0".repeat(40), user_username: "mallory" },
+      {
+        object_kind: "push",
+        project_id: 77,
+        project: { id: 77, path_with_namespace: "a/mine" },
+        ref: "refs/heads/main",
+        after: "0".repeat(40),
+        user_username: "mallory",
+      },
     ];
     for (const attack of attacks) {
       const response = await postHook(url, attack, { token: A_TOKEN, event: "System Hook" });
       expect(response.status).toBe(403);
-      expect((await json(response)).error).toBe("project id 77 is b/victim, not a/mine: a project token only authenticates events about its own project");
+      expect((await json(response)).error).toBe(
+        "project id 77 is b/victim, not a/mine: a project token only authenticates events about its own project",
+      );
     }
     expect(await projectB()).toMatchObject({ path: "b/victim", deleted: false, lastPusher: null });
 
     // Even the instance's own hook cannot freeze a row with a timestamp from the future.
     const future = { ...created, event_name: "project_update", name: "frozen?", updated_at: "2099-01-01T00:00:00Z" };
     expect((await postHook(url, future, { event: "System Hook" })).status).toBe(202);
-    const renamed = { ...created, event_name: "project_rename", path_with_namespace: "b/renamed", updated_at: new Date(Date.now() + 10 * 60_000).toISOString() };
+    const renamed = {
+      ...created,
+      event_name: "project_rename",
+      path_with_namespace: "b/renamed",
+      updated_at: new Date(Date.now() + 10 * 60_000).toISOString(),
+    };
     expect((await postHook(url, renamed, { event: "System Hook" })).status).toBe(202);
     await waitFor(async () => ((await projectB()).path === "b/renamed" ? true : undefined));
   });
@@ -138,37 +168,43 @@ describe("hostile input", () => {
     expect(response.status).toBe(202);
     const stored = await t.daemon.store.getEvent((await json(response)).id as number);
     expect(stored?.meta.project).toEqual({ id: 50, path: "flightjs/Flight", url: "https://example.com/flightjs/Flight", visibility: null });
-    expect((await postHook(t.url, fixtureBody("project__vulnerability.json"), { token: B_TOKEN, event: "Vulnerability Hook" })).status).toBe(401);
+    expect(
+      (await postHook(t.url, fixtureBody("project__vulnerability.json"), { token: B_TOKEN, event: "Vulnerability Hook" })).status,
+    ).toBe(401);
   });
 
   it("9: refuses a token that matches no secret before reading the body, so a flood of 25 MB bodies costs no memory", async () => {
-    spawned = killAfterTest(await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, PROJECT_TOKENS: `a/*=${A_TOKEN}`, SINKS_ENABLED: "sse" }, tempDir()));
+    spawned = killAfterTest(
+      await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, PROJECT_TOKENS: `a/*=${A_TOKEN}`, SINKS_ENABLED: "sse" }, tempDir()),
+    );
     const { port } = new URL(spawned.url);
     const chunk = Buffer.alloc(1024 * 1024, 0x20);
-    const flood = Array.from({ length: 40 }, () =>
-      new Promise<{ status: string; sentBytes: number }>((resolve) => {
-        let sent = 0;
-        let sentWhenAnswered = -1;
-        let answer = "";
-        const socket = connect(Number(port), "127.0.0.1", () => {
-          socket.write(
-            `POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: wrong-token-${randomUUID()}\r\nContent-Length: ${25 * 1024 * 1024}\r\n\r\n`,
-          );
-          const pump = () => {
-            while (sent < 25 * 1024 * 1024 && !socket.destroyed) {
-              sent += chunk.length;
-              if (!socket.write(chunk)) return void socket.once("drain", pump);
-            }
-          };
-          pump();
-        });
-        socket.on("data", (data: Buffer) => {
-          if (sentWhenAnswered === -1) sentWhenAnswered = sent;
-          answer += data.toString("latin1");
-        });
-        socket.on("error", () => undefined);
-        socket.on("close", () => resolve({ status: answer.split("\r\n")[0] ?? "", sentBytes: sentWhenAnswered }));
-      }),
+    const flood = Array.from(
+      { length: 40 },
+      () =>
+        new Promise<{ status: string; sentBytes: number }>((resolve) => {
+          let sent = 0;
+          let sentWhenAnswered = -1;
+          let answer = "";
+          const socket = connect(Number(port), "127.0.0.1", () => {
+            socket.write(
+              `POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: wrong-token-${randomUUID()}\r\nContent-Length: ${25 * 1024 * 1024}\r\n\r\n`,
+            );
+            const pump = () => {
+              while (sent < 25 * 1024 * 1024 && !socket.destroyed) {
+                sent += chunk.length;
+                if (!socket.write(chunk)) return void socket.once("drain", pump);
+              }
+            };
+            pump();
+          });
+          socket.on("data", (data: Buffer) => {
+            if (sentWhenAnswered === -1) sentWhenAnswered = sent;
+            answer += data.toString("latin1");
+          });
+          socket.on("error", () => undefined);
+          socket.on("close", () => resolve({ status: answer.split("\r\n")[0] ?? "", sentBytes: sentWhenAnswered }));
+        }),
     );
     const answers = await Promise.all(flood);
     expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => "HTTP/1.1 401 Unauthorized"));
@@ -182,9 +218,18 @@ describe("hostile input", () => {
     const dir = tempDir();
     const store = openSqliteStore(join(dir, "store.sqlite"));
     const project = { id: 1, path: "g/public", url: null, visibility: "public" as const };
-    await Promise.all(Array.from({ length: 20_000 }, (_, n) => appendEvent(store, { project: n % 2 ? project : { ...project, visibility: "private" as const }, payload: { n } })));
+    await Promise.all(
+      Array.from({ length: 20_000 }, (_, n) =>
+        appendEvent(store, { project: n % 2 ? project : { ...project, visibility: "private" as const }, payload: { n } }),
+      ),
+    );
     await store.close();
-    spawned = killAfterTest(await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", DATABASE_PATH: join(dir, "store.sqlite"), SSE_MAX_CLIENTS: "1000" }, dir));
+    spawned = killAfterTest(
+      await spawnDaemon(
+        { SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", DATABASE_PATH: join(dir, "store.sqlite"), SSE_MAX_CLIENTS: "1000" },
+        dir,
+      ),
+    );
     const url = spawned.url;
     let received = 0;
     const replays = Array.from({ length: 150 }, () =>
@@ -203,7 +248,12 @@ describe("hostile input", () => {
 
   it("10: cuts slow clients after REQUEST_TIMEOUT_MS, and keeps room for genuine requests however many there are", async () => {
     // An open-file limit of 300 puts the connection cap at 236; 600 slow sockets would exhaust it.
-    spawned = killAfterTest(await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", REQUEST_TIMEOUT_MS: "1500" }, tempDir(), ["prlimit", "--nofile=300:300"]));
+    spawned = killAfterTest(
+      await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", REQUEST_TIMEOUT_MS: "1500" }, tempDir(), [
+        "prlimit",
+        "--nofile=300:300",
+      ]),
+    );
     const { port } = new URL(spawned.url);
     const slow = Array.from({ length: 600 }, () => {
       const socket = connect(Number(port), "127.0.0.1", () => socket.write("POST /hooks HTTP/1.1\r\nHost: x\r\n"));
@@ -211,16 +261,37 @@ describe("hostile input", () => {
       return socket;
     });
     await sleep(300);
-    const genuine = await Promise.all(Array.from({ length: 50 }, (_, n) => postHook(spawned!.url, push("g/p", 1, { n })).then((r) => r.status, () => 0)));
+    const genuine = await Promise.all(
+      Array.from({ length: 50 }, (_, n) =>
+        postHook(spawned!.url, push("g/p", 1, { n })).then(
+          (r) => r.status,
+          () => 0,
+        ),
+      ),
+    );
     expect(genuine).toEqual(genuine.map(() => 202));
     // The slow ones that were not closed to make room are cut once the timeout passes.
-    await waitFor(() => (slow.every((socket) => socket.destroyed || socket.readyState === "closed") ? true : undefined), 6000, "slow sockets to be cut");
+    await waitFor(
+      () => (slow.every((socket) => socket.destroyed || socket.readyState === "closed") ? true : undefined),
+      6000,
+      "slow sockets to be cut",
+    );
     for (const socket of slow) socket.destroy();
   });
 
   it("13: answers every request it took before stopping on SIGTERM: nothing stored goes unanswered", async () => {
     const dir = tempDir();
-    spawned = killAfterTest(await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "log", DATABASE_PATH: join(dir, "store.sqlite"), LOG_EVENTS_TO: join(dir, "events.log") }, dir));
+    spawned = killAfterTest(
+      await spawnDaemon(
+        {
+          SOURCE_TOKEN: TEST_TOKEN,
+          SINKS_ENABLED: "log",
+          DATABASE_PATH: join(dir, "store.sqlite"),
+          LOG_EVENTS_TO: join(dir, "events.log"),
+        },
+        dir,
+      ),
+    );
     const { port } = new URL(spawned.url);
     const answers = new Map<string, number>();
     let answered = 0;
@@ -228,7 +299,19 @@ describe("hostile input", () => {
       const key = `sigterm-${n}-${randomUUID()}`;
       return new Promise<void>((resolve) => {
         const req = request(
-          { host: "127.0.0.1", port, path: "/hooks", method: "POST", agent: false, headers: { "Content-Type": "application/json", "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": TEST_TOKEN, "Idempotency-Key": key } },
+          {
+            host: "127.0.0.1",
+            port,
+            path: "/hooks",
+            method: "POST",
+            agent: false,
+            headers: {
+              "Content-Type": "application/json",
+              "X-Gitlab-Event": "Push Hook",
+              "X-Gitlab-Token": TEST_TOKEN,
+              "Idempotency-Key": key,
+            },
+          },
           (res) => {
             answers.set(key, res.statusCode ?? 0);
             if (++answered === 60) spawned?.child.kill("SIGTERM");

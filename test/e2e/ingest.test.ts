@@ -43,7 +43,9 @@ describe("POST /hooks", () => {
       const { id } = (await response.json()) as { id: number };
       const stored = await t.daemon.store.getEvent(id);
       expect(stored?.payload, name).toEqual(fixtureJson(name));
-      expect(stored?.meta.hook, name).toBe(eventHeaderFor(name) === "System Hook" ? "system" : eventHeaderFor(name) === "Project Hook" ? "group" : "project");
+      expect(stored?.meta.hook, name).toBe(
+        eventHeaderFor(name) === "System Hook" ? "system" : eventHeaderFor(name) === "Project Hook" ? "group" : "project",
+      );
     }
     const lines = await waitFor(() => {
       const all = logLines();
@@ -85,15 +87,30 @@ describe("POST /hooks", () => {
     const cases: [string, () => Promise<Response>, number, RegExp][] = [
       ["no token", () => postHook(t.url, { object_kind: "push" }, { token: null }), 401, /missing X-Gitlab-Token/],
       ["a wrong token", () => postHook(t.url, { object_kind: "push" }, { token: "nope" }), 401, /does not match/],
-      ["a token differing only in case", () => postHook(t.url, { object_kind: "push" }, { token: TEST_TOKEN.toUpperCase() }), 401, /does not match/],
+      [
+        "a token differing only in case",
+        () => postHook(t.url, { object_kind: "push" }, { token: TEST_TOKEN.toUpperCase() }),
+        401,
+        /does not match/,
+      ],
       ["a body that is not JSON", () => postHook(t.url, "{not json"), 400, /not valid JSON/],
       ["an empty body", () => postHook(t.url, ""), 400, /not valid JSON/],
       ["a JSON array", () => postHook(t.url, "[1,2]"), 400, /must be a JSON object/],
       ["a JSON string", () => postHook(t.url, '"push"'), 400, /must be a JSON object/],
       ["JSON null", () => postHook(t.url, "null"), 400, /must be a JSON object/],
-      ["a form body", () => postHook(t.url, "a=b", { contentType: "application/x-www-form-urlencoded" }), 415, /Content-Type must be application\/json/],
+      [
+        "a form body",
+        () => postHook(t.url, "a=b", { contentType: "application/x-www-form-urlencoded" }),
+        415,
+        /Content-Type must be application\/json/,
+      ],
       ["a body over MAX_BODY_BYTES", () => postHook(t.url, JSON.stringify({ big: "x".repeat(200_000) })), 413, /MAX_BODY_BYTES/],
-      ["an overlong Idempotency-Key", () => postHook(t.url, { object_kind: "push" }, { deliveryId: "k".repeat(300) }), 400, /idempotency-key/],
+      [
+        "an overlong Idempotency-Key",
+        () => postHook(t.url, { object_kind: "push" }, { deliveryId: "k".repeat(300) }),
+        400,
+        /idempotency-key/,
+      ],
       ["a GET", () => fetch(`${t.url}/hooks`), 405, /GitLab POSTs/],
       ["a PUT", () => fetch(`${t.url}/hooks/`, { method: "PUT" }), 405, /GitLab POSTs/],
     ];
@@ -128,17 +145,39 @@ describe("POST /hooks", () => {
     const body = fixtureBody("project__issue.json");
     const response = await postHook(t.url, body, {
       event: "Issue Hook",
-      headers: { "X-Gitlab-Instance": "https://gitlab.example.com", "User-Agent": "GitLab/17.6.0", "X-Custom-Secret": "do-not-keep", Authorization: "Bearer nope" },
+      headers: {
+        "X-Gitlab-Instance": "https://gitlab.example.com",
+        "User-Agent": "GitLab/17.6.0",
+        "X-Custom-Secret": "do-not-keep",
+        Authorization: "Bearer nope",
+      },
     });
     const { id } = (await response.json()) as { id: number };
     const headers = (await t.daemon.store.getEvent(id))?.requestHeaders ?? {};
-    expect(headers).toMatchObject({ "x-gitlab-event": "Issue Hook", "x-gitlab-instance": "https://gitlab.example.com", "user-agent": "GitLab/17.6.0", "content-type": "application/json" });
+    expect(headers).toMatchObject({
+      "x-gitlab-event": "Issue Hook",
+      "x-gitlab-instance": "https://gitlab.example.com",
+      "user-agent": "GitLab/17.6.0",
+      "content-type": "application/json",
+    });
     expect(Object.keys(headers)).not.toContain("x-gitlab-token");
     expect(JSON.stringify(headers)).not.toMatch(/do-not-keep|nope|test-source-token/);
   });
 
   it("never answers malformed input with a 5xx", async () => {
-    const bodies = ["{", "}", "\u0000", "[", '{"a":', "\ud800", "1e999999", '{"object_kind":{}}', '{"project":[]}', '{"project":{"id":"x","visibility_level":"20"}}', '{"user":5,"object_attributes":"x"}'];
+    const bodies = [
+      "{",
+      "}",
+      "\u0000",
+      "[",
+      '{"a":',
+      "\ud800",
+      "1e999999",
+      '{"object_kind":{}}',
+      '{"project":[]}',
+      '{"project":{"id":"x","visibility_level":"20"}}',
+      '{"user":5,"object_attributes":"x"}',
+    ];
     for (const body of bodies) {
       const response = await postHook(t.url, body, { event: "\u00ff Hook" });
       expect(response.status, body).toBeLessThan(500);

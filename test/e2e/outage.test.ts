@@ -11,7 +11,11 @@ import { tempDir } from "../../harness/temp-dir.js";
 
 const RECORDER = fileURLToPath(new URL("../fixtures/sinks/record-deliveries.mjs", import.meta.url));
 const SSE_TOKEN = "outage-feed-token-0123";
-const push = (extra: object = {}) => ({ object_kind: "push", project: { id: 1, path_with_namespace: "g/p1", visibility_level: 20 }, ...extra });
+const push = (extra: object = {}) => ({
+  object_kind: "push",
+  project: { id: 1, path_with_namespace: "g/p1", visibility_level: 20 },
+  ...extra,
+});
 
 /** The database goes away under a running daemon, and comes back. */
 describe.each(SERVER_ENGINES)("a $name outage", (engine) => {
@@ -64,10 +68,14 @@ describe.each(SERVER_ENGINES)("a $name outage", (engine) => {
     expect(((await health.json()) as { store: string }).store).toMatch(/^unusable: /);
 
     await server.restart();
-    const after = await waitFor(async () => {
-      const result = await post(push());
-      return result.status === 202 ? result : undefined;
-    }, 20_000, "ingest to resume");
+    const after = await waitFor(
+      async () => {
+        const result = await post(push());
+        return result.status === 202 ? result : undefined;
+      },
+      20_000,
+      "ingest to resume",
+    );
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
     const ids = [before.body.id, during.body.id, after.body.id] as number[];
@@ -75,15 +83,25 @@ describe.each(SERVER_ENGINES)("a $name outage", (engine) => {
     feed.close();
     expect(feed.ids()).toEqual(ids);
     const records = () =>
-      (existsSync(recordFile) ? readFileSync(recordFile, "utf8").split("\n").filter(Boolean) : []).map((line) => JSON.parse(line) as { id: number; phase: string });
+      (existsSync(recordFile) ? readFileSync(recordFile, "utf8").split("\n").filter(Boolean) : []).map(
+        (line) => JSON.parse(line) as { id: number; phase: string },
+      );
     await waitFor(() => (records().filter((r) => r.phase === "end").length >= 3 ? true : undefined), 15_000, "every delivery");
-    await waitFor(async () => {
-      const check = await fetch(`${url}/healthz`);
-      const body = (await check.json()) as { sinks: { recorder: { pending: number } } };
-      return body.sinks.recorder.pending === 0 ? true : undefined;
-    }, 15_000, "the slow delivery to be recorded");
+    await waitFor(
+      async () => {
+        const check = await fetch(`${url}/healthz`);
+        const body = (await check.json()) as { sinks: { recorder: { pending: number } } };
+        return body.sinks.recorder.pending === 0 ? true : undefined;
+      },
+      15_000,
+      "the slow delivery to be recorded",
+    );
     // Each ran exactly once: the outcome that could not be written was written later, not re-run.
-    expect(records().filter((r) => r.phase === "start").map((r) => r.id)).toEqual(ids);
+    expect(
+      records()
+        .filter((r) => r.phase === "start")
+        .map((r) => r.id),
+    ).toEqual(ids);
     expect(daemon.child.exitCode).toBeNull();
     expect(daemon.output()).not.toMatch(/unhandled|uncaught/i);
     // The database password is in no log line and no page.
@@ -99,35 +117,44 @@ describe.each(SERVER_ENGINES)("a $name outage", (engine) => {
     const run = runCli(["serve"], { ...engine.env(server.location), PORT: "0", SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse" }, tempDir());
     expect((await run.exited).code).toBe(1);
     const lines = run.output().trim().split("\n");
-    expect(lines.at(-1)).toMatch(new RegExp(`^gitlab-webhooks: could not open the ${engine.name} database of DATABASE_URL \\(.*://.*@127\\.0\\.0\\.1:\\d+/t_\\w+\\): .*ECONNREFUSED`));
+    expect(lines.at(-1)).toMatch(
+      new RegExp(
+        `^gitlab-webhooks: could not open the ${engine.name} database of DATABASE_URL \\(.*://.*@127\\.0\\.0\\.1:\\d+/t_\\w+\\): .*ECONNREFUSED`,
+      ),
+    );
     expect(run.output()).not.toContain(password);
   });
 
   // PostgreSQL can be made read-only under a running daemon (MariaDB's read_only spares the test's all-powerful user).
-  if (engine.name === "postgres") test("answers 503 while the database takes no writes, and 200 again once it does, without a restart", async () => {
-    server = await (engine.dedicatedServer as () => Promise<DedicatedServer>)();
-    daemon = await spawnDaemon({ ...engine.env(server.location), SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse" }, tempDir());
-    const url = daemon.url;
-    const admin = new pg.Client({ connectionString: server.location });
-    await admin.connect();
-    const readOnly = async (on: boolean) => {
-      await admin.query(on ? "ALTER SYSTEM SET default_transaction_read_only = on" : "ALTER SYSTEM RESET default_transaction_read_only");
-      await admin.query("SELECT pg_reload_conf()");
-    };
-    try {
-      expect((await postHook(url, push())).status).toBe(202);
-      await readOnly(true);
-      const health = await waitFor(async () => {
-        const response = await fetch(`${url}/healthz`);
-        return response.status === 503 ? ((await response.json()) as { store: string }) : undefined;
-      }, 10_000, "/healthz to say the store takes no writes");
-      expect(health.store).toMatch(/^unusable: .*read-only transaction/);
-      expect((await postHook(url, push())).status).toBe(503);
-      await readOnly(false);
-      await waitFor(async () => ((await fetch(`${url}/healthz`)).status === 200 ? true : undefined), 10_000, "/healthz to recover");
-      expect((await postHook(url, push())).status).toBe(202);
-    } finally {
-      await admin.end();
-    }
-  });
+  if (engine.name === "postgres")
+    test("answers 503 while the database takes no writes, and 200 again once it does, without a restart", async () => {
+      server = await (engine.dedicatedServer as () => Promise<DedicatedServer>)();
+      daemon = await spawnDaemon({ ...engine.env(server.location), SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse" }, tempDir());
+      const url = daemon.url;
+      const admin = new pg.Client({ connectionString: server.location });
+      await admin.connect();
+      const readOnly = async (on: boolean) => {
+        await admin.query(on ? "ALTER SYSTEM SET default_transaction_read_only = on" : "ALTER SYSTEM RESET default_transaction_read_only");
+        await admin.query("SELECT pg_reload_conf()");
+      };
+      try {
+        expect((await postHook(url, push())).status).toBe(202);
+        await readOnly(true);
+        const health = await waitFor(
+          async () => {
+            const response = await fetch(`${url}/healthz`);
+            return response.status === 503 ? ((await response.json()) as { store: string }) : undefined;
+          },
+          10_000,
+          "/healthz to say the store takes no writes",
+        );
+        expect(health.store).toMatch(/^unusable: .*read-only transaction/);
+        expect((await postHook(url, push())).status).toBe(503);
+        await readOnly(false);
+        await waitFor(async () => ((await fetch(`${url}/healthz`)).status === 200 ? true : undefined), 10_000, "/healthz to recover");
+        expect((await postHook(url, push())).status).toBe(202);
+      } finally {
+        await admin.end();
+      }
+    });
 });

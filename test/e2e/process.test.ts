@@ -31,7 +31,9 @@ describe("the daemon process", () => {
     const env = daemonEnv(dir);
     const logPath = env.LOG_EVENTS_TO as string;
     const acknowledged = new Set<number>();
-    const bodies = ["project__push.json", "project__merge_request_open.json", "system__project_create.json", "project__pipeline.json"].map(fixtureBody);
+    const bodies = ["project__push.json", "project__merge_request_open.json", "system__project_create.json", "project__pipeline.json"].map(
+      fixtureBody,
+    );
 
     for (let round = 0; round < 3; round++) {
       const daemon = await spawnDaemon(env);
@@ -55,10 +57,14 @@ describe("the daemon process", () => {
     expect(acknowledged.size).toBeGreaterThan(50);
 
     const daemon = await spawnDaemon(env);
-    await waitFor(async () => {
-      const health = (await (await fetch(`${daemon.url}/healthz`)).json()) as { sinks: { log: { pending: number } } };
-      return health.sinks.log.pending === 0 ? true : undefined;
-    }, 15_000, "log sink to catch up");
+    await waitFor(
+      async () => {
+        const health = (await (await fetch(`${daemon.url}/healthz`)).json()) as { sinks: { log: { pending: number } } };
+        return health.sinks.log.pending === 0 ? true : undefined;
+      },
+      15_000,
+      "log sink to catch up",
+    );
     daemon.child.kill("SIGTERM");
     await daemon.exited;
 

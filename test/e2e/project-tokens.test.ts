@@ -19,7 +19,8 @@ describe("per-project tokens", () => {
     const file = join(dir, "tokens");
     writeFileSync(file, "# releng tools\nrepos/releng/*=releng-token=\n\nmediawiki/core=core-token\n");
     t = closeAfterTest(await startTestDaemon({ PROJECT_TOKENS: "tools/bot=bot-token", PROJECT_TOKENS_FILE: file }, {}, dir));
-    const status = async (path: string, token: string) => (await postHook(t!.url, mrOf(path), { event: "Merge Request Hook", token })).status;
+    const status = async (path: string, token: string) =>
+      (await postHook(t!.url, mrOf(path), { event: "Merge Request Hook", token })).status;
     expect(await status("repos/releng/scap", "releng-token=")).toBe(202);
     expect(await status("repos/releng/blubber/deep", "releng-token=")).toBe(202);
     expect(await status("mediawiki/core", "core-token")).toBe(202);
@@ -30,11 +31,15 @@ describe("per-project tokens", () => {
     expect(await status("repos/releng/scap", "core-token")).toBe(401);
     expect(await status("other/project", "core-token")).toBe(401);
     // An event naming no project only takes a global token.
-    expect((await postHook(t.url, fixtureJson("system__user_create.json"), { event: "System Hook", token: "core-token" })).status).toBe(401);
+    expect((await postHook(t.url, fixtureJson("system__user_create.json"), { event: "System Hook", token: "core-token" })).status).toBe(
+      401,
+    );
     expect(t.logs()).not.toMatch(/core-token|releng-token|bot-token/);
   });
 
   it("refuses a malformed entry at start-up without echoing it", async () => {
-    await expect(startTestDaemon({ PROJECT_TOKENS: "no-equals-sign-secret" })).rejects.toThrow(/^PROJECT_TOKENS has an entry that is not <project path glob>=<token>$/);
+    await expect(startTestDaemon({ PROJECT_TOKENS: "no-equals-sign-secret" })).rejects.toThrow(
+      /^PROJECT_TOKENS has an entry that is not <project path glob>=<token>$/,
+    );
   });
 });

@@ -19,7 +19,11 @@ interface Recorded {
   at: number;
 }
 
-const push = (project: number, extra: object = {}) => ({ object_kind: "push", project: { id: project, path_with_namespace: `g/p${project}`, visibility_level: 20 }, ...extra });
+const push = (project: number, extra: object = {}) => ({
+  object_kind: "push",
+  project: { id: project, path_with_namespace: `g/p${project}`, visibility_level: 20 },
+  ...extra,
+});
 
 /**
  * Several daemons on one server database, each the Procfile command on its own port: every
@@ -69,7 +73,11 @@ describe.each(SERVER_ENGINES)("several daemons on one $name database", (engine) 
           .map((line) => JSON.parse(line) as Recorded)
       : [];
 
-  async function post(daemon: SpawnedDaemon, body: object, deliveryId?: string): Promise<{ status: number; id: number; duplicate?: boolean }> {
+  async function post(
+    daemon: SpawnedDaemon,
+    body: object,
+    deliveryId?: string,
+  ): Promise<{ status: number; id: number; duplicate?: boolean }> {
     const response = await postHook(daemon.url, body, deliveryId ? { deliveryId } : {});
     return { status: response.status, ...((await response.json()) as { id: number; duplicate?: boolean }) };
   }
@@ -87,7 +95,11 @@ describe.each(SERVER_ENGINES)("several daemons on one $name database", (engine) 
     const posted = await Promise.all(Array.from({ length: 80 }, (_, n) => post(n % 2 ? a : b, push(n % 8))));
     expect(posted.every((result) => result.status === 202)).toBe(true);
     const ids = [first.id, ...posted.map((result) => result.id)].sort((x, y) => x - y);
-    await waitFor(() => (records(recordFile).filter((r) => r.phase === "end").length >= ids.length ? true : undefined), 30_000, "every delivery");
+    await waitFor(
+      () => (records(recordFile).filter((r) => r.phase === "end").length >= ids.length ? true : undefined),
+      30_000,
+      "every delivery",
+    );
 
     const all = records(recordFile);
     const starts = all.filter((r) => r.phase === "start");
@@ -96,7 +108,9 @@ describe.each(SERVER_ENGINES)("several daemons on one $name database", (engine) 
     expect(new Set(starts.map((r) => r.replica))).toEqual(new Set(["a", "b"]));
     // Per project: in id order, each starting after the previous one ended, whichever daemon ran it.
     for (let project = 0; project < 8; project++) {
-      const runs = starts.filter((r) => r.key === project).map((r) => ({ ...r, end: all.find((e) => e.phase === "end" && e.id === r.id) as Recorded }));
+      const runs = starts
+        .filter((r) => r.key === project)
+        .map((r) => ({ ...r, end: all.find((e) => e.phase === "end" && e.id === r.id) as Recorded }));
       const inOrder = [...runs].sort((x, y) => x.at - y.at || x.id - y.id);
       expect(inOrder.map((r) => r.id)).toEqual(runs.map((r) => r.id).sort((x, y) => x - y));
       for (let i = 1; i < inOrder.length; i++) expect(inOrder[i]!.at).toBeGreaterThanOrEqual(inOrder[i - 1]!.end.at);
@@ -128,7 +142,11 @@ describe.each(SERVER_ENGINES)("several daemons on one $name database", (engine) 
     const a = await start("a", location, recordFile);
     const slow = await post(a, push(1, { slow: true }));
     const next = await post(a, push(1));
-    await waitFor(() => (records(recordFile).some((r) => r.id === slow.id && r.phase === "start") ? true : undefined), 10_000, "the slow delivery");
+    await waitFor(
+      () => (records(recordFile).some((r) => r.id === slow.id && r.phase === "start") ? true : undefined),
+      10_000,
+      "the slow delivery",
+    );
     const b = await start("b", location, recordFile, { SLOW_DELIVERY_MS: "10" });
     const killedAt = Date.now();
     a.child.kill("SIGKILL");

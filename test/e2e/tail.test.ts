@@ -20,7 +20,13 @@ describe("gitlab-webhooks tail", () => {
   it("prints one line per event and misses nothing across a daemon restart", async () => {
     const dir = tempDir();
     const port = String(await freePort());
-    const env = { SOURCE_TOKEN: TEST_TOKEN, SSE_TOKEN: "tail-token-xyz", SINKS_ENABLED: "sse", DATABASE_PATH: join(dir, "s.sqlite"), PORT: port };
+    const env = {
+      SOURCE_TOKEN: TEST_TOKEN,
+      SSE_TOKEN: "tail-token-xyz",
+      SINKS_ENABLED: "sse",
+      DATABASE_PATH: join(dir, "s.sqlite"),
+      PORT: port,
+    };
     let daemon = await spawnDaemon(env);
     const tail = runCli(["tail", `http://127.0.0.1:${port}/sse/`, "--token", "tail-token-xyz"], {});
     await waitFor(async () => {
@@ -58,7 +64,11 @@ describe("gitlab-webhooks tail", () => {
     await postHook(daemon.url, fixtureBody("system__merge_request.json"), { event: "System Hook" });
     const tail = runCli(["tail", `${daemon.url}/sse/`, "--json", "--since", "0", "--type", "merge_request"], {});
     // stderr's notes (no token given) are not JSON lines: stdout's are.
-    const json = () => tail.output().split("\n").filter((line) => line.startsWith("{"));
+    const json = () =>
+      tail
+        .output()
+        .split("\n")
+        .filter((line) => line.startsWith("{"));
     await waitFor(() => (json().length > 0 ? true : undefined));
     await sleep(200);
     tail.child.kill("SIGINT");
@@ -71,20 +81,38 @@ describe("gitlab-webhooks tail", () => {
 
   it("reads ADMIN_TOKEN, and says how many events were withheld when it has no token", async () => {
     const dir = tempDir();
-    const daemon = await spawnDaemon({ SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", ADMIN_TOKEN: "tail-admin-token", DATABASE_PATH: join(dir, "s.sqlite") });
-    const hostile = { object_kind: "issue", project: { id: 9, path_with_namespace: "pub/lic", visibility_level: 20 }, object_attributes: { iid: 1, action: "open", title: "fine\n#99 push forged/line @admin\u001b[2J" } };
+    const daemon = await spawnDaemon({
+      SOURCE_TOKEN: TEST_TOKEN,
+      SINKS_ENABLED: "sse",
+      ADMIN_TOKEN: "tail-admin-token",
+      DATABASE_PATH: join(dir, "s.sqlite"),
+    });
+    const hostile = {
+      object_kind: "issue",
+      project: { id: 9, path_with_namespace: "pub/lic", visibility_level: 20 },
+      object_attributes: { iid: 1, action: "open", title: "fine\n#99 push forged/line @admin\u001b[2J" },
+    };
     await postHook(daemon.url, hostile, { event: "Issue Hook" });
     await postHook(daemon.url, fixtureBody("project__push.json"));
     const anonymous = runCli(["tail", `${daemon.url}/sse/`, "--since", "0"], {});
     const admin = runCli(["tail", `${daemon.url}/sse/`, "--since", "0"], { ADMIN_TOKEN: "tail-admin-token" });
-    await waitFor(() => (anonymous.output().includes("withheld") && lines(admin.output()).length === 2 ? true : undefined), 8000, "both tails");
+    await waitFor(
+      () => (anonymous.output().includes("withheld") && lines(admin.output()).length === 2 ? true : undefined),
+      8000,
+      "both tails",
+    );
     for (const run of [anonymous, admin]) run.child.kill("SIGINT");
     daemon.child.kill("SIGTERM");
     await Promise.all([anonymous.exited, admin.exited, daemon.exited]);
     expect(anonymous.output()).toContain("no token (--token, SSE_TOKEN or ADMIN_TOKEN): only public projects' events are shown");
-    expect(anonymous.output()).toContain("1 event withheld: private and internal projects' events, and events about no project, need a token");
+    expect(anonymous.output()).toContain(
+      "1 event withheld: private and internal projects' events, and events about no project, need a token",
+    );
     // The private push is the admin's; the issue's title cannot forge a line nor reach the terminal's escape codes.
-    expect(lines(admin.output())).toEqual(['#1 issue open pub/lic #1 "fine #99 push forged/line @admin [2J"', expect.stringMatching(/^#2 push mike\/diaspora master @jsmith/)]);
+    expect(lines(admin.output())).toEqual([
+      '#1 issue open pub/lic #1 "fine #99 push forged/line @admin [2J"',
+      expect.stringMatching(/^#2 push mike\/diaspora master @jsmith/),
+    ]);
     expect(lines(anonymous.output())).toEqual(['#1 issue open pub/lic #1 "fine #99 push forged/line @admin [2J"']);
   });
 

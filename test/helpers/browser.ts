@@ -31,7 +31,11 @@ export async function launchBrowser(): Promise<Browser> {
  * A page that collects script errors and Content-Security-Policy violations, and leaves a
  * screenshot `<name>.png` in SCREENSHOTS if the test fails.
  */
-export async function watchedPage(browser: Browser, name: string, viewport = { width: 1280, height: 900 }): Promise<{ page: Page; errors: string[] }> {
+export async function watchedPage(
+  browser: Browser,
+  name: string,
+  viewport = { width: 1280, height: 900 },
+): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport });
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));

@@ -31,8 +31,18 @@ export interface DedicatedServer {
   destroy(): Promise<void>;
 }
 
-async function dedicated(server: { createDatabase(): Promise<string>; stop(): Promise<void>; restart(): Promise<void>; destroy(): Promise<void> }): Promise<DedicatedServer> {
-  return { location: await server.createDatabase(), stop: () => server.stop(), restart: () => server.restart(), destroy: () => server.destroy() };
+async function dedicated(server: {
+  createDatabase(): Promise<string>;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  destroy(): Promise<void>;
+}): Promise<DedicatedServer> {
+  return {
+    location: await server.createDatabase(),
+    stop: () => server.stop(),
+    restart: () => server.restart(),
+    destroy: () => server.destroy(),
+  };
 }
 
 export const ENGINES: readonly TestEngine[] = [

@@ -35,7 +35,11 @@ export function decodePhpForm(body: string): Params {
 }
 
 /** Conduit on loopback: form-encoded POST /api/<method>, HTTP 200 with error_code envelopes. */
-export async function startFakeConduit(options: { token: string; tasks: string[]; projects?: Record<string, string> }): Promise<FakeConduit> {
+export async function startFakeConduit(options: {
+  token: string;
+  tasks: string[];
+  projects?: Record<string, string>;
+}): Promise<FakeConduit> {
   const calls: ConduitCall[] = [];
   const comments = new Map<string, string[]>(options.tasks.map((task) => [task, []]));
   const failures: { when: (call: ConduitCall) => boolean; failure: Failure | "apply-hang"; times: number }[] = [];
@@ -48,7 +52,8 @@ export async function startFakeConduit(options: { token: string; tasks: string[]
     const envelope = (result: unknown) => sendJson(res, 200, { result, error_code: null, error_info: null });
     const error = (code: string, info: string) => sendJson(res, 200, { result: null, error_code: code, error_info: info });
 
-    if (token !== options.token) return error("ERR-INVALID-AUTH", `API token "${String(token)}" has the wrong length. API tokens should be 32 characters long.`);
+    if (token !== options.token)
+      return error("ERR-INVALID-AUTH", `API token "${String(token)}" has the wrong length. API tokens should be 32 characters long.`);
     const scripted = failures.find((f) => f.times > 0 && f.when(call));
     if (scripted) {
       scripted.times--;

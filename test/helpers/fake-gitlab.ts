@@ -18,7 +18,8 @@ export interface FakeGitLab extends FakeServer {
 
 /** GitLab's /api/v4 on loopback: JSON bodies, PRIVATE-TOKEN auth, offset pagination with Link headers. */
 export async function startFakeGitLab(token: string): Promise<FakeGitLab> {
-  const routes: { regex: RegExp; handler: (req: IncomingMessage, body: string, res: ServerResponse, match: RegExpMatchArray) => void }[] = [];
+  const routes: { regex: RegExp; handler: (req: IncomingMessage, body: string, res: ServerResponse, match: RegExpMatchArray) => void }[] =
+    [];
   const requests: FakeGitLab["requests"] = [];
   const state: { failAll: number | null; failHeaders: Record<string, string> } = { failAll: null, failHeaders: {} };
   let base = "";
@@ -26,7 +27,8 @@ export async function startFakeGitLab(token: string): Promise<FakeGitLab> {
     const url = new URL(req.url ?? "/", "http://x");
     const given = req.headers["private-token"];
     requests.push({ method: req.method ?? "GET", path: url.pathname + url.search, body, token: Array.isArray(given) ? given[0] : given });
-    if (state.failAll !== null) return sendJson(res, state.failAll, { message: `${state.failAll} ${STATUS_CODES[state.failAll] ?? ""}` }, state.failHeaders);
+    if (state.failAll !== null)
+      return sendJson(res, state.failAll, { message: `${state.failAll} ${STATUS_CODES[state.failAll] ?? ""}` }, state.failHeaders);
     if (given !== token) return sendJson(res, 401, { message: "401 Unauthorized" });
     const key = `${req.method} ${url.pathname}`;
     for (const route of routes) {
@@ -60,7 +62,12 @@ export async function startFakeGitLab(token: string): Promise<FakeGitLab> {
         const page = Number(url.searchParams.get("page") ?? "1");
         const size = Math.min(Number(url.searchParams.get("per_page") ?? perPage), maxPerPage);
         const pages = Math.max(1, Math.ceil(items.length / size));
-        const headers: Record<string, string> = { "X-Page": String(page), "X-Per-Page": String(size), "X-Total": String(items.length), "X-Total-Pages": String(pages) };
+        const headers: Record<string, string> = {
+          "X-Page": String(page),
+          "X-Per-Page": String(size),
+          "X-Total": String(items.length),
+          "X-Total-Pages": String(pages),
+        };
         if (page < pages) {
           const next = new URL(url);
           next.searchParams.set("page", String(page + 1));

@@ -4,7 +4,9 @@ import { fileURLToPath } from "node:url";
 export const FIXTURE_DIR = fileURLToPath(new URL("../fixtures/gitlab/", import.meta.url));
 
 /** Fixture names, `<hook>__<event>.json` as GitLab's documentation gives the bodies. */
-export const FIXTURES = readdirSync(FIXTURE_DIR).filter((name) => name.endsWith(".json")).sort();
+export const FIXTURES = readdirSync(FIXTURE_DIR)
+  .filter((name) => name.endsWith(".json"))
+  .sort();
 
 export function fixtureBody(name: string): Buffer {
   return readFileSync(`${FIXTURE_DIR}${name}`);

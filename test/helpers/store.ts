@@ -21,7 +21,12 @@ export function newEvent(overrides: Partial<NewEvent> = {}): NewEvent {
 }
 
 /** Appends an event with a delivery for each named sink, ordered by project, in scope "". */
-export function appendEvent(store: Store, overrides: Partial<NewEvent> = {}, sinks: readonly string[] = [], scope = ""): Promise<AppendResult> {
+export function appendEvent(
+  store: Store,
+  overrides: Partial<NewEvent> = {},
+  sinks: readonly string[] = [],
+  scope = "",
+): Promise<AppendResult> {
   const event = newEvent(overrides);
   return store.append(event, {
     deliveries: sinks.map((sink) => ({ sink, orderingKey: projectOrderingKey(event) })),

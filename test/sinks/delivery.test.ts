@@ -7,7 +7,11 @@ import { closeAfterTest } from "../helpers/teardown.js";
 
 let t: TestDaemon | undefined;
 
-const pushTo = (projectId: number, n: number) => ({ object_kind: "push", n, project: { id: projectId, path_with_namespace: `g/p${projectId}`, visibility_level: 20 } });
+const pushTo = (projectId: number, n: number) => ({
+  object_kind: "push",
+  n,
+  project: { id: projectId, path_with_namespace: `g/p${projectId}`, visibility_level: 20 },
+});
 
 async function deliveryTo(sink: string, id: number) {
   return (await (t as TestDaemon).daemon.store.deliveriesOf(id)).find((d) => d.sink === sink);
@@ -145,7 +149,9 @@ describe("delivery", () => {
       { concurrency: 4 },
     );
     // A retry long enough that project 2 is surely posted and delivered before it, on a loaded machine too.
-    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "ordered", RETRY_MIN_MS: "1000", RETRY_MAX_MS: "2000" }, { ordered: factory }));
+    t = closeAfterTest(
+      await startTestDaemon({ SINKS_ENABLED: "ordered", RETRY_MIN_MS: "1000", RETRY_MAX_MS: "2000" }, { ordered: factory }),
+    );
     const a1 = await post(pushTo(1, 1));
     const a2 = await post(pushTo(1, 2));
     const b1 = await post(pushTo(2, 1));
@@ -163,10 +169,9 @@ describe("delivery", () => {
       throw new Error("down");
     });
     const fast = recordingSink("fast");
-    t = closeAfterTest(await startTestDaemon(
-      { SINKS_ENABLED: "slow,failing,fast" },
-      { slow: slow.factory, failing: failing.factory, fast: fast.factory },
-    ));
+    t = closeAfterTest(
+      await startTestDaemon({ SINKS_ENABLED: "slow,failing,fast" }, { slow: slow.factory, failing: failing.factory, fast: fast.factory }),
+    );
     const started = Date.now();
     const ids = [await post(pushTo(1, 1)), await post(pushTo(1, 2)), await post(pushTo(1, 3))];
     await waitFor(() => (fast.recording.delivered.length === 3 ? true : undefined), 1500);

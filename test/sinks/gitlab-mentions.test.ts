@@ -17,7 +17,9 @@ const MR_PATH = "/api/v4/projects/flightjs%2Fflight-management/merge_requests/16
 
 describe("reviewers page", () => {
   it("reads the example page in config/", () => {
-    const { entries, warnings } = parseReviewersPage(readFileSync(new URL("../../config/reviewers.example.wikitext", import.meta.url), "utf8"));
+    const { entries, warnings } = parseReviewersPage(
+      readFileSync(new URL("../../config/reviewers.example.wikitext", import.meta.url), "utf8"),
+    );
     expect(warnings).toEqual([]);
     expect(entries.map((e) => [e.projectGlob, e.username])).toEqual([
       ["mediawiki/core", "alice"],
@@ -77,8 +79,19 @@ describe("reviewers page", () => {
 });
 
 describe("mention decisions", () => {
-  const entry = (extra: Partial<ReviewerEntry>): ReviewerEntry => ({ projectGlob: "*", username: "u", fileRegexp: null, matchAllFiles: false, onlyMatchNewFiles: false, line: 1, ...extra });
-  const files = [{ path: "src/a.php", isNew: false }, { path: "docs/b.md", isNew: true }];
+  const entry = (extra: Partial<ReviewerEntry>): ReviewerEntry => ({
+    projectGlob: "*",
+    username: "u",
+    fileRegexp: null,
+    matchAllFiles: false,
+    onlyMatchNewFiles: false,
+    line: 1,
+    ...extra,
+  });
+  const files = [
+    { path: "src/a.php", isNew: false },
+    { path: "docs/b.md", isNew: true },
+  ];
 
   it("applies file_regexp, match_all_files and only_match_new_files", () => {
     expect(entryMatches(entry({}), [])).toBe(true);
@@ -91,7 +104,12 @@ describe("mention decisions", () => {
   });
 
   it("mentions each user once and never an excluded one", () => {
-    const entries = [entry({ username: "Ann" }), entry({ username: "ann", fileRegexp: /x/ }), entry({ username: "bo" }), entry({ username: "cy" })];
+    const entries = [
+      entry({ username: "Ann" }),
+      entry({ username: "ann", fileRegexp: /x/ }),
+      entry({ username: "bo" }),
+      entry({ username: "cy" }),
+    ];
     expect(usersToMention(entries, files, ["BO"])).toEqual(["Ann", "cy"]);
   });
 });
@@ -124,10 +142,21 @@ describe("gitlab-mentions sink", () => {
   ].join("\n");
 
   async function start(env: Record<string, string> = {}, world: Partial<World> = {}): Promise<World> {
-    const w: World = { notes: [], diffs: [{ new_path: "src/app.js", old_path: "src/app.js", new_file: false }], participants: [{ username: "agarcia" }, { username: "pat" }], expiresAt: "2099-01-01", wikitext: PAGE, wikiFetches: 0, wikiDown: false, ...world };
+    const w: World = {
+      notes: [],
+      diffs: [{ new_path: "src/app.js", old_path: "src/app.js", new_file: false }],
+      participants: [{ username: "agarcia" }, { username: "pat" }],
+      expiresAt: "2099-01-01",
+      wikitext: PAGE,
+      wikiFetches: 0,
+      wikiDown: false,
+      ...world,
+    };
     gitlab = closeAfterTest(await startFakeGitLab(GITLAB_TOKEN));
     gitlab.route("GET /api/v4/user", (_req, _body, res) => sendJson(res, 200, { id: 99, username: "reviewbot" }));
-    gitlab.route("GET /api/v4/personal_access_tokens/self", (_req, _body, res) => sendJson(res, 200, { id: 1, name: "bot", expires_at: w.expiresAt, scopes: ["api"] }));
+    gitlab.route("GET /api/v4/personal_access_tokens/self", (_req, _body, res) =>
+      sendJson(res, 200, { id: 1, name: "bot", expires_at: w.expiresAt, scopes: ["api"] }),
+    );
     gitlab.route(`GET ${MR_PATH}/participants`, (_req, _body, res) => sendJson(res, 200, w.participants));
     gitlab.route(`GET ${MR_PATH}/diffs`, (_req, _body, res) => sendJson(res, 200, w.diffs));
     gitlab.route(`GET ${MR_PATH}/notes`, (_req, _body, res) => sendJson(res, 200, w.notes));
@@ -136,21 +165,31 @@ describe("gitlab-mentions sink", () => {
       w.notes.push(note);
       sendJson(res, 201, note);
     });
-    wiki = closeAfterTest(await startFakeServer((req, _body, res) => {
-      w.wikiFetches++;
-      const url = new URL(req.url ?? "/", "http://x");
-      if (w.wikiDown) return sendJson(res, 503, { error: "down" });
-      expect(Object.fromEntries(url.searchParams)).toMatchObject({ action: "parse", page: "Git/Reviewers", prop: "wikitext", format: "json", formatversion: "2" });
-      sendJson(res, 200, { parse: { title: "Git/Reviewers", pageid: 1, wikitext: w.wikitext } });
-    }));
-    t = closeAfterTest(await startTestDaemon({
-      SINKS_ENABLED: "gitlab-mentions",
-      LOG_EVENTS_TO: "",
-      GITLAB_URL: gitlab.url,
-      GITLAB_TOKEN,
-      REVIEWERS_URL: `${wiki.url}/w/api.php?action=parse&page=Git/Reviewers&prop=wikitext&format=json&formatversion=2`,
-      ...env,
-    }));
+    wiki = closeAfterTest(
+      await startFakeServer((req, _body, res) => {
+        w.wikiFetches++;
+        const url = new URL(req.url ?? "/", "http://x");
+        if (w.wikiDown) return sendJson(res, 503, { error: "down" });
+        expect(Object.fromEntries(url.searchParams)).toMatchObject({
+          action: "parse",
+          page: "Git/Reviewers",
+          prop: "wikitext",
+          format: "json",
+          formatversion: "2",
+        });
+        sendJson(res, 200, { parse: { title: "Git/Reviewers", pageid: 1, wikitext: w.wikitext } });
+      }),
+    );
+    t = closeAfterTest(
+      await startTestDaemon({
+        SINKS_ENABLED: "gitlab-mentions",
+        LOG_EVENTS_TO: "",
+        GITLAB_URL: gitlab.url,
+        GITLAB_TOKEN,
+        REVIEWERS_URL: `${wiki.url}/w/api.php?action=parse&page=Git/Reviewers&prop=wikitext&format=json&formatversion=2`,
+        ...env,
+      }),
+    );
     return w;
   }
 
@@ -197,7 +236,15 @@ describe("gitlab-mentions sink", () => {
   });
 
   it("applies match_all_files", async () => {
-    const w = await start({}, { diffs: [{ new_path: "docs/a.md", old_path: "docs/a.md", new_file: false }, { new_path: "docs/b.md", old_path: "docs/b.md", new_file: true }] });
+    const w = await start(
+      {},
+      {
+        diffs: [
+          { new_path: "docs/a.md", old_path: "docs/a.md", new_file: false },
+          { new_path: "docs/b.md", old_path: "docs/b.md", new_file: true },
+        ],
+      },
+    );
     await deliver(mergeRequest("open"));
     expect(w.notes[0]?.body).toMatch(/^@alice @dora:/);
   });
@@ -234,8 +281,15 @@ describe("gitlab-mentions sink", () => {
     const soon = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
     await start({}, { expiresAt: soon });
     expect(t!.logs()).toMatch(new RegExp(`warn GITLAB_TOKEN expires on ${soon}, in [56] days`));
-    const health = (await (await fetch(`${t!.url}/healthz`)).json()) as { status: string; sinks: Record<string, { tokenExpiresAt: string; state: string; reason: string }> };
-    expect(health.sinks["gitlab-mentions"]).toMatchObject({ tokenExpiresAt: soon, state: "degraded", reason: expect.stringMatching(`GITLAB_TOKEN expires on ${soon}`) });
+    const health = (await (await fetch(`${t!.url}/healthz`)).json()) as {
+      status: string;
+      sinks: Record<string, { tokenExpiresAt: string; state: string; reason: string }>;
+    };
+    expect(health.sinks["gitlab-mentions"]).toMatchObject({
+      tokenExpiresAt: soon,
+      state: "degraded",
+      reason: expect.stringMatching(`GITLAB_TOKEN expires on ${soon}`),
+    });
     expect(health.status).toBe("degraded");
   });
 
@@ -260,17 +314,31 @@ describe("gitlab-mentions sink", () => {
     // /healthz tells why, still with 200: the daemon takes events; its downstream refuses it.
     const health = await fetch(`${t!.url}/healthz`);
     expect(health.status).toBe(200);
-    const body = (await health.json()) as { status: string; sinks: Record<string, { state: string; reason: string; since: string; lastError: { status: number } }> };
+    const body = (await health.json()) as {
+      status: string;
+      sinks: Record<string, { state: string; reason: string; since: string; lastError: { status: number } }>;
+    };
     expect(body.status).toBe("degraded");
-    expect(body.sinks["gitlab-mentions"]).toMatchObject({ state: "failing", reason: expect.stringMatching(/refuses its credentials \(HTTP 401\)/), lastError: { status: 401 } });
+    expect(body.sinks["gitlab-mentions"]).toMatchObject({
+      state: "failing",
+      reason: expect.stringMatching(/refuses its credentials \(HTTP 401\)/),
+      lastError: { status: 401 },
+    });
     expect(Date.parse(body.sinks["gitlab-mentions"]?.since ?? "")).toBeLessThanOrEqual(Date.now());
     gitlab!.failAll = null;
     await waitFor(() => (w.notes.length === 1 ? true : undefined), 5000);
     // Once the delivery is recorded, the sink is ok again.
-    const recovered = await waitFor(async () => {
-      const now = (await (await fetch(`${t!.url}/healthz`)).json()) as { status: string; sinks: Record<string, { state: string; lastDeliveredAt: string | null }> };
-      return now.status === "ok" ? now : undefined;
-    }, 5000, "/healthz to be ok again");
+    const recovered = await waitFor(
+      async () => {
+        const now = (await (await fetch(`${t!.url}/healthz`)).json()) as {
+          status: string;
+          sinks: Record<string, { state: string; lastDeliveredAt: string | null }>;
+        };
+        return now.status === "ok" ? now : undefined;
+      },
+      5000,
+      "/healthz to be ok again",
+    );
     expect(recovered.sinks["gitlab-mentions"]).toMatchObject({ state: "ok", lastDeliveredAt: expect.any(String) });
   });
 
@@ -309,6 +377,8 @@ describe("gitlab-mentions sink", () => {
   });
 
   it("refuses to start without GITLAB_TOKEN, naming it", async () => {
-    await expect(startTestDaemon({ SINKS_ENABLED: "gitlab-mentions" })).rejects.toThrow(/^GITLAB_TOKEN is required by the gitlab-mentions sink/);
+    await expect(startTestDaemon({ SINKS_ENABLED: "gitlab-mentions" })).rejects.toThrow(
+      /^GITLAB_TOKEN is required by the gitlab-mentions sink/,
+    );
   });
 });

@@ -28,24 +28,29 @@ let receiver: FakeServer | undefined;
  * A service receiving pushes: verifies each with the standardwebhooks package against `secrets`,
  * and answers with `answer(path, n)` (the n-th request to that path).
  */
-async function startReceiver(secrets: string[], answer: (path: string, n: number) => { status: number; headers?: Record<string, string>; body?: string } | null) {
+async function startReceiver(
+  secrets: string[],
+  answer: (path: string, n: number) => { status: number; headers?: Record<string, string>; body?: string } | null,
+) {
   const arrivals: Arrival[] = [];
-  receiver = closeAfterTest(await startFakeServer((req, body, res) => {
-    const path = req.url ?? "";
-    const headers = Object.fromEntries(Object.entries(req.headers).map(([name, value]) => [name, String(value)]));
-    const verifiedWith = secrets.filter((secret) => {
-      try {
-        new Webhook(secret).verify(body, headers);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    arrivals.push({ path, headers: req.headers, body, at: Date.now(), verifiedWith });
-    const reply = answer(path, arrivals.filter((arrival) => arrival.path === path).length);
-    if (reply === null) return; // never answers
-    res.writeHead(reply.status, reply.headers).end(reply.body ?? "");
-  }));
+  receiver = closeAfterTest(
+    await startFakeServer((req, body, res) => {
+      const path = req.url ?? "";
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([name, value]) => [name, String(value)]));
+      const verifiedWith = secrets.filter((secret) => {
+        try {
+          new Webhook(secret).verify(body, headers);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      arrivals.push({ path, headers: req.headers, body, at: Date.now(), verifiedWith });
+      const reply = answer(path, arrivals.filter((arrival) => arrival.path === path).length);
+      if (reply === null) return; // never answers
+      res.writeHead(reply.status, reply.headers).end(reply.body ?? "");
+    }),
+  );
   return arrivals;
 }
 
@@ -53,22 +58,35 @@ async function start(endpoints: unknown, env: Record<string, string> = {}): Prom
   const dir = tempDir();
   const file = join(dir, "endpoints.json");
   writeFileSync(file, JSON.stringify(endpoints));
-  t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "http", LOG_EVENTS_TO: "", HTTP_SINK_FILE: file, ADMIN_TOKEN: ADMIN, ...env }, {}, dir));
+  t = closeAfterTest(
+    await startTestDaemon({ SINKS_ENABLED: "http", LOG_EVENTS_TO: "", HTTP_SINK_FILE: file, ADMIN_TOKEN: ADMIN, ...env }, {}, dir),
+  );
   return t;
 }
 
-const api = async <T>(path: string): Promise<T> => (await (await fetch(`${t!.url}${path}`, { headers: { Authorization: `Bearer ${ADMIN}` } })).json()) as T;
+const api = async <T>(path: string): Promise<T> =>
+  (await (await fetch(`${t!.url}${path}`, { headers: { Authorization: `Bearer ${ADMIN}` } })).json()) as T;
 
 describe("http sink", () => {
   it("pushes each event signed with every secret of the endpoint, as GitLab sent it or as the normalized event, filtered", async () => {
     const [oldSecret, newSecretValue, auditSecret] = [newSecret(), newSecret(), newSecret()];
     const arrivals = await startReceiver([oldSecret as string, newSecretValue as string, auditSecret as string], () => ({ status: 200 }));
     await start([
-      { name: "bot", url: `${receiver!.url}/bot`, secret: [oldSecret, newSecretValue], types: ["merge_requests"], projects: ["flightjs/*"] },
+      {
+        name: "bot",
+        url: `${receiver!.url}/bot`,
+        secret: [oldSecret, newSecretValue],
+        types: ["merge_requests"],
+        projects: ["flightjs/*"],
+      },
       { name: "audit", url: `${receiver!.url}/audit?key=s3cr3t-path`, secret: auditSecret, body: "event" },
     ]);
     const mr = fixtureJson("project__merge_request_open.json");
-    const posted = await postHook(t!.url, mr, { event: "Merge Request Hook", deliveryId: "mr-delivery-1", headers: { "X-Gitlab-Instance": "https://gitlab.example.com" } });
+    const posted = await postHook(t!.url, mr, {
+      event: "Merge Request Hook",
+      deliveryId: "mr-delivery-1",
+      headers: { "X-Gitlab-Instance": "https://gitlab.example.com" },
+    });
     const id = ((await posted.json()) as { id: number }).id;
     await postHook(t!.url, fixtureJson("project__push.json"), { event: "Push Hook" });
     await waitFor(() => (arrivals.length === 3 ? true : undefined), 5000, "three pushes");
@@ -80,12 +98,23 @@ describe("http sink", () => {
     expect(audit).toHaveLength(2);
     const [first] = bot as [Arrival];
     expect(JSON.parse(first.body)).toEqual(mr);
-    expect(first.headers).toMatchObject({ "content-type": "application/json", "x-gitlab-event": "Merge Request Hook", "idempotency-key": "mr-delivery-1", "x-gitlab-instance": "https://gitlab.example.com" });
+    expect(first.headers).toMatchObject({
+      "content-type": "application/json",
+      "x-gitlab-event": "Merge Request Hook",
+      "idempotency-key": "mr-delivery-1",
+      "x-gitlab-instance": "https://gitlab.example.com",
+    });
     // Signed with both secrets while they rotate: a receiver holding either verifies it.
     expect(first.verifiedWith).toEqual([oldSecret, newSecretValue]);
     expect(String(first.headers["webhook-signature"]).split(" ")).toHaveLength(2);
     expect(audit.map((arrival) => arrival.verifiedWith)).toEqual([[auditSecret], [auditSecret]]);
-    expect(JSON.parse((audit[0] as Arrival).body)).toMatchObject({ id, type: "merge_request", action: "open", project: { path: "flightjs/flight-management" }, payload: mr });
+    expect(JSON.parse((audit[0] as Arrival).body)).toMatchObject({
+      id,
+      type: "merge_request",
+      action: "open",
+      project: { path: "flightjs/flight-management" },
+      payload: mr,
+    });
     // One message id per event and endpoint.
     expect(first.headers["webhook-id"]).not.toBe((audit[0] as Arrival).headers["webhook-id"]);
 
@@ -112,7 +141,11 @@ describe("http sink", () => {
   it("retries a failure with the same webhook-id, keeps the answer with the attempt, and waits as Retry-After says", async () => {
     const secret = newSecret();
     const arrivals = await startReceiver([secret], (_path, n) =>
-      n === 1 ? { status: 500, body: "database is down\n(trace 42)" } : n === 2 ? { status: 503, headers: { "Retry-After": "2" }, body: "busy" } : { status: 204 },
+      n === 1
+        ? { status: 500, body: "database is down\n(trace 42)" }
+        : n === 2
+          ? { status: 503, headers: { "Retry-After": "2" }, body: "busy" }
+          : { status: 204 },
     );
     await start([{ name: "svc", url: `${receiver!.url}/hook`, secret }], { RETRY_MIN_MS: "20", RETRY_MAX_MS: "40" });
     const posted = await postHook(t!.url, fixtureJson("project__issue.json"), { event: "Issue Hook" });
@@ -143,12 +176,18 @@ describe("http sink", () => {
     await waitFor(async () => ((await api<{ sinks: { failed: number }[] }>("/api/sinks")).sinks[0]?.failed === 1 ? true : undefined));
     await postHook(t!.url, fixtureJson("project__push.json"), { event: "Push Hook" });
     const health = await waitFor(async () => {
-      const body = (await (await fetch(`${t!.url}/healthz`)).json()) as { status: string; sinks: Record<string, { state: string; reason: string; failed: number; disabled?: string }> };
+      const body = (await (await fetch(`${t!.url}/healthz`)).json()) as {
+        status: string;
+        sinks: Record<string, { state: string; reason: string; failed: number; disabled?: string }>;
+      };
       return body.sinks["http:old"]?.failed === 2 ? body : undefined;
     });
     expect(arrivals).toHaveLength(1);
     expect(health.status).toBe("degraded");
-    expect(health.sinks["http:old"]).toMatchObject({ state: "failing", reason: expect.stringMatching(/^disabled since .*410 Gone/) as unknown });
+    expect(health.sinks["http:old"]).toMatchObject({
+      state: "failing",
+      reason: expect.stringMatching(/^disabled since .*410 Gone/) as unknown,
+    });
     expect(t!.logs()).toMatch(/http:old answered 410 Gone: the endpoint is disabled/);
   });
 
@@ -181,9 +220,21 @@ describe("http sink", () => {
   it("refuses to start on a malformed HTTP_SINK_FILE, naming the entry, never the secret", async () => {
     const secret = newSecret();
     const cases: [unknown, RegExp][] = [
-      [[{ name: "a", url: "http://127.0.0.1:9/a", secret }, { name: "b", url: "ftp://x", secret }], /^HTTP_SINK_FILE: entry 2 \("b"\) url accepts an http\(s\) URL$/],
-      [[{ name: "a", url: "http://127.0.0.1:9/a", secret: "not-a-whsec-" + secret }], /^HTTP_SINK_FILE: entry 1 \("a"\) secret accepts a whsec_<base64> secret or a list of them$/],
-      [[{ name: "a", url: "http://127.0.0.1:9/a", secret, typs: ["push"] }], /^HTTP_SINK_FILE: entry 1 \("a"\) has unknown field\(s\) typs$/],
+      [
+        [
+          { name: "a", url: "http://127.0.0.1:9/a", secret },
+          { name: "b", url: "ftp://x", secret },
+        ],
+        /^HTTP_SINK_FILE: entry 2 \("b"\) url accepts an http\(s\) URL$/,
+      ],
+      [
+        [{ name: "a", url: "http://127.0.0.1:9/a", secret: "not-a-whsec-" + secret }],
+        /^HTTP_SINK_FILE: entry 1 \("a"\) secret accepts a whsec_<base64> secret or a list of them$/,
+      ],
+      [
+        [{ name: "a", url: "http://127.0.0.1:9/a", secret, typs: ["push"] }],
+        /^HTTP_SINK_FILE: entry 1 \("a"\) has unknown field\(s\) typs$/,
+      ],
       [[{ url: "http://127.0.0.1:9/a", secret }], /^HTTP_SINK_FILE: entry 1 name is missing$/],
       [[{ name: "a", url: "http://127.0.0.1:9/a", secret, body: "raw" }], /^HTTP_SINK_FILE: entry 1 \("a"\) body accepts "gitlab"/],
       [{ name: "a" }, /must hold a JSON array/],

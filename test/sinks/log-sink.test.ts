@@ -59,7 +59,10 @@ describe("log sink", () => {
     const t = await startTestDaemon({ LOG_EVENTS_TO: logPath }, {}, dir);
     const body = fixtureJson("project__merge_request_open.json");
     const ids = await Promise.all(
-      Array.from({ length: 20 }, async () => ((await (await postHook(t.url, body, { event: "Merge Request Hook" })).json()) as { id: number }).id),
+      Array.from(
+        { length: 20 },
+        async () => ((await (await postHook(t.url, body, { event: "Merge Request Hook" })).json()) as { id: number }).id,
+      ),
     );
     await waitFor(() => (lines(logPath).length === 20 ? true : undefined));
     const events = lines(logPath).map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -76,10 +79,19 @@ describe("log sink", () => {
     const t = await startTestDaemon({ LOG_EVENTS_TO: logPath }, {}, dir, {
       store: (config) => (store = faultyStore(openSqliteStore(config.DATABASE_PATH), ["markDelivered", "markFailed"], () => full)),
     });
-    const post = async (project: number) => ((await (await postHook(t.url, { object_kind: "push", project: { id: project, path_with_namespace: `g/p${project}` } })).json()) as { id: number }).id;
+    const post = async (project: number) =>
+      (
+        (await (await postHook(t.url, { object_kind: "push", project: { id: project, path_with_namespace: `g/p${project}` } })).json()) as {
+          id: number;
+        }
+      ).id;
     const ids = [await post(1), await post(2), await post(3)];
     await sleep(2500);
-    expect(lines(logPath).map((line) => (JSON.parse(line) as { id: number }).id).sort()).toEqual(ids);
+    expect(
+      lines(logPath)
+        .map((line) => (JSON.parse(line) as { id: number }).id)
+        .sort(),
+    ).toEqual(ids);
     const failures = store?.failures ?? 0;
     expect(failures).toBeGreaterThan(ids.length);
     expect(failures).toBeLessThan(40);
@@ -117,7 +129,14 @@ describe("log sink", () => {
     const limit = Buffer.byteLength(readFileSync(logPath)) + 3000;
     const database = await createDatabase(inject("postgresUrl"));
     const daemon = await spawnDaemon(
-      { DATABASE_URL: database, SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "log", LOG_EVENTS_TO: logPath, RETRY_MIN_MS: "100", RETRY_MAX_MS: "300" },
+      {
+        DATABASE_URL: database,
+        SOURCE_TOKEN: TEST_TOKEN,
+        SINKS_ENABLED: "log",
+        LOG_EVENTS_TO: logPath,
+        RETRY_MIN_MS: "100",
+        RETRY_MAX_MS: "300",
+      },
       dir,
       ["prlimit", `--fsize=${limit}:unlimited`],
     );
@@ -129,10 +148,19 @@ describe("log sink", () => {
       // Every line stays whole JSON while the disk is full.
       for (const line of lines(logPath)) expect(() => JSON.parse(line)).not.toThrow();
       execFileSync("prlimit", ["--pid", String(daemon.child.pid), "--fsize=unlimited"]);
-      await waitFor(() => (lines(logPath).length === before.length + ids.length ? true : undefined), 10_000, "the events once there is room");
+      await waitFor(
+        () => (lines(logPath).length === before.length + ids.length ? true : undefined),
+        10_000,
+        "the events once there is room",
+      );
       const written = lines(logPath).map((line) => JSON.parse(line) as { id: number });
       // Events about no project are not ordered among themselves: each once, whole.
-      expect(written.slice(before.length).map((line) => line.id).sort((a, b) => a - b)).toEqual(ids);
+      expect(
+        written
+          .slice(before.length)
+          .map((line) => line.id)
+          .sort((a, b) => a - b),
+      ).toEqual(ids);
     } finally {
       daemon.child.kill("SIGKILL");
       await daemon.exited;

@@ -21,18 +21,24 @@ let gitlab: FakeGitLab | undefined;
 
 async function start(env: Record<string, string> = {}, tasks = ["T1", "T2", "T3", "T4", "T5"]) {
   conduit = closeAfterTest(await startFakeConduit({ token: PHAB_TOKEN, tasks, projects: { "patch-for-review": "PHID-PROJ-pfr" } }));
-  t = closeAfterTest(await startTestDaemon({
-    SINKS_ENABLED: "phabricator",
-    LOG_EVENTS_TO: "",
-    PHABRICATOR_URL: conduit.url,
-    PHABRICATOR_TOKEN: PHAB_TOKEN,
-    PHABRICATOR_TIMEOUT_MS: "300",
-    ...env,
-  }));
+  t = closeAfterTest(
+    await startTestDaemon({
+      SINKS_ENABLED: "phabricator",
+      LOG_EVENTS_TO: "",
+      PHABRICATOR_URL: conduit.url,
+      PHABRICATOR_TOKEN: PHAB_TOKEN,
+      PHABRICATOR_TIMEOUT_MS: "300",
+      ...env,
+    }),
+  );
   return { t, conduit };
 }
 
-type Mr = ReturnType<typeof fixtureJson> & { object_attributes: Record<string, unknown>; project: Record<string, unknown>; changes: Record<string, unknown> };
+type Mr = ReturnType<typeof fixtureJson> & {
+  object_attributes: Record<string, unknown>;
+  project: Record<string, unknown>;
+  changes: Record<string, unknown>;
+};
 
 /** GitLab's documented MR body, made public and given a description and last commit. */
 function mergeRequest(action: string, description: string, commitMessage = "Fix things", extra: Record<string, unknown> = {}): Mr {
@@ -47,10 +53,14 @@ async function deliver(body: object, event = "Merge Request Hook", deliveryId: s
   const response = await postHook(t!.url, body, { event, deliveryId });
   expect(response.status).toBeLessThan(300);
   const { id } = (await response.json()) as { id: number };
-  await waitFor(async () => {
-    const state = (await t!.daemon.store.deliveriesOf(id)).find((d) => d.sink === "phabricator");
-    return state === undefined || state.status !== "pending" ? true : undefined;
-  }, 8000, "the phabricator delivery to settle");
+  await waitFor(
+    async () => {
+      const state = (await t!.daemon.store.deliveriesOf(id)).find((d) => d.sink === "phabricator");
+      return state === undefined || state.status !== "pending" ? true : undefined;
+    },
+    8000,
+    "the phabricator delivery to settle",
+  );
   return id;
 }
 
@@ -74,7 +84,14 @@ describe("task references", () => {
 
 describe("comment text", () => {
   it("keeps a hostile title inside the literal", () => {
-    const text = commentText({ actor: "@admin **x**", action: "merge", url: MR_URL, projectPath: "a/b", targetBranch: "main", title: "Oops %%% @alice {{{ [[link]]\n= Heading 100%" });
+    const text = commentText({
+      actor: "@admin **x**",
+      action: "merge",
+      url: MR_URL,
+      projectPath: "a/b",
+      targetBranch: "main",
+      title: "Oops %%% @alice {{{ [[link]]\n= Heading 100%",
+    });
     const [first, blank, literal] = text.split("\n");
     expect(first).toBe(`adminx merged ${MR_URL}`);
     expect(blank).toBe("");
@@ -89,7 +106,12 @@ describe("comment text", () => {
 });
 
 describe("phabricator sink", () => {
-  const verbs: [string, string][] = [["open", "opened"], ["reopen", "reopened"], ["merge", "merged"], ["close", "closed"]];
+  const verbs: [string, string][] = [
+    ["open", "opened"],
+    ["reopen", "reopened"],
+    ["merge", "merged"],
+    ["close", "closed"],
+  ];
   for (const [action, verb] of verbs) {
     it(`comments "${verb}" on ${action}, on every task of the description and last commit`, async () => {
       await start();
@@ -122,9 +144,15 @@ describe("phabricator sink", () => {
     await deliver(mergeRequest("open", "Bug: T1"));
     // A description edit that adds T2.
     await deliver(mergeRequest("update", "Bug: T1\nBug: T2", "Fix things", { oldrev: undefined }));
-    await deliver({ ...mergeRequest("update", "Bug: T1\nBug: T2"), changes: { description: { previous: "Bug: T1", current: "Bug: T1\nBug: T2" } } });
+    await deliver({
+      ...mergeRequest("update", "Bug: T1\nBug: T2"),
+      changes: { description: { previous: "Bug: T1", current: "Bug: T1\nBug: T2" } },
+    });
     // A push whose new commit names T3.
-    const push = mergeRequest("update", "Bug: T1\nBug: T2", "More\n\nBug: T3", { oldrev: "c0ffee1", last_commit: { id: "beef2", message: "More\n\nBug: T3" } });
+    const push = mergeRequest("update", "Bug: T1\nBug: T2", "More\n\nBug: T3", {
+      oldrev: "c0ffee1",
+      last_commit: { id: "beef2", message: "More\n\nBug: T3" },
+    });
     await deliver(push);
     // A label change: no new task, nothing posted.
     await deliver(mergeRequest("update", "Bug: T1\nBug: T2"));
@@ -167,10 +195,14 @@ describe("phabricator sink", () => {
     const refused = { error_code: "ERR-CONDUIT-CORE", error_info: "You do not have permission to edit this object." };
     conduit!.failWhen((call) => call.method === "maniphest.edit" && call.params.objectIdentifier === "T1", refused, 1000);
     const stuckId = await postAndReadId(mergeRequest("open", "Bug: T1"));
-    const stuck = await waitFor(async () => {
-      const state = (await t!.daemon.store.deliveriesOf(stuckId)).find((d) => d.sink === "phabricator");
-      return state && state.attempts === 1 ? state : undefined;
-    }, 8000, "the first attempt on MR !16 to fail");
+    const stuck = await waitFor(
+      async () => {
+        const state = (await t!.daemon.store.deliveriesOf(stuckId)).find((d) => d.sink === "phabricator");
+        return state && state.attempts === 1 ? state : undefined;
+      },
+      8000,
+      "the first attempt on MR !16 to fail",
+    );
     expect(stuck.status).toBe("pending");
     expect(Date.parse(stuck.nextAttemptAt ?? "") - Date.now()).toBeGreaterThan(60_000);
 
@@ -182,7 +214,10 @@ describe("phabricator sink", () => {
     // The failing MR's own later event still waits behind it: order holds within one merge request.
     const mergedId = await postAndReadId(mergeRequest("merge", "Bug: T1"));
     await sleep(300);
-    expect((await t!.daemon.store.deliveriesOf(mergedId)).find((d) => d.sink === "phabricator")).toMatchObject({ status: "pending", attempts: 0 });
+    expect((await t!.daemon.store.deliveriesOf(mergedId)).find((d) => d.sink === "phabricator")).toMatchObject({
+      status: "pending",
+      attempts: 0,
+    });
     expect(conduit!.comments.get("T1")).toEqual([]);
   });
 
@@ -236,11 +271,18 @@ describe("phabricator sink", () => {
     const where = new URL(conduit!.url).host;
     await conduit!.close();
     await postAndReadId(mergeRequest("open", "Bug: T1"));
-    type Health = { status: string; sinks: { phabricator: { state: string; reason: string; since: string; pending: number; lastError: { message: string } } } };
-    const health = await waitFor(async () => {
-      const body = (await (await fetch(`${t!.url}/healthz`)).json()) as Health;
-      return body.sinks.phabricator.state === "failing" ? body : undefined;
-    }, 8000, "the phabricator sink to be failing");
+    type Health = {
+      status: string;
+      sinks: { phabricator: { state: string; reason: string; since: string; pending: number; lastError: { message: string } } };
+    };
+    const health = await waitFor(
+      async () => {
+        const body = (await (await fetch(`${t!.url}/healthz`)).json()) as Health;
+        return body.sinks.phabricator.state === "failing" ? body : undefined;
+      },
+      8000,
+      "the phabricator sink to be failing",
+    );
     expect(health.status).toBe("degraded");
     expect(health.sinks.phabricator).toMatchObject({ reason: expect.stringMatching(/deliveries in a row failed/), pending: 1 });
     expect(health.sinks.phabricator.lastError.message).toContain(`ECONNREFUSED ${where}`);

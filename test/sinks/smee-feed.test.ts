@@ -20,10 +20,12 @@ let receiver: FakeServer | undefined;
 /** A bot's webhook endpoint on localhost: records what smee-client forwards to it. */
 async function startBot(): Promise<Forwarded[]> {
   const received: Forwarded[] = [];
-  receiver = closeAfterTest(await startFakeServer((req, body, res) => {
-    received.push({ headers: req.headers, body: JSON.parse(body) as Record<string, unknown> });
-    res.writeHead(200).end("ok");
-  }));
+  receiver = closeAfterTest(
+    await startFakeServer((req, body, res) => {
+      received.push({ headers: req.headers, body: JSON.parse(body) as Record<string, unknown> });
+      res.writeHead(200).end("ok");
+    }),
+  );
   return received;
 }
 

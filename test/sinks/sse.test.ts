@@ -33,7 +33,8 @@ describe("GET /sse/", () => {
     await start();
     const source = new EventSource(`${t!.url}/sse/`);
     const received: { id: string; data: { id: number; type: string } }[] = [];
-    source.onmessage = (message) => received.push({ id: message.lastEventId, data: JSON.parse(message.data) as { id: number; type: string } });
+    source.onmessage = (message) =>
+      received.push({ id: message.lastEventId, data: JSON.parse(message.data) as { id: number; type: string } });
     await new Promise<void>((resolve, reject) => {
       source.onopen = () => resolve();
       source.onerror = () => reject(new Error("EventSource failed"));
@@ -150,7 +151,9 @@ describe("GET /sse/", () => {
       await start();
       const response = await fetch(`${t!.url}/sse/?types=push`);
       expect(response.status).toBe(400);
-      expect(((await response.json()) as { error: string }).error).toBe('unknown parameter "types" (the feed takes type, action, project, hook, since, token, format)');
+      expect(((await response.json()) as { error: string }).error).toBe(
+        'unknown parameter "types" (the feed takes type, action, project, hook, since, token, format)',
+      );
     });
   });
 
@@ -202,7 +205,8 @@ describe("GET /sse/", () => {
       expect(notice.id).toBeUndefined();
       expect(JSON.parse(notice.data)).toEqual({
         count: 1,
-        reason: "events of private and internal projects, and events about no project, are sent only to subscribers with a token (SSE_TOKEN or ADMIN_TOKEN)",
+        reason:
+          "events of private and internal projects, and events about no project, are sent only to subscribers with a token (SSE_TOKEN or ADMIN_TOKEN)",
       });
       feed.close();
     });
@@ -245,10 +249,19 @@ describe("GET /sse/", () => {
   });
 
   it("withholds e-mail addresses and pipeline variables from subscribers without a token, unless told otherwise", async () => {
-    const push = { ...fixtureJson("project__push.json"), project: { ...fixtureJson<{ project: object }>("project__push.json").project, visibility_level: 20 } };
-    const pipeline = { ...fixtureJson("project__pipeline.json"), project: { ...fixtureJson<{ project: object }>("project__pipeline.json").project, visibility_level: 20 } };
+    const push = {
+      ...fixtureJson("project__push.json"),
+      project: { ...fixtureJson<{ project: object }>("project__push.json").project, visibility_level: 20 },
+    };
+    const pipeline = {
+      ...fixtureJson("project__pipeline.json"),
+      project: { ...fixtureJson<{ project: object }>("project__pipeline.json").project, visibility_level: 20 },
+    };
     const leaks = /"(user_)?email"|"variables"/;
-    for (const [setting, leaksToAnonymous] of [["false", false], ["true", true]] as const) {
+    for (const [setting, leaksToAnonymous] of [
+      ["false", false],
+      ["true", true],
+    ] as const) {
       await start({ SINKS_ENABLED: "sse", SSE_ANONYMOUS_FULL_PAYLOAD: setting });
       const anonymous = await openFeed(`${t!.url}/sse/`);
       const holder = await openFeed(`${t!.url}/sse/`, { Authorization: `Bearer ${SSE_TOKEN}` });
@@ -259,9 +272,12 @@ describe("GET /sse/", () => {
       anonymous.close();
       holder.close();
       expect(JSON.stringify(push)).toMatch(leaks);
-      for (const message of anonymous.messages.filter((m) => m.event === undefined)) expect(leaks.test(message.data)).toBe(leaksToAnonymous);
+      for (const message of anonymous.messages.filter((m) => m.event === undefined))
+        expect(leaks.test(message.data)).toBe(leaksToAnonymous);
       for (const message of holder.messages.filter((m) => m.event === undefined)) expect(message.data).toMatch(leaks);
-      const anonymousPipeline = JSON.parse(anonymous.messages.at(-1)?.data ?? "{}") as { payload: { object_attributes: Record<string, unknown> } };
+      const anonymousPipeline = JSON.parse(anonymous.messages.at(-1)?.data ?? "{}") as {
+        payload: { object_attributes: Record<string, unknown> };
+      };
       expect(anonymousPipeline.payload.object_attributes.status).toBe("success");
       await t!.close();
     }
@@ -286,7 +302,8 @@ describe("GET /sse/", () => {
     stalled.write(`GET /sse/ HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
     stalled.pause();
     const reader = await openFeed(`${t!.url}/sse/`);
-    const health = async () => ((await (await fetch(`${t!.url}/healthz`)).json()) as { sinks: { sse: { subscribers: number } } }).sinks.sse.subscribers;
+    const health = async () =>
+      ((await (await fetch(`${t!.url}/healthz`)).json()) as { sinks: { sse: { subscribers: number } } }).sinks.sse.subscribers;
     await waitFor(async () => ((await health()) === 2 ? true : undefined));
     const big = { object_kind: "push", project: { id: 1, path_with_namespace: "a/b", visibility_level: 20 }, filler: "x".repeat(500_000) };
     const ids: number[] = [];

@@ -43,7 +43,8 @@ describe.each(available)("the sinks' ledger on $name", (engine) => {
     const slowerBetween = new Proxy(store, {
       get(target, property, receiver) {
         const value = Reflect.get(target, property, receiver) as unknown;
-        if (property !== "takeRecord" || typeof value !== "function") return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        if (property !== "takeRecord" || typeof value !== "function")
+          return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
         return async (...args: unknown[]) => {
           await firstFinished;
           return (value as (...args: unknown[]) => unknown).apply(target, args);
@@ -75,27 +76,40 @@ describe("the sinks' ledger, an act that lasts longer than the lease", () => {
     const ledger = () => new StoreLedger(store, staleMs, "my-plugin");
     const first = ledger().once("announce:7", slowAct("first"), { wasApplied: async () => false });
     await sleep(staleMs * 1.5);
-    const second = await ledger().once("announce:7", slowAct("second"), { wasApplied: async () => false }).catch((error: unknown) => error);
+    const second = await ledger()
+      .once("announce:7", slowAct("second"), { wasApplied: async () => false })
+      .catch((error: unknown) => error);
     await first;
     expect(second).toBeInstanceOf(Error); // it must wait (RetryLaterError), not act
     expect(acts).toEqual(["first"]);
   });
 });
 
-describe.each(ENGINES.filter((engine) => engine.server && engine.available))("an error text the database cannot store, on $name", (engine) => {
-  it("does not hold its delivery (and its key) forever: the retry runs and the delivery ends delivered", async () => {
-    const location = await engine.freshLocation();
-    const recorder = recordingSink("nul", async (_event, attempt) => {
-      // A downstream's error body, copied into the message as plugins and HTTP clients do.
-      if (attempt === 1) throw new Error("downstream answered: \u0000\u0000 binary garbage");
+describe.each(ENGINES.filter((engine) => engine.server && engine.available))(
+  "an error text the database cannot store, on $name",
+  (engine) => {
+    it("does not hold its delivery (and its key) forever: the retry runs and the delivery ends delivered", async () => {
+      const location = await engine.freshLocation();
+      const recorder = recordingSink("nul", async (_event, attempt) => {
+        // A downstream's error body, copied into the message as plugins and HTTP clients do.
+        if (attempt === 1) throw new Error("downstream answered: \u0000\u0000 binary garbage");
+      });
+      const t = await startTestDaemon({ ...engine.env(location), SINKS_ENABLED: "nul", LOG_EVENTS_TO: "" }, { nul: recorder.factory });
+      daemons.push(t);
+      const { id } = (await (await postHook(t.url, push(1))).json()) as { id: number };
+      await waitFor(
+        () => (recorder.recording.delivered.includes(id) ? true : undefined),
+        8000,
+        "the retry after an error with a NUL in it",
+      );
+      await waitFor(
+        async () => ((await t.daemon.store.deliveriesOf(id))[0]?.status === "delivered" ? true : undefined),
+        5000,
+        "the delivered outcome",
+      );
     });
-    const t = await startTestDaemon({ ...engine.env(location), SINKS_ENABLED: "nul", LOG_EVENTS_TO: "" }, { nul: recorder.factory });
-    daemons.push(t);
-    const { id } = (await (await postHook(t.url, push(1))).json()) as { id: number };
-    await waitFor(() => (recorder.recording.delivered.includes(id) ? true : undefined), 8000, "the retry after an error with a NUL in it");
-    await waitFor(async () => ((await t.daemon.store.deliveriesOf(id))[0]?.status === "delivered" ? true : undefined), 5000, "the delivered outcome");
-  });
-});
+  },
+);
 
 describe("two daemons on one SQLite file (an overlapping restart)", () => {
   it("never runs a delivery the first daemon is running: the second waits or refuses to start", async () => {
@@ -162,9 +176,16 @@ describe("one claim shared by the lanes of several keys", () => {
     const recorder = recordingSink("slow", async (event) => {
       if (event.id === slow) await sleep(3000);
     });
-    const t = await startTestDaemon({ ...postgres.env(location), SINKS_ENABLED: "slow", LOG_EVENTS_TO: "", DELIVERY_LEASE_SECONDS: "1" }, { slow: recorder.factory });
+    const t = await startTestDaemon(
+      { ...postgres.env(location), SINKS_ENABLED: "slow", LOG_EVENTS_TO: "", DELIVERY_LEASE_SECONDS: "1" },
+      { slow: recorder.factory },
+    );
     daemons.push(t);
-    await waitFor(() => (recorder.recording.delivered.includes(quick) && recorder.recording.calls.some((call) => call.id === slow) ? true : undefined), 5000, "both lanes");
+    await waitFor(
+      () => (recorder.recording.delivered.includes(quick) && recorder.recording.calls.some((call) => call.id === slow) ? true : undefined),
+      5000,
+      "both lanes",
+    );
     // The slow delivery still runs, and its daemon is alive and renewing: nobody else may take it.
     await sleep(1500);
     expect(recorder.recording.delivered).not.toContain(slow);
@@ -226,7 +247,10 @@ describe("a delivery whose claim is lost while it runs", () => {
     const theirs = await postgres.open(location);
     opened.push(theirs);
     const watcher = signalWatchingSink("watch");
-    const t = await startTestDaemon({ ...postgres.env(location), SINKS_ENABLED: "watch", LOG_EVENTS_TO: "", DELIVERY_LEASE_SECONDS: "1" }, { watch: watcher.factory });
+    const t = await startTestDaemon(
+      { ...postgres.env(location), SINKS_ENABLED: "watch", LOG_EVENTS_TO: "", DELIVERY_LEASE_SECONDS: "1" },
+      { watch: watcher.factory },
+    );
     daemons.push(t);
     const { id } = (await (await postHook(t.url, push(1))).json()) as { id: number };
     await waitFor(() => (watcher.runs.length === 1 ? true : undefined), 5000, "the run");
@@ -291,14 +315,23 @@ describe("a delivery whose claim renewal is slow once", () => {
       },
     });
     const watcher = signalWatchingSink("watch", 2500);
-    const t = await startTestDaemon({ ...postgres.env(location), SINKS_ENABLED: "watch", LOG_EVENTS_TO: "", DELIVERY_LEASE_SECONDS: "2" }, { watch: watcher.factory }, undefined, {
-      store: () => store,
-    });
+    const t = await startTestDaemon(
+      { ...postgres.env(location), SINKS_ENABLED: "watch", LOG_EVENTS_TO: "", DELIVERY_LEASE_SECONDS: "2" },
+      { watch: watcher.factory },
+      undefined,
+      {
+        store: () => store,
+      },
+    );
     daemons.push(t);
     const { id } = (await (await postHook(t.url, push(1))).json()) as { id: number };
     await waitFor(() => (watcher.runs.length === 1 ? true : undefined), 5000, "the run");
     slowOnce = true;
-    await waitFor(async () => ((await t.daemon.store.deliveriesOf(id))[0]?.status === "delivered" ? true : undefined), 8000, "the delivery to end delivered");
+    await waitFor(
+      async () => ((await t.daemon.store.deliveriesOf(id))[0]?.status === "delivered" ? true : undefined),
+      8000,
+      "the delivery to end delivered",
+    );
     expect(watcher.runs.map((run) => run.abortedAt)).toEqual([null]);
   });
 });

@@ -32,7 +32,10 @@ async function openTwice(): Promise<[Store, Store]> {
 }
 
 const quietLogger = () => createLogger({ debug: false, json: false, stream: new PassThrough() });
-const push = (project: number) => ({ object_kind: "push", project: { id: project, path_with_namespace: `g/p${project}`, visibility_level: 20 } });
+const push = (project: number) => ({
+  object_kind: "push",
+  project: { id: project, path_with_namespace: `g/p${project}`, visibility_level: 20 },
+});
 
 describe("the bus under interleaved commits", () => {
   it("emits another daemon's event committed between two of this daemon's, though both of ours come in one turn", async () => {
@@ -67,7 +70,11 @@ describe("a delivery's claim", () => {
     t = await startTestDaemon({ ADMIN_TOKEN: ADMIN, SINKS_ENABLED: "recorder", LOG_EVENTS_TO: "" }, { recorder: recorder.factory });
     const { id } = (await (await postHook(t.url, push(1))).json()) as { id: number };
     await waitFor(() => (recorder.recording.calls.length === 1 ? true : undefined), 5000, "the first run");
-    const asked = await fetch(`${t.url}/api/events/${id}/redeliver`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" }, body: "{}" });
+    const asked = await fetch(`${t.url}/api/events/${id}/redeliver`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" },
+      body: "{}",
+    });
     expect(await asked.json()).toMatchObject({ requeued: 1 });
     release();
     await waitFor(() => (recorder.recording.delivered.length === 2 ? true : undefined), 5000, "the redelivery");
@@ -87,7 +94,12 @@ describe("a delivery's claim", () => {
         await sleep(2500);
       }
     });
-    t = await startTestDaemon({ SINKS_ENABLED: "slow", LOG_EVENTS_TO: "", DELIVERY_LEASE_SECONDS: "1" }, { slow: recorder.factory }, undefined, { store: () => store });
+    t = await startTestDaemon(
+      { SINKS_ENABLED: "slow", LOG_EVENTS_TO: "", DELIVERY_LEASE_SECONDS: "1" },
+      { slow: recorder.factory },
+      undefined,
+      { store: () => store },
+    );
     const slow = (await (await postHook(t.url, { ...push(1), slow: true })).json()) as { id: number };
     const next = (await (await postHook(t.url, push(1))).json()) as { id: number };
     await waitFor(() => (renewalsFail ? true : undefined), 5000, "the slow delivery");
@@ -99,7 +111,9 @@ describe("a delivery's claim", () => {
     await sleep(2500).finally(() => clearInterval(renewing));
     expect(recorder.recording.calls.map((call) => call.id)).toEqual([slow.id]);
     expect((await theirs.deliveriesOf(slow.id))[0]).toMatchObject({ status: "pending", attempts: 0 });
-    expect(await theirs.markDelivered("slow", slow.id, { startedAt: Date.now(), durationMs: 1, claim: taken[0]?.claim }, Date.now())).toBe(true);
+    expect(await theirs.markDelivered("slow", slow.id, { startedAt: Date.now(), durationMs: 1, claim: taken[0]?.claim }, Date.now())).toBe(
+      true,
+    );
     expect(t.logs()).toMatch(/taken over/);
   });
 });
@@ -117,7 +131,9 @@ describe("the sinks' ledger", () => {
       new StoreLedger(other, 60_000, "phabricator").once("12!4:T1:open", act("b")),
     ]);
     expect(acts).toHaveLength(1);
-    expect(results.filter((result) => result.status === "fulfilled").map((result) => (result as PromiseFulfilledResult<boolean>).value)).toEqual([true]);
+    expect(
+      results.filter((result) => result.status === "fulfilled").map((result) => (result as PromiseFulfilledResult<boolean>).value),
+    ).toEqual([true]);
     expect((results.find((result) => result.status === "rejected") as PromiseRejectedResult).reason).toBeInstanceOf(RetryLaterError);
     expect(await new StoreLedger(store, 60_000, "phabricator").once("12!4:T1:open", act("c"))).toBe(false);
     expect(acts).toHaveLength(1);
@@ -138,7 +154,15 @@ describe("the sinks' ledger", () => {
     expect(await ledger.once("n1", async () => void posts++, { wasApplied: async () => (asked++, true) })).toBe(false);
     expect([posts, asked]).toEqual([1, 1]);
     // Refused with a 4xx: nothing happened, so the next run acts without asking.
-    await expect(ledger.once("n2", async () => { throw Object.assign(new Error("403"), { status: 403 }); }, { wasApplied: async () => (asked++, true) })).rejects.toThrow();
+    await expect(
+      ledger.once(
+        "n2",
+        async () => {
+          throw Object.assign(new Error("403"), { status: 403 });
+        },
+        { wasApplied: async () => (asked++, true) },
+      ),
+    ).rejects.toThrow();
     expect(await ledger.once("n2", async () => void posts++, { wasApplied: async () => (asked++, true) })).toBe(true);
     expect([posts, asked]).toEqual([2, 1]);
   });

@@ -34,7 +34,10 @@ describe("the PostgreSQL notification connection", () => {
     proxied.port = String(proxy.port);
     const start = async (databaseUrl: string) => {
       const dir = tempDir();
-      const daemon = await spawnDaemon({ DATABASE_URL: databaseUrl, SOURCE_TOKEN: TEST_TOKEN, SSE_TOKEN, SINKS_ENABLED: "sse", LOG_EVENTS_TO: join(dir, "events.log") }, dir);
+      const daemon = await spawnDaemon(
+        { DATABASE_URL: databaseUrl, SOURCE_TOKEN: TEST_TOKEN, SSE_TOKEN, SINKS_ENABLED: "sse", LOG_EVENTS_TO: join(dir, "events.log") },
+        dir,
+      );
       daemons.push(daemon);
       return daemon;
     };
@@ -58,7 +61,11 @@ describe("the PostgreSQL notification connection", () => {
     }
     expect(onB.ids()).toEqual([first, ...later]);
     // And B finds the connection dead, drops it and listens on a new one.
-    await waitFor(() => (/lost the database notification connection; reconnecting/.test(b.output()) ? true : undefined), 15_000, "B reconnecting");
+    await waitFor(
+      () => (/lost the database notification connection; reconnecting/.test(b.output()) ? true : undefined),
+      15_000,
+      "B reconnecting",
+    );
     expect(b.output()).not.toMatch(/unhandled rejection|uncaught/i);
   });
 });

@@ -14,8 +14,17 @@ import { tempDir } from "../../harness/temp-dir.js";
 
 describe("DATABASE_URL for MariaDB", () => {
   it("takes the user and password from TOOL_TOOLSDB_* when the URL has none, and shows no password", () => {
-    const toolforge = mariadbConnection("mysql://tools.db.svc.wikimedia.cloud/s12345__gitlab_webhooks", { user: "s12345", password: "from-env-secret" });
-    expect(toolforge).toMatchObject({ host: "tools.db.svc.wikimedia.cloud", port: 3306, user: "s12345", password: "from-env-secret", database: "s12345__gitlab_webhooks" });
+    const toolforge = mariadbConnection("mysql://tools.db.svc.wikimedia.cloud/s12345__gitlab_webhooks", {
+      user: "s12345",
+      password: "from-env-secret",
+    });
+    expect(toolforge).toMatchObject({
+      host: "tools.db.svc.wikimedia.cloud",
+      port: 3306,
+      user: "s12345",
+      password: "from-env-secret",
+      database: "s12345__gitlab_webhooks",
+    });
     expect(toolforge.location).toBe("mysql://s12345@tools.db.svc.wikimedia.cloud/s12345__gitlab_webhooks");
     const explicit = mariadbConnection("mariadb://hooks:p%40ss@db:3307/hooks", { user: "ignored", password: "ignored" });
     expect(explicit).toMatchObject({ user: "hooks", password: "p@ss", port: 3307 });
@@ -43,7 +52,9 @@ describe.skipIf(!available)("the MariaDB store", () => {
     expect(packet?.bytes).toBe(16 * 1024 * 1024);
     const payload = { object_kind: "push", blob: "é✓".repeat(10 * 1024 * 1024) };
     const { id } = await appendEvent(store, { payload });
-    const [[row]] = await admin.query<({ parts: number } & RowDataPacket)[]>("SELECT payload_parts AS parts FROM events WHERE id = ?", [id]);
+    const [[row]] = await admin.query<({ parts: number } & RowDataPacket)[]>("SELECT payload_parts AS parts FROM events WHERE id = ?", [
+      id,
+    ]);
     await admin.end();
     expect(row?.parts).toBeGreaterThan(1);
     expect((await store.getEvent(id))?.payloadJson).toBe(JSON.stringify(payload));
@@ -60,14 +71,28 @@ describe.skipIf(!available)("the MariaDB store", () => {
     const password = decodeURIComponent(admin.password);
     const user = decodeURIComponent(admin.username);
     const withoutCredentials = `mysql://${admin.host}${admin.pathname}`;
-    daemon = killAfterTest(await spawnDaemon(
-      { DATABASE_URL: withoutCredentials, TOOL_TOOLSDB_USER: user, TOOL_TOOLSDB_PASSWORD: password, SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "sse", ADMIN_TOKEN: "admin-token-0123456" },
-      tempDir(),
-    ));
+    daemon = killAfterTest(
+      await spawnDaemon(
+        {
+          DATABASE_URL: withoutCredentials,
+          TOOL_TOOLSDB_USER: user,
+          TOOL_TOOLSDB_PASSWORD: password,
+          SOURCE_TOKEN: TEST_TOKEN,
+          SINKS_ENABLED: "sse",
+          ADMIN_TOKEN: "admin-token-0123456",
+        },
+        tempDir(),
+      ),
+    );
     const body = JSON.stringify({ object_kind: "push", blob: "x".repeat(25 * 1024 * 1024 - 64) });
     const response = await fetch(`${daemon.url}/hooks`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": TEST_TOKEN, "Idempotency-Key": randomUUID() },
+      headers: {
+        "Content-Type": "application/json",
+        "X-Gitlab-Event": "Push Hook",
+        "X-Gitlab-Token": TEST_TOKEN,
+        "Idempotency-Key": randomUUID(),
+      },
       body,
     });
     expect(response.status).toBe(202);

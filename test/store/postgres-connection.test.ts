@@ -9,7 +9,14 @@ import { appendEvent } from "../helpers/store.js";
 describe("DATABASE_URL for PostgreSQL", () => {
   it("reads host, port, user, an encoded password and the database, and shows no password in its location", () => {
     const connection = postgresConnection("postgresql://hooks:p%40ss%2Fword@db.example.org:6543/gitlab_webhooks?sslmode=require");
-    expect(connection).toMatchObject({ host: "db.example.org", port: 6543, user: "hooks", password: "p@ss/word", database: "gitlab_webhooks", ssl: { rejectUnauthorized: false } });
+    expect(connection).toMatchObject({
+      host: "db.example.org",
+      port: 6543,
+      user: "hooks",
+      password: "p@ss/word",
+      database: "gitlab_webhooks",
+      ssl: { rejectUnauthorized: false },
+    });
     expect(connection.location).toBe("postgres://hooks@db.example.org:6543/gitlab_webhooks (sslmode=require)");
     expect(connection.location).not.toContain("p%40ss");
   });
@@ -51,7 +58,10 @@ describe("TLS to PostgreSQL", () => {
   }
 
   it("encrypts with sslmode=require, and not with sslmode=disable", async () => {
-    for (const [mode, encrypted] of [["require", true], ["disable", false]] as const) {
+    for (const [mode, encrypted] of [
+      ["require", true],
+      ["disable", false],
+    ] as const) {
       const store = await openPostgresStore(`${database}?sslmode=${mode}`);
       const { id } = await appendEvent(store);
       expect((await store.getEvent(id))?.id).toBe(id);

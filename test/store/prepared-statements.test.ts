@@ -31,7 +31,11 @@ async function runEveryShape(driver: SqlDriver): Promise<void> {
     const ids = Array.from({ length }, (_, index) => index);
     await driver.transaction(async (tx) => {
       await tx.run("DELETE FROM shapes");
-      await tx.insertRows("shapes", ["n"], ids.map((id) => [id]));
+      await tx.insertRows(
+        "shapes",
+        ["n"],
+        ids.map((id) => [id]),
+      );
       const rows = await tx.all<{ n: number }>("SELECT COUNT(*) AS n FROM shapes WHERE n IN (:ids)", { ids });
       expect(Number(rows[0]?.n)).toBe(length);
     });
@@ -46,7 +50,9 @@ describe("server-side prepared statements", () => {
   it("stay under the bound on PostgreSQL, whatever the list lengths and insert sizes", async () => {
     const url = await createDatabase(inject("postgresUrl"));
     const driver = new PostgresDriver(new pg.Pool({ connectionString: url, max: 1 }));
-    expect(await preparedAfterEveryShape(driver, "SELECT COUNT(*) AS count FROM pg_prepared_statements")).toBeLessThanOrEqual(MAX_PREPARED_STATEMENTS);
+    expect(await preparedAfterEveryShape(driver, "SELECT COUNT(*) AS count FROM pg_prepared_statements")).toBeLessThanOrEqual(
+      MAX_PREPARED_STATEMENTS,
+    );
   });
 
   describe.skipIf(!mariadbAvailable())("on MariaDB", () => {
@@ -61,7 +67,12 @@ describe("server-side prepared statements", () => {
       const { location: _location, ...connection } = mariadbConnection(await createMariaDbDatabase(server.url()));
       const pool = createMariaDbPool(connection, 1);
       const driver = new MariaDbDriver(pool, connection.database, 1024 * 1024);
-      expect(await preparedAfterEveryShape(driver, "SELECT VARIABLE_VALUE AS count FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'PREPARED_STMT_COUNT'")).toBeLessThanOrEqual(MAX_PREPARED_STATEMENTS);
+      expect(
+        await preparedAfterEveryShape(
+          driver,
+          "SELECT VARIABLE_VALUE AS count FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'PREPARED_STMT_COUNT'",
+        ),
+      ).toBeLessThanOrEqual(MAX_PREPARED_STATEMENTS);
     });
   });
 });

@@ -53,7 +53,9 @@ describe("SQLite store", () => {
     expect(await store.inventory.projectById(3)).toMatchObject({ path: "g/p3" });
     // Events 8 and 9 were pruned by the first release: their ids are never given again.
     expect((await appendEvent(store, {}, ["log"])).id).toBe(10);
-    expect((await store.claimDeliveries("log", { owner: "me", now: Date.now(), leaseMs: 60_000, limit: 10 })).map((d) => d.event.id)).toEqual([7, 10]);
+    expect(
+      (await store.claimDeliveries("log", { owner: "me", now: Date.now(), leaseMs: 60_000, limit: 10 })).map((d) => d.event.id),
+    ).toEqual([7, 10]);
     await store.close();
   });
 
@@ -75,10 +77,18 @@ describe("SQLite store", () => {
     ["LOG_EVENTS_TO", { LOG_EVENTS_TO: "/sys/gitlab-webhooks/data/events.log" }],
   ])("stops start-up with one line naming %s when its directory cannot be written, exit status 78", async (variable, env) => {
     const dir = tempDir();
-    const run = runCli(["serve"], { PORT: "0", HOST: "127.0.0.1", DATABASE_PATH: join(dir, "store.sqlite"), LOG_EVENTS_TO: join(dir, "events.log"), ...env }, dir);
+    const run = runCli(
+      ["serve"],
+      { PORT: "0", HOST: "127.0.0.1", DATABASE_PATH: join(dir, "store.sqlite"), LOG_EVENTS_TO: join(dir, "events.log"), ...env },
+      dir,
+    );
     expect((await run.exited).code).toBe(78);
     const lines = run.output().trim().split("\n");
-    expect(lines.at(-1)).toMatch(new RegExp(`^gitlab-webhooks: configuration error: ${variable} is in /sys/gitlab-webhooks/data, which cannot be written \\(E[A-Z]+\\); point ${variable} at a writable`));
+    expect(lines.at(-1)).toMatch(
+      new RegExp(
+        `^gitlab-webhooks: configuration error: ${variable} is in /sys/gitlab-webhooks/data, which cannot be written \\(E[A-Z]+\\); point ${variable} at a writable`,
+      ),
+    );
     expect(lines.filter((line) => line.includes("configuration error"))).toHaveLength(1);
   });
 });
@@ -110,7 +120,9 @@ describe("SQLite's write-ahead log", () => {
     try {
       // ~300 pages of events: under SQLite's 1,000-page automatic checkpoint, which a commit would run.
       const payload = { object_kind: "push", text: "x".repeat(4000) };
-      const ids = await Promise.all(Array.from({ length: 300 }, () => appendEvent(store, { payload }, ["log"]).then((result) => result.id)));
+      const ids = await Promise.all(
+        Array.from({ length: 300 }, () => appendEvent(store, { payload }, ["log"]).then((result) => result.id)),
+      );
       // The database file alone (without its -wal), as a copy: it holds every committed event once checkpointed.
       // A copy taken while a checkpoint writes the file may be torn: it is looked at again.
       const eventsInFile = () => {
@@ -136,7 +148,11 @@ describe("SQLite's write-ahead log", () => {
 
 describe("one daemon per SQLite file", () => {
   const serve = (path: string, env: Record<string, string> = {}) => {
-    const run = runCli(["serve"], { PORT: "0", HOST: "127.0.0.1", DATABASE_PATH: path, SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "log", ...env }, dirname(path));
+    const run = runCli(
+      ["serve"],
+      { PORT: "0", HOST: "127.0.0.1", DATABASE_PATH: path, SOURCE_TOKEN: TEST_TOKEN, SINKS_ENABLED: "log", ...env },
+      dirname(path),
+    );
     return killAfterTest(run);
   };
   const listening = (run: ReturnType<typeof runCli>) => /listening on [\d.]+:(\d+)/.exec(run.output())?.[1];
@@ -147,7 +163,11 @@ describe("one daemon per SQLite file", () => {
     const first = serve(path, { SHUTDOWN_TIMEOUT_MS: "200" });
     const port = await started(first);
     const second = serve(path);
-    await waitFor(() => /another daemon has DATABASE_PATH .* open; waiting up to 25 s/.test(second.output()) || undefined, 10_000, "the second daemon waiting");
+    await waitFor(
+      () => /another daemon has DATABASE_PATH .* open; waiting up to 25 s/.test(second.output()) || undefined,
+      10_000,
+      "the second daemon waiting",
+    );
     // The first still takes events while the second waits.
     expect((await postHook(`http://127.0.0.1:${port}`, { object_kind: "push" })).status).toBe(202);
     expect(listening(second)).toBeUndefined();
@@ -173,7 +193,11 @@ describe("one daemon per SQLite file", () => {
     await started(first);
     const second = serve(path, { SHUTDOWN_TIMEOUT_MS: "0" });
     expect((await second.exited).code).toBe(78);
-    const errors = second.output().trim().split("\n").filter((line) => line.includes("configuration error"));
+    const errors = second
+      .output()
+      .trim()
+      .split("\n")
+      .filter((line) => line.includes("configuration error"));
     expect(errors).toEqual([
       `gitlab-webhooks: configuration error: DATABASE_PATH ${path} is in use by another daemon (it holds ${path}.lock), which did not stop within 5 s; stop it, or give this daemon a DATABASE_PATH of its own`,
     ]);

@@ -7,7 +7,12 @@ import { sleep } from "../helpers/sleep.js";
 
 /** An attempt that started 5 ms before `now` and took 5 ms. */
 const took = (now: number): DeliveredAttempt => ({ startedAt: now - 5, durationMs: 5 });
-const failedWith = (error: string, retryAt: number | null, now: number, status: number | null = null): FailedAttempt => ({ ...took(now), error, retryAt, status });
+const failedWith = (error: string, retryAt: number | null, now: number, status: number | null = null): FailedAttempt => ({
+  ...took(now),
+  error,
+  retryAt,
+  status,
+});
 
 /**
  * The store contract: every engine runs these same tests, unchanged. What one engine does here,
@@ -49,19 +54,37 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
 
   describe("events", () => {
     test("stores an event with its payload as sent and gives it the next id", async () => {
-      const first = await appendEvent(store, { type: "merge_request", action: "open", project: project(7), actor: { username: "ada", name: "Ada" } }, ["log"]);
-      const second = await appendEvent(store, { payload: { text: "zürich ✓ \u2028 \"quoted\"", n: [1, 2] } }, ["log"]);
+      const first = await appendEvent(
+        store,
+        { type: "merge_request", action: "open", project: project(7), actor: { username: "ada", name: "Ada" } },
+        ["log"],
+      );
+      const second = await appendEvent(store, { payload: { text: 'zürich ✓ \u2028 "quoted"', n: [1, 2] } }, ["log"]);
       expect(first.duplicate).toBe(false);
       expect(second.id).toBeGreaterThan(first.id);
       const stored = await store.getEvent(first.id);
-      expect(stored?.meta).toMatchObject({ id: first.id, type: "merge_request", action: "open", project: project(7), actor: { username: "ada", name: "Ada" } });
+      expect(stored?.meta).toMatchObject({
+        id: first.id,
+        type: "merge_request",
+        action: "open",
+        project: project(7),
+        actor: { username: "ada", name: "Ada" },
+      });
       expect(first.stored?.meta).toEqual(stored?.meta);
-      expect((await store.getEvent(second.id))?.payload).toEqual({ text: "zürich ✓ \u2028 \"quoted\"", n: [1, 2] });
+      expect((await store.getEvent(second.id))?.payload).toEqual({ text: 'zürich ✓ \u2028 "quoted"', n: [1, 2] });
       expect(await store.getEvent(second.id + 1000)).toBeNull();
     });
 
     test("keeps the event's object summary, and its request headers for the event's own page and the feed", async () => {
-      const object = { kind: "merge_request", iid: 16, id: 99, title: "Add input validation ✓", url: "https://gitlab.example.com/g/p7/-/merge_requests/16", ref: "feature/x", state: "opened" };
+      const object = {
+        kind: "merge_request",
+        iid: 16,
+        id: 99,
+        title: "Add input validation ✓",
+        url: "https://gitlab.example.com/g/p7/-/merge_requests/16",
+        ref: "feature/x",
+        state: "opened",
+      };
       const event = newEvent({ type: "merge_request", project: project(7), object });
       const headers = { "x-gitlab-event": "Merge Request Hook", "idempotency-key": event.deliveryId };
       const { id, stored } = await store.append(event, { deliveries: [], scope: "", payloadJson: "{}", headers });
@@ -107,7 +130,15 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
     test("lists events after an id, oldest first, and newest first with filters", async () => {
       const ids: number[] = [];
       for (let n = 0; n < 6; n++) {
-        ids.push((await appendEvent(store, { type: n % 2 ? "push" : "merge_request", hook: n < 3 ? "system" : "project", project: project(n % 3) })).id);
+        ids.push(
+          (
+            await appendEvent(store, {
+              type: n % 2 ? "push" : "merge_request",
+              hook: n < 3 ? "system" : "project",
+              project: project(n % 3),
+            })
+          ).id,
+        );
       }
       expect((await store.eventsAfter(ids[1] as number, 3)).map((event) => event.id)).toEqual(ids.slice(2, 5));
       const list = async (query: Parameters<Store["listEvents"]>[0]) => (await store.listEvents(query)).map((event) => event.id);
@@ -122,12 +153,16 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
     test("finds events by action, delivery state, time and words, case and wildcards aside", async () => {
       const object = (title: string) => ({ kind: "merge_request", iid: 1, id: 1, title, url: null, ref: null, state: null });
       const at = (minute: number) => new Date(Date.UTC(2026, 10, 22, 10, minute)).toISOString();
-      const opened = (await appendEvent(store, { action: "open", receivedAt: at(0), object: object("Fix 100% of the Booking form") }, ["log", "phab"])).id;
-      const merged = (await appendEvent(store, { action: "merge", receivedAt: at(10), object: object("Speed up search_index") }, ["log"])).id;
+      const opened = (
+        await appendEvent(store, { action: "open", receivedAt: at(0), object: object("Fix 100% of the Booking form") }, ["log", "phab"])
+      ).id;
+      const merged = (await appendEvent(store, { action: "merge", receivedAt: at(10), object: object("Speed up search_index") }, ["log"]))
+        .id;
       const pushed = (await appendEvent(store, { type: "push", receivedAt: at(20), actor: { username: "Ada_L", name: null } }, ["log"])).id;
       await claim("phab");
       await store.markFailed("phab", opened, failedWith("no", null, Date.now()), Date.now());
-      const list = async (query: Omit<Parameters<Store["listEvents"]>[0], "limit">) => (await store.listEvents({ limit: 10, ...query })).map((event) => event.id);
+      const list = async (query: Omit<Parameters<Store["listEvents"]>[0], "limit">) =>
+        (await store.listEvents({ limit: 10, ...query })).map((event) => event.id);
       expect(await list({ action: ["open", "merge"] })).toEqual([merged, opened]);
       expect(await list({ deliveryStatus: "failed" })).toEqual([opened]);
       expect(await list({ deliveryStatus: "pending", sink: "log" })).toEqual([pushed, merged, opened]);
@@ -217,7 +252,8 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const a2 = (await appendEvent(store, { project: project(1) }, ["log"])).id;
       const none = (await appendEvent(store, { project: null }, ["log"])).id;
       const c1 = (await appendEvent(store, { project: project(3) }, ["log"])).id;
-      const take = async (owner: string) => (await store.claimDeliveries("log", { owner, now: Date.now(), leaseMs: 60_000, limit: 100, maxKeys: 2 })).map((d) => d.event.id);
+      const take = async (owner: string) =>
+        (await store.claimDeliveries("log", { owner, now: Date.now(), leaseMs: 60_000, limit: 100, maxKeys: 2 })).map((d) => d.event.id);
       expect(await take("daemon-a")).toEqual([a1, b1, a2]);
       expect(await take("daemon-b")).toEqual([none, c1]);
       expect(await take("daemon-c")).toEqual([]);
@@ -294,7 +330,11 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const now = Date.now();
       expect(await claim("log", "daemon-a", now, 1, 1000)).toEqual([a1, none]);
       // Its renewals failed for longer than the lease: to anyone else the claims are free, not to itself.
-      expect((await store.claimDeliveries("log", { owner: "daemon-a", now: now + 5000, leaseMs: 1000, limit: 10, running: [a1, none] })).map((d) => d.event.id)).toEqual([]);
+      expect(
+        (await store.claimDeliveries("log", { owner: "daemon-a", now: now + 5000, leaseMs: 1000, limit: 10, running: [a1, none] })).map(
+          (d) => d.event.id,
+        ),
+      ).toEqual([]);
       expect(await claim("log", "daemon-b", now + 5000, 10, 1000)).toEqual([a1, a2, none]);
     });
 
@@ -318,7 +358,12 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const now = Date.now();
       const due = await store.claimDeliveries("log", { owner: "daemon-a", now, leaseMs: 60_000, limit: 10 });
       expect(due.map((d) => d.event.id)).toEqual([delivered, failed]);
-      expect(await store.requeue(due.map((d) => ({ sink: "log", eventId: d.event.id, orderingKey: null })), now + 1)).toBe(2);
+      expect(
+        await store.requeue(
+          due.map((d) => ({ sink: "log", eventId: d.event.id, orderingKey: null })),
+          now + 1,
+        ),
+      ).toBe(2);
       expect(await store.markDelivered("log", delivered, { ...took(now + 10), claim: due[0]?.claim }, now + 10)).toBe(true);
       expect(await store.markFailed("log", failed, { ...failedWith("gone", null, now + 10), claim: due[1]?.claim }, now + 10)).toBe(true);
       expect((await store.deliveriesOf(delivered))[0]).toMatchObject({ status: "pending" });
@@ -354,7 +399,12 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
         ["log", "delivered", 1],
         ["phab", "pending", 0],
       ]);
-      expect((await store.deliveriesOf(dead))[0]).toMatchObject({ status: "failed", attempts: 1, lastError: "task T1 does not exist", nextAttemptAt: null });
+      expect((await store.deliveriesOf(dead))[0]).toMatchObject({
+        status: "failed",
+        attempts: 1,
+        lastError: "task T1 does not exist",
+        nextAttemptAt: null,
+      });
       const counts = await store.deliveryCounts();
       expect(counts.get("phab")).toMatchObject({ pending: 1, failed: 1 });
       expect(counts.get("log")).toBeUndefined();
@@ -381,7 +431,12 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const id = (await appendEvent(store, { project: project(1) }, ["log", "phab"])).id;
       const t0 = Date.UTC(2026, 10, 22, 10, 0, 0);
       await claim("phab", "daemon-a", t0);
-      await store.markFailed("phab", id, { startedAt: t0, durationMs: 120, error: "GitLab answered 503", status: 503, retryAt: t0 + 1000 }, t0 + 120);
+      await store.markFailed(
+        "phab",
+        id,
+        { startedAt: t0, durationMs: 120, error: "GitLab answered 503", status: 503, retryAt: t0 + 1000 },
+        t0 + 120,
+      );
       expect((await store.deliveriesOf(id)).find((d) => d.sink === "phab")).toMatchObject({
         status: "pending",
         attempts: 1,
@@ -391,19 +446,60 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
         lastDurationMs: 120,
       });
       await claim("phab", "daemon-a", t0 + 1000);
-      await store.markFailed("phab", id, { startedAt: t0 + 1000, durationMs: 30, error: "GitLab refused GITLAB_TOKEN (401)", status: 401, retryAt: null }, t0 + 1030);
+      await store.markFailed(
+        "phab",
+        id,
+        { startedAt: t0 + 1000, durationMs: 30, error: "GitLab refused GITLAB_TOKEN (401)", status: 401, retryAt: null },
+        t0 + 1030,
+      );
       await store.requeue([{ sink: "phab", eventId: id, orderingKey: null }], t0 + 2000);
       await claim("phab", "daemon-a", t0 + 2000);
       await store.markDelivered("phab", id, { startedAt: t0 + 2000, durationMs: 40 }, t0 + 2040);
       await claim("log", "daemon-a", t0 + 3000);
       await store.markDelivered("log", id, { startedAt: t0 + 3000, durationMs: 2.6 }, t0 + 3003);
       expect(await store.attemptsOf(id)).toEqual([
-        { sink: "phab", eventId: id, startedAt: new Date(t0).toISOString(), durationMs: 120, outcome: "retry", error: "GitLab answered 503", errorStatus: 503 },
-        { sink: "phab", eventId: id, startedAt: new Date(t0 + 1000).toISOString(), durationMs: 30, outcome: "failed", error: "GitLab refused GITLAB_TOKEN (401)", errorStatus: 401 },
-        { sink: "phab", eventId: id, startedAt: new Date(t0 + 2000).toISOString(), durationMs: 40, outcome: "delivered", error: null, errorStatus: null },
-        { sink: "log", eventId: id, startedAt: new Date(t0 + 3000).toISOString(), durationMs: 3, outcome: "delivered", error: null, errorStatus: null },
+        {
+          sink: "phab",
+          eventId: id,
+          startedAt: new Date(t0).toISOString(),
+          durationMs: 120,
+          outcome: "retry",
+          error: "GitLab answered 503",
+          errorStatus: 503,
+        },
+        {
+          sink: "phab",
+          eventId: id,
+          startedAt: new Date(t0 + 1000).toISOString(),
+          durationMs: 30,
+          outcome: "failed",
+          error: "GitLab refused GITLAB_TOKEN (401)",
+          errorStatus: 401,
+        },
+        {
+          sink: "phab",
+          eventId: id,
+          startedAt: new Date(t0 + 2000).toISOString(),
+          durationMs: 40,
+          outcome: "delivered",
+          error: null,
+          errorStatus: null,
+        },
+        {
+          sink: "log",
+          eventId: id,
+          startedAt: new Date(t0 + 3000).toISOString(),
+          durationMs: 3,
+          outcome: "delivered",
+          error: null,
+          errorStatus: null,
+        },
       ]);
-      expect((await store.deliveriesOf(id)).find((d) => d.sink === "phab")).toMatchObject({ status: "delivered", lastError: null, lastErrorStatus: null });
+      expect((await store.deliveriesOf(id)).find((d) => d.sink === "phab")).toMatchObject({
+        status: "delivered",
+        lastError: null,
+        lastErrorStatus: null,
+      });
       expect(await store.prune(new Date(Date.now() + 60_000))).toBe(0);
       const newer = (await appendEvent(store, {}, [])).id;
       expect(await store.prune(new Date(Date.now() + 60_000))).toBe(1);
@@ -428,7 +524,9 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
         ["fresh", "pending", 0],
         ["log", "pending", 0],
       ]);
-      expect((await store.claimDeliveries("fresh", { owner: "daemon-a", now: Date.now(), leaseMs: 60_000, limit: 10 }))[0]?.orderingKey).toBe("mr:1!4");
+      expect(
+        (await store.claimDeliveries("fresh", { owner: "daemon-a", now: Date.now(), leaseMs: 60_000, limit: 10 }))[0]?.orderingKey,
+      ).toBe("mr:1!4");
     });
 
     test("are pruned with their event only once every one is delivered", async () => {
@@ -465,7 +563,8 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(await store.recordOnce("phab", "12!4:T1:open", 1)).toBe(true);
       expect(await store.recordOnce("phab", "12!4:T1:open", 2)).toBe(false);
       expect(await store.recordOnce("other", "12!4:T1:open", 2)).toBe(true);
-      for (const key of ["12!4:T2:open", "12!40:T3:open", "12!4:%_:x", "12!3:T9:open", "12!4;after"]) await store.recordOnce("phab", key, 1);
+      for (const key of ["12!4:T2:open", "12!40:T3:open", "12!4:%_:x", "12!3:T9:open", "12!4;after"])
+        await store.recordOnce("phab", key, 1);
       expect(await store.hasRecord("phab", "12!4:T1:open")).toBe(true);
       expect(await store.recordsWithPrefix("phab", "12!4:")).toEqual(["12!4:%_:x", "12!4:T1:open", "12!4:T2:open"]);
       await store.forgetRecord("phab", "12!4:T1:open");
@@ -475,7 +574,10 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
 
     test("lets one taker of a record win, even at the same moment, and a stale one be taken over", async () => {
       const now = Date.now();
-      const both = await Promise.all([store.takeRecord("phab", "intent:x", now, now - 1000), (await another()).takeRecord("phab", "intent:x", now, now - 1000)]);
+      const both = await Promise.all([
+        store.takeRecord("phab", "intent:x", now, now - 1000),
+        (await another()).takeRecord("phab", "intent:x", now, now - 1000),
+      ]);
       expect(both.sort()).toEqual(["new", null].sort());
       expect(await store.takeRecord("phab", "intent:x", now + 500, now - 500)).toBeNull();
       expect(await store.takeRecord("phab", "intent:x", now + 2000, now + 1)).toBe("stale");
@@ -505,11 +607,17 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       await store.bindProject(7, "team/app", false, now);
       await store.bindProject(7, "team/other", false, now);
       await store.bindProject(8, "team/app", false, now);
-      expect(await store.projectIdentity(7, "team/app")).toEqual({ pathOfId: { path: "team/app", confirmed: false }, idOfPath: { id: 7, confirmed: false } });
+      expect(await store.projectIdentity(7, "team/app")).toEqual({
+        pathOfId: { path: "team/app", confirmed: false },
+        idOfPath: { id: 7, confirmed: false },
+      });
       expect(await store.projectIdentity(8, "team/other")).toEqual({ pathOfId: null, idOfPath: null });
       // A system hook says project 9 is now team/app (7 was renamed away): 9 takes the path.
       await store.bindProject(9, "team/app", true, now);
-      expect(await store.projectIdentity(9, "team/app")).toEqual({ pathOfId: { path: "team/app", confirmed: true }, idOfPath: { id: 9, confirmed: true } });
+      expect(await store.projectIdentity(9, "team/app")).toEqual({
+        pathOfId: { path: "team/app", confirmed: true },
+        idOfPath: { id: 9, confirmed: true },
+      });
       expect((await store.projectIdentity(7, "x")).pathOfId).toBeNull();
       await store.bindProject(9, "team/renamed", true, now);
       expect(await store.projectIdentity(9, "team/app")).toEqual({ pathOfId: { path: "team/renamed", confirmed: true }, idOfPath: null });
@@ -521,26 +629,37 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
   });
 
   describe("inventory", () => {
-    const projectNews = (id: number, path: string, asOf: string, extra: Partial<InventoryChange> = {}): InventoryChange => ({
-      kind: "project",
-      id,
-      path,
-      name: path.split("/").at(-1) ?? null,
-      namespace: path.split("/").slice(0, -1).join("/"),
-      visibility: "public",
-      owner: null,
-      createdAt: null,
-      updatedAt: asOf,
-      asOf,
-      ...extra,
-    } as InventoryChange);
+    const projectNews = (id: number, path: string, asOf: string, extra: Partial<InventoryChange> = {}): InventoryChange =>
+      ({
+        kind: "project",
+        id,
+        path,
+        name: path.split("/").at(-1) ?? null,
+        namespace: path.split("/").slice(0, -1).join("/"),
+        visibility: "public",
+        owner: null,
+        createdAt: null,
+        updatedAt: asOf,
+        asOf,
+        ...extra,
+      }) as InventoryChange;
 
     test("keeps the newest news of a project, whatever the order it arrives in", async () => {
       const inventory = store.inventory;
       await inventory.apply([projectNews(1, "g/renamed", "2026-01-02T00:00:00.000Z", { owner: "Ada" } as Partial<InventoryChange>)]);
       await inventory.apply([projectNews(1, "g/original", "2026-01-01T00:00:00.000Z")]);
       expect(await inventory.projectById(1)).toMatchObject({ path: "g/renamed", owner: "Ada", deleted: false });
-      await inventory.apply([{ kind: "project-deleted", id: 1, path: "g/renamed", name: null, namespace: "g", visibility: null, asOf: "2026-01-03T00:00:00.000Z" }]);
+      await inventory.apply([
+        {
+          kind: "project-deleted",
+          id: 1,
+          path: "g/renamed",
+          name: null,
+          namespace: "g",
+          visibility: null,
+          asOf: "2026-01-03T00:00:00.000Z",
+        },
+      ]);
       await inventory.apply([projectNews(1, "g/late", "2026-01-02T12:00:00.000Z")]);
       expect(await inventory.projectById(1)).toMatchObject({ path: "g/renamed", deleted: true });
       expect(await inventory.projectByPath("g/renamed")).toMatchObject({ id: 1, deleted: true });
@@ -550,7 +669,16 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
     test("records pushes and branches, moves projects with their group, and searches", async () => {
       const inventory = store.inventory;
       await inventory.apply([
-        { kind: "group", id: 5, path: "team", name: "Team", createdAt: null, updatedAt: null, asOf: "2026-01-01T00:00:00.000Z", renamedFrom: null },
+        {
+          kind: "group",
+          id: 5,
+          path: "team",
+          name: "Team",
+          createdAt: null,
+          updatedAt: null,
+          asOf: "2026-01-01T00:00:00.000Z",
+          renamedFrom: null,
+        },
         projectNews(1, "team/Alpha_one", "2026-01-01T00:00:00.000Z"),
         projectNews(2, "team/sub/beta", "2026-01-01T00:00:00.000Z"),
         projectNews(3, "teamwork/gamma", "2026-01-01T00:00:00.000Z"),
@@ -561,7 +689,11 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
         { kind: "branch", projectId: 1, name: "gone", commit: "def", at: "2026-01-05T00:00:00.000Z", deleted: false },
         { kind: "branch", projectId: 1, name: "gone", commit: null, at: "2026-01-06T00:00:00.000Z", deleted: true },
       ]);
-      expect(await inventory.projectById(1)).toMatchObject({ lastPushAt: "2026-01-05T00:00:00.000Z", lastPusher: "ada", defaultBranch: "main" });
+      expect(await inventory.projectById(1)).toMatchObject({
+        lastPushAt: "2026-01-05T00:00:00.000Z",
+        lastPusher: "ada",
+        defaultBranch: "main",
+      });
       expect(await inventory.branches(1)).toEqual([{ name: "main", lastCommit: "abc", updatedAt: "2026-01-05T00:00:00.000Z" }]);
       const paths = async (search: Partial<Parameters<typeof inventory.listProjects>[0]>) =>
         (await inventory.listProjects({ group: null, q: null, limit: 100, offset: 0, ...search })).map((p) => p.path);
@@ -572,7 +704,18 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(await paths({ limit: 1, offset: 1 })).toEqual(["team/sub/beta"]);
       expect(await inventory.groupExists("team")).toBe(true);
 
-      await inventory.apply([{ kind: "group", id: 5, path: "crew", name: "Crew", createdAt: null, updatedAt: null, asOf: "2026-01-02T00:00:00.000Z", renamedFrom: "team" }]);
+      await inventory.apply([
+        {
+          kind: "group",
+          id: 5,
+          path: "crew",
+          name: "Crew",
+          createdAt: null,
+          updatedAt: null,
+          asOf: "2026-01-02T00:00:00.000Z",
+          renamedFrom: "team",
+        },
+      ]);
       expect(await paths({ group: "crew" })).toEqual(["crew/Alpha_one", "crew/sub/beta"]);
       expect(await paths({ group: "teamwork" })).toEqual(["teamwork/gamma"]);
       expect(await inventory.groupExists("team")).toBe(false);
@@ -586,7 +729,8 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       const minute = 60_000;
       // Minutes of a fixed hour, so that the counts fall where the test says.
       const at = (m: number, s = 0) => Date.UTC(2026, 10, 30, 8, m, s);
-      const received = async (m: number, s: number, sinks: string[]) => (await appendEvent(store, { receivedAt: new Date(at(m, s)).toISOString() }, sinks)).id;
+      const received = async (m: number, s: number, sinks: string[]) =>
+        (await appendEvent(store, { receivedAt: new Date(at(m, s)).toISOString() }, sinks)).id;
       const old = await received(-30, 0, ["log"]); // before the window: a delivery of it inside still counts
       const a = await received(1, 5, ["log", "phab"]);
       const b = await received(1, 50, ["log", "phab"]);

@@ -48,7 +48,17 @@ describe("configuration", () => {
   });
 
   it("names the variable a near-miss meant, and leaves everybody else's alone", () => {
-    const env = { SINK_ENABLED: "log", GITLAB_TOKENS: "x", port: "80", HOME: "/root", HOSTNAME: "box", PATH: "/bin", PWD: "/", NODE_OPTIONS: "", PGHOST: "db" };
+    const env = {
+      SINK_ENABLED: "log",
+      GITLAB_TOKENS: "x",
+      port: "80",
+      HOME: "/root",
+      HOSTNAME: "box",
+      PATH: "/bin",
+      PWD: "/",
+      NODE_OPTIONS: "",
+      PGHOST: "db",
+    };
     expect(lookalikeVariables(env, CONFIG_VARIABLES)).toEqual([
       { given: "SINK_ENABLED", expected: "SINKS_ENABLED" },
       { given: "GITLAB_TOKENS", expected: "GITLAB_TOKEN" },

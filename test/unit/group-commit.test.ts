@@ -14,7 +14,10 @@ describe("group commit", () => {
     await new Promise((resolve) => setImmediate(resolve));
     const second = [4, 5].map((n) => commit.push(n));
     expect(await Promise.all([...first, ...second])).toEqual([2, 4, 6, 8, 10]);
-    expect(batches).toEqual([[1, 2, 3], [4, 5]]);
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
   });
 
   it("fails only the item the database refuses, committing the rest of its batch", async () => {

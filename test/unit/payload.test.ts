@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { GitLabEvent } from "../../src/core/event.js";
-import { integer, isMergeRequest, mergeRequestOf, mergeRequestOrderingKey, record, text, usernames, webUrl } from "../../src/gitlab/payload.js";
+import {
+  integer,
+  isMergeRequest,
+  mergeRequestOf,
+  mergeRequestOrderingKey,
+  record,
+  text,
+  usernames,
+  webUrl,
+} from "../../src/gitlab/payload.js";
 import { normalize } from "../../src/sources/gitlab/normalize.js";
 import { fixtureJson } from "../helpers/fixtures.js";
 
@@ -26,7 +35,12 @@ describe("payload readers", () => {
   });
 
   it("read fields of the wrong type as absent, never as a crash", () => {
-    const hostile = { object_kind: "merge_request", object_attributes: { iid: "16", title: 7, url: "javascript:alert(1)" }, assignees: "x", reviewers: [null, { username: 3 }, { username: "ada" }] };
+    const hostile = {
+      object_kind: "merge_request",
+      object_attributes: { iid: "16", title: 7, url: "javascript:alert(1)" },
+      assignees: "x",
+      reviewers: [null, { username: 3 }, { username: "ada" }],
+    };
     const event = eventOf(hostile);
     expect(isMergeRequest(event)).toBe(false);
     expect(mergeRequestOf(event)).toBeNull();
@@ -37,7 +51,11 @@ describe("payload readers", () => {
     expect(integer(1.5)).toBeNull();
     expect(usernames(hostile.reviewers)).toEqual(["ada"]);
     expect(webUrl("javascript:alert(1)")).toBeNull();
-    const withUrl = eventOf({ object_kind: "merge_request", object_attributes: { iid: 3, url: "javascript:alert(1)" }, project: { id: 4, path_with_namespace: "g/p", web_url: "https://gitlab.example.com/g/p" } });
+    const withUrl = eventOf({
+      object_kind: "merge_request",
+      object_attributes: { iid: 3, url: "javascript:alert(1)" },
+      project: { id: 4, path_with_namespace: "g/p", web_url: "https://gitlab.example.com/g/p" },
+    });
     expect(mergeRequestOf(withUrl)?.url).toBe("https://gitlab.example.com/g/p/-/merge_requests/3");
   });
 });

@@ -13,7 +13,12 @@ import { wholeNumberIn } from "../../core/whole-number.js";
 const HOOKS = ["system", "project", "group", "unknown"] as const;
 const csv = z
   .string()
-  .transform((value) => value.split(",").map((item) => item.trim()).filter((item) => item !== ""))
+  .transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== ""),
+  )
   .optional();
 /** A whole number in plain decimal digits within [min, max], as a query or a path spells it. */
 const wholeNumber = (min: number, max: number, message: string) =>
@@ -62,7 +67,9 @@ const deliveriesQuery = z
     limit,
   })
   .strict();
-const redeliverBody = z.object({ sinks: z.array(z.string().min(1), { message: "must be a list of sink names" }).min(1).optional() }).strict();
+const redeliverBody = z
+  .object({ sinks: z.array(z.string().min(1), { message: "must be a list of sink names" }).min(1).optional() })
+  .strict();
 const retryBody = z.object({ sink: z.string().min(1, { message: "must be a sink name" }).optional() }).strict();
 
 /** The first problem of a zod result as "`name` what is wrong". */
@@ -88,7 +95,12 @@ const EVENT_ID_IN_PATH = "event id in the path";
  * `/api`: events with their per-sink delivery state, redelivery, and dead letters in bulk — what
  * GitLab's "Recent deliveries" page gives, for every sink.
  */
-export function createAdminApi(adminTokens: readonly string[], store: Store, dispatcher: Dispatcher, hooksWatch: HooksWatch | null = null): Router {
+export function createAdminApi(
+  adminTokens: readonly string[],
+  store: Store,
+  dispatcher: Dispatcher,
+  hooksWatch: HooksWatch | null = null,
+): Router {
   const router = express.Router();
   const durableSinks = () => dispatcher.sinks.map((sink) => sink.name);
   /** A `sink` that names no enabled sink is a mistake to say, not an empty list. */
@@ -123,7 +135,11 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
     if (eventId === undefined) return;
     const event = await store.getEvent(eventId);
     if (!event) return sendError(res, 404, `no event ${eventId} (it may have been pruned after RETENTION_DAYS)`);
-    res.json({ ...(await withDeliveries(event, true)), requestHeaders: event.requestHeaders ?? {}, attempts: await store.attemptsOf(eventId) });
+    res.json({
+      ...(await withDeliveries(event, true)),
+      requestHeaders: event.requestHeaders ?? {},
+      attempts: await store.attemptsOf(eventId),
+    });
   });
 
   router.post("/api/events/:id/redeliver", async (req: Request, res: Response) => {
@@ -133,7 +149,8 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
     const event = await store.getEvent(eventId);
     if (!event) return sendError(res, 404, `no event ${eventId} (it may have been pruned after RETENTION_DAYS)`);
     const unknown = body.sinks?.find((name) => !durableSinks().includes(name));
-    if (unknown !== undefined) return sendError(res, 400, `sinks names "${unknown}", which is not enabled (enabled: ${durableSinks().join(", ")})`);
+    if (unknown !== undefined)
+      return sendError(res, 400, `sinks names "${unknown}", which is not enabled (enabled: ${durableSinks().join(", ")})`);
     const sinks = body.sinks ?? dispatcher.sinksFor(event.toEvent());
     const requeued = await dispatcher.requeue(event.toEvent(), sinks);
     res.status(202).json({ id: eventId, sinks, requeued });
@@ -171,14 +188,21 @@ export function createAdminApi(adminTokens: readonly string[], store: Store, dis
     if (lastTraffic && lastTraffic.newest === newest && until - lastTraffic.at < TRAFFIC_REUSE_MS) return res.json(lastTraffic.body);
     const since = until - TRAFFIC_WINDOW_MS;
     const traffic = await store.readTraffic(since, until);
-    const perMinute = (counts: readonly MinuteCount[]) => counts.map(({ minute, count }) => ({ minute: new Date(minute).toISOString(), count }));
+    const perMinute = (counts: readonly MinuteCount[]) =>
+      counts.map(({ minute, count }) => ({ minute: new Date(minute).toISOString(), count }));
     const body = {
       since: new Date(since).toISOString(),
       until: new Date(until).toISOString(),
       received: perMinute(traffic.received),
       sinks: durableSinks().map((name) => {
         const found = traffic.sinks[name];
-        return { name, delivered: perMinute(found?.delivered ?? []), retried: perMinute(found?.retried ?? []), failed: perMinute(found?.failed ?? []), delayMs: found?.delayMs ?? null };
+        return {
+          name,
+          delivered: perMinute(found?.delivered ?? []),
+          retried: perMinute(found?.retried ?? []),
+          failed: perMinute(found?.failed ?? []),
+          delayMs: found?.delayMs ?? null,
+        };
       }),
     };
     lastTraffic = { at: until, newest, body };

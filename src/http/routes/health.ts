@@ -39,7 +39,9 @@ export function publicErrorText(message: string): string {
 const publicSinkState = ({ name, lastError, ...state }: SinkStatus) => [
   name,
   {
-    ...Object.fromEntries(Object.entries(state).map(([field, value]) => [field, typeof value === "string" ? publicErrorText(value) : value])),
+    ...Object.fromEntries(
+      Object.entries(state).map(([field, value]) => [field, typeof value === "string" ? publicErrorText(value) : value]),
+    ),
     lastError: lastError && { ...lastError, message: publicErrorText(lastError.message) },
   },
 ];
@@ -61,7 +63,13 @@ export function createHealthRouter(store: Store, dispatcher: Dispatcher, hooksWa
     const states = await dispatcher.sinkStates();
     const hooks = hooksWatch ? hooksSummary(hooksWatch) : null;
     const degraded = states.some((sink) => sink.state !== "ok") || (hooks !== null && hooks.disabled + hooks.failing > 0);
-    res.json({ status: degraded ? "degraded" : "ok", version: VERSION, store: "ok", sinks: Object.fromEntries(states.map(publicSinkState)), ...(hooks && { hooks }) });
+    res.json({
+      status: degraded ? "degraded" : "ok",
+      version: VERSION,
+      store: "ok",
+      sinks: Object.fromEntries(states.map(publicSinkState)),
+      ...(hooks && { hooks }),
+    });
   });
   return router;
 }

@@ -5,7 +5,6 @@ import type { HookKind } from "../../core/event.js";
 import { KNOWN_EVENT_TYPES } from "../../gitlab/event-catalogue.js";
 import type { DeliveryCounts, Store } from "../../core/store.js";
 
-
 interface DaemonMetrics {
   onResponse(route: string, method: string, status: number, durationMs: number): void;
   onAccepted(hook: HookKind, type: string, durationMs: number): void;
@@ -61,8 +60,10 @@ export function createDaemonMetrics(registry: Registry, store: Store, sinkNames:
     });
   perSink("gitlab_webhooks_delivery_queue_depth", "Pending deliveries per sink", (counts) => counts?.pending ?? 0);
   perSink("gitlab_webhooks_delivery_failed", "Dead-lettered deliveries per sink", (counts) => counts?.failed ?? 0);
-  perSink("gitlab_webhooks_delivery_oldest_pending_age_seconds", "Age of the oldest pending delivery per sink (0 when none)", (counts, now) =>
-    counts?.oldestPendingAt == null ? 0 : Math.max(0, (now - counts.oldestPendingAt) / 1000),
+  perSink(
+    "gitlab_webhooks_delivery_oldest_pending_age_seconds",
+    "Age of the oldest pending delivery per sink (0 when none)",
+    (counts, now) => (counts?.oldestPendingAt == null ? 0 : Math.max(0, (now - counts.oldestPendingAt) / 1000)),
   );
 
   return {

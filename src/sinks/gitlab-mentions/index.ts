@@ -14,7 +14,6 @@ import { errorMessage } from "../../support/error-message.js";
 /** What this sink reads of the configuration. */
 type Settings = DaemonConfig & GitLabMentionsSettings;
 
-
 const DAY_MS = 86_400_000;
 const SINK = "gitlab-mentions";
 
@@ -189,7 +188,11 @@ export const createGitLabMentionsSink: SinkFactory<Settings> = ({ config, ledger
     },
     health: () => ({
       ...(expiry && { problem: tokenExpiryProblem(expiry.expiresAt) ?? undefined }),
-      tokenExpiresAt: expiry?.expiresAt ?? null, tokenCheckedAt: expiry?.checkedAt ?? null, bot: botUsername, reviewersPage: reviewers.describe }),
+      tokenExpiresAt: expiry?.expiresAt ?? null,
+      tokenCheckedAt: expiry?.checkedAt ?? null,
+      bot: botUsername,
+      reviewersPage: reviewers.describe,
+    }),
   };
   return sink;
 };

@@ -82,7 +82,10 @@ export function parseReviewersPage(wikitext: string): ParsedReviewersPage {
         warnings.push(`${where}: the heading above it, ${headingProblem}; skipped`);
         continue;
       }
-      const params = (match[2] ?? "").split("|").slice(1).map((param) => param.trim());
+      const params = (match[2] ?? "")
+        .split("|")
+        .slice(1)
+        .map((param) => param.trim());
       const [username = "", ...options] = params;
       if (!USERNAME.test(username)) {
         warnings.push(`${where}: ${username === "" ? "no username" : `"${restore(username)}" is not a GitLab username`}; skipped`);

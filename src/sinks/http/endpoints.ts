@@ -20,7 +20,9 @@ const endpointSchema = z
     actions: names.optional(),
     projects: names.optional(),
     hooks: z.array(z.enum(["system", "project", "group", "unknown"], { message: "accepts system, project, group or unknown" })).optional(),
-    body: z.enum(["gitlab", "event"], { message: 'accepts "gitlab" (the request as GitLab sent it) or "event" (the normalized event)' }).default("gitlab"),
+    body: z
+      .enum(["gitlab", "event"], { message: 'accepts "gitlab" (the request as GitLab sent it) or "event" (the normalized event)' })
+      .default("gitlab"),
   })
   .strict();
 
@@ -39,7 +41,10 @@ export function readEndpoints(path: string): Endpoint[] {
   }
   const endpoints: Endpoint[] = [];
   parsed.forEach((entry: unknown, index) => {
-    const name = typeof entry === "object" && entry !== null && typeof (entry as { name?: unknown }).name === "string" ? ` ("${(entry as { name: string }).name.slice(0, 63)}")` : "";
+    const name =
+      typeof entry === "object" && entry !== null && typeof (entry as { name?: unknown }).name === "string"
+        ? ` ("${(entry as { name: string }).name.slice(0, 63)}")`
+        : "";
     const which = `HTTP_SINK_FILE: entry ${index + 1}${name}`;
     const result = endpointSchema.safeParse(entry);
     if (!result.success) {

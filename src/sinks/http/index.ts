@@ -15,7 +15,6 @@ import type { HttpSinkSettings } from "./settings.js";
 /** What this sink reads of the configuration. */
 type Settings = HttpSinkSettings;
 
-
 /** How much of a downstream's answer is kept with a failed attempt (its error text). */
 const KEPT_RESPONSE_CHARS = 500;
 
@@ -72,7 +71,8 @@ function endpointSink(endpoint: Endpoint, { config, store, logger }: SinkContext
         signal: AbortSignal.any([signal, AbortSignal.timeout(config.HTTP_SINK_TIMEOUT_MS)]),
       });
     } catch (error) {
-      if ((error as Error).name === "TimeoutError") throw new Error(`${name} gave no answer within HTTP_SINK_TIMEOUT_MS (${config.HTTP_SINK_TIMEOUT_MS} ms)`);
+      if ((error as Error).name === "TimeoutError")
+        throw new Error(`${name} gave no answer within HTTP_SINK_TIMEOUT_MS (${config.HTTP_SINK_TIMEOUT_MS} ms)`);
       throw new Error(`${name} could not be reached (${networkCause(error)})`);
     }
     const text = excerpt(await responseStart(response));
@@ -81,13 +81,20 @@ function endpointSink(endpoint: Endpoint, { config, store, logger }: SinkContext
     const status = response.status;
     if (status === 410) {
       // Gone: the receiver says it will never take events again (Standard Webhooks, Svix).
-      disabled = { at: new Date().toISOString(), why: `it answered 410 Gone; fix or remove the entry in HTTP_SINK_FILE and restart, then retry its dead letters` };
-      logger.error(`${name} answered 410 Gone: the endpoint is disabled, its deliveries become dead letters`, { sink: name, host: where.host });
+      disabled = {
+        at: new Date().toISOString(),
+        why: `it answered 410 Gone; fix or remove the entry in HTTP_SINK_FILE and restart, then retry its dead letters`,
+      };
+      logger.error(`${name} answered 410 Gone: the endpoint is disabled, its deliveries become dead letters`, {
+        sink: name,
+        host: where.host,
+      });
       throw Object.assign(new PermanentError(said), { status });
     }
     const later = status === 429 || status === 503 ? retryAfter(response.headers.get("retry-after")) : null;
     if (later !== null) throw new RetryLaterError(said, later, { status });
-    if (status >= 300 && status < 400) throw Object.assign(new Error(`${said} (a redirect, not followed: put the final URL in HTTP_SINK_FILE)`), { status });
+    if (status >= 300 && status < 400)
+      throw Object.assign(new Error(`${said} (a redirect, not followed: put the final URL in HTTP_SINK_FILE)`), { status });
     throw Object.assign(new Error(said), { status });
   }
 
@@ -99,7 +106,8 @@ function endpointSink(endpoint: Endpoint, { config, store, logger }: SinkContext
       // Only the host: a webhook URL's path and query often are its secret.
       const facts: Record<string, unknown> = { endpoint: where.host, body: endpoint.body };
       // These keys come after the queue's own condition in the sink's status, so they replace it.
-      if (disabled) Object.assign(facts, { state: "failing", reason: `disabled since ${disabled.at}: ${disabled.why}`, disabled: disabled.at });
+      if (disabled)
+        Object.assign(facts, { state: "failing", reason: `disabled since ${disabled.at}: ${disabled.why}`, disabled: disabled.at });
       return facts;
     },
   };
@@ -108,6 +116,8 @@ function endpointSink(endpoint: Endpoint, { config, store, logger }: SinkContext
 /** `http`: push delivery to each endpoint of HTTP_SINK_FILE, one sink per endpoint. */
 export const createHttpSink: SinkFactory<Settings> = (ctx) => {
   const endpoints = readEndpoints(requireSettings(ctx.config, ["HTTP_SINK_FILE"], "http").HTTP_SINK_FILE);
-  ctx.logger.info(`http: pushing events to ${endpoints.map((endpoint) => `http:${endpoint.name} (${new URL(endpoint.url).host})`).join(", ")}`);
+  ctx.logger.info(
+    `http: pushing events to ${endpoints.map((endpoint) => `http:${endpoint.name} (${new URL(endpoint.url).host})`).join(", ")}`,
+  );
   return endpoints.map((endpoint) => endpointSink(endpoint, ctx));
 };

@@ -5,8 +5,17 @@ import type { InventoryChange } from "../../core/inventory-store.js";
 const ZERO_SHA = /^0{40}$|^0{64}$/;
 
 export const INVENTORY_TYPES = new Set([
-  "project_create", "project_update", "project_destroy", "project_rename", "project_transfer",
-  "group_create", "group_destroy", "group_rename", "push", "tag_push", "repository_update",
+  "project_create",
+  "project_update",
+  "project_destroy",
+  "project_rename",
+  "project_transfer",
+  "group_create",
+  "group_destroy",
+  "group_rename",
+  "push",
+  "tag_push",
+  "repository_update",
 ]);
 
 /** How far ahead of its arrival an event's own timestamps may be (clocks drift a little). */
@@ -74,7 +83,9 @@ function projectOf(event: GitLabEvent): { id: number | null; path: string | null
 function projectNews(body: JsonObject, event: GitLabEvent): InventoryChange[] {
   const { id, path } = projectOf(event);
   if (id === null || path === null) return [];
-  const owners = list(body.owners).map((owner) => text(record(owner).name)).filter((name): name is string => name !== null);
+  const owners = list(body.owners)
+    .map((owner) => text(record(owner).name))
+    .filter((name): name is string => name !== null);
   return [
     {
       kind: "project",
@@ -128,7 +139,15 @@ function groupNews(body: JsonObject, event: GitLabEvent): InventoryChange[] {
 function groupDestroyed(body: JsonObject, event: GitLabEvent): InventoryChange[] {
   const id = integer(body.group_id);
   if (id === null) return [];
-  return [{ kind: "group-deleted", id, path: text(body.full_path) ?? text(body.path), name: text(body.name), asOf: isoTime(body.updated_at, event) ?? event.receivedAt }];
+  return [
+    {
+      kind: "group-deleted",
+      id,
+      path: text(body.full_path) ?? text(body.path),
+      name: text(body.name),
+      asOf: isoTime(body.updated_at, event) ?? event.receivedAt,
+    },
+  ];
 }
 
 /** A project seen only through pushes gets a row; its attributes wait for a project event. */
@@ -157,7 +176,13 @@ function push(body: JsonObject, event: GitLabEvent): InventoryChange[] {
   const at = pushTime(event, body);
   const changes: InventoryChange[] = [
     seen,
-    { kind: "push", projectId: seen.id, at, pusher: text(body.user_username) ?? text(body.user_name), defaultBranch: text(record(body.project).default_branch) },
+    {
+      kind: "push",
+      projectId: seen.id,
+      at,
+      pusher: text(body.user_username) ?? text(body.user_name),
+      defaultBranch: text(record(body.project).default_branch),
+    },
   ];
   const ref = text(body.ref);
   if (event.type === "push" && ref?.startsWith("refs/heads/")) changes.push(branch(seen.id, ref, text(body.after), at));
@@ -168,7 +193,10 @@ function repositoryUpdate(body: JsonObject, event: GitLabEvent): InventoryChange
   const seen = projectSeen(event, body);
   if (!seen) return [];
   const at = event.receivedAt;
-  const changes: InventoryChange[] = [seen, { kind: "push", projectId: seen.id, at, pusher: text(body.user_username) ?? text(body.user_name), defaultBranch: null }];
+  const changes: InventoryChange[] = [
+    seen,
+    { kind: "push", projectId: seen.id, at, pusher: text(body.user_username) ?? text(body.user_name), defaultBranch: null },
+  ];
   for (const change of list(body.changes)) {
     const ref = text(record(change).ref);
     if (ref?.startsWith("refs/heads/")) changes.push(branch(seen.id, ref, text(record(change).after), at));

@@ -9,7 +9,6 @@ import type { DaemonConfig } from "../../config/daemon-settings.js";
 /** What this sink reads of the configuration. */
 type Settings = DaemonConfig;
 
-
 /**
  * `inventory`: projects, groups and branches kept current by system and group hooks, served
  * read-only at /api/projects and /api/groups/<path>/projects (ADMIN_TOKEN).

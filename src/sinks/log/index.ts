@@ -8,7 +8,6 @@ import type { LogSinkSettings } from "./settings.js";
 /** What this sink reads of the configuration. */
 type Settings = LogSinkSettings;
 
-
 const DEFAULT_LOG_PATH = "data/events.log";
 
 /** Deliveries at once (lanes), each writing its line whole. */

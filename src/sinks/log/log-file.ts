@@ -38,7 +38,8 @@ export class LogFile {
   appendLine(line: Buffer): void {
     const current = statSync(this.path, { throwIfNoEntry: false });
     if (this.fd === undefined || current === undefined || current.ino !== this.inode) {
-      if (this.fd !== undefined) this.logger.warn("the event log file was deleted or moved without a SIGHUP; writing to a new one", { path: this.path });
+      if (this.fd !== undefined)
+        this.logger.warn("the event log file was deleted or moved without a SIGHUP; writing to a new one", { path: this.path });
       this.open();
     }
     const fd = this.fd as number;

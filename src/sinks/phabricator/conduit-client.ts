@@ -89,13 +89,24 @@ export class ConduitClient {
     const text = await response.text().catch(() => "");
     if (!response.ok) {
       const retryAt = retryAfter(response.headers.get("retry-after"));
-      throw new ConduitTransportError(`Phabricator at ${this.base} answered HTTP ${response.status}`, method, response.status >= 500, response.status, retryAt);
+      throw new ConduitTransportError(
+        `Phabricator at ${this.base} answered HTTP ${response.status}`,
+        method,
+        response.status >= 500,
+        response.status,
+        retryAt,
+      );
     }
     let envelope: Envelope<T>;
     try {
       envelope = JSON.parse(text) as Envelope<T>;
     } catch {
-      throw new ConduitTransportError("the answer is not JSON (is PHABRICATOR_URL the Phabricator base URL?)", method, true, response.status);
+      throw new ConduitTransportError(
+        "the answer is not JSON (is PHABRICATOR_URL the Phabricator base URL?)",
+        method,
+        true,
+        response.status,
+      );
     }
     if (envelope.error_code) {
       // Phabricator quotes a malformed token back in error_info; it must not reach a log line.

@@ -15,7 +15,6 @@ import { errorMessage } from "../../support/error-message.js";
 /** What this sink reads of the configuration. */
 type Settings = DaemonConfig & PhabricatorSettings;
 
-
 interface TransactionSearch {
   data: { type: string | null; comments?: { content?: { raw?: string } }[] }[];
 }
@@ -25,7 +24,11 @@ interface TransactionSearch {
  * Gerrit's integration did. A ledger of (MR, task, action[, head]) makes every comment happen once.
  */
 export const createPhabricatorSink: SinkFactory<Settings> = ({ config, ledger, logger }) => {
-  const { PHABRICATOR_URL: url, PHABRICATOR_TOKEN: token } = requireSettings(config, ["PHABRICATOR_URL", "PHABRICATOR_TOKEN"], "phabricator");
+  const { PHABRICATOR_URL: url, PHABRICATOR_TOKEN: token } = requireSettings(
+    config,
+    ["PHABRICATOR_URL", "PHABRICATOR_TOKEN"],
+    "phabricator",
+  );
   const conduit = new ConduitClient({ url, token, timeoutMs: config.PHABRICATOR_TIMEOUT_MS });
   const gitlab = config.GITLAB_TOKEN ? createGitLabApi(config.GITLAB_URL, config.GITLAB_TOKEN, config.GITLAB_TIMEOUT_MS) : null;
   let postingAs: string | null = null;
@@ -86,11 +89,15 @@ export const createPhabricatorSink: SinkFactory<Settings> = ({ config, ledger, l
       return;
     }
     const firstLine = text.split("\n")[0] as string;
-    const commented = await ledger.once(key, () => conduit.call("maniphest.edit", { objectIdentifier: task, transactions }).then(() => undefined), {
-      wasApplied: () => alreadyCommented(task, firstLine),
-      // Conduit's own error answer refused the edit; a transport failure may or may not have reached it.
-      mayHaveApplied: (error) => (error instanceof ConduitTransportError ? error.mayHaveApplied : !(error instanceof ConduitError)),
-    });
+    const commented = await ledger.once(
+      key,
+      () => conduit.call("maniphest.edit", { objectIdentifier: task, transactions }).then(() => undefined),
+      {
+        wasApplied: () => alreadyCommented(task, firstLine),
+        // Conduit's own error answer refused the edit; a transport failure may or may not have reached it.
+        mayHaveApplied: (error) => (error instanceof ConduitTransportError ? error.mayHaveApplied : !(error instanceof ConduitError)),
+      },
+    );
     if (commented) logger.info("commented on a Phabricator task", { task, mergeRequest: mr.url, action: mr.action });
   }
 
@@ -130,7 +137,10 @@ export const createPhabricatorSink: SinkFactory<Settings> = ({ config, ledger, l
     // Retry the whole event: the ledger skips the tasks already commented on.
     // Several failures travel together, so that each one's status and Retry-After is kept.
     if (failures.length > 0) {
-      throw new AggregateError(failures, `could not comment on ${failures.map((failure, i) => `${failedTasks[i]}: ${failure.message}`).join("; ")}`);
+      throw new AggregateError(
+        failures,
+        `could not comment on ${failures.map((failure, i) => `${failedTasks[i]}: ${failure.message}`).join("; ")}`,
+      );
     }
   }
 
@@ -148,10 +158,14 @@ export const createPhabricatorSink: SinkFactory<Settings> = ({ config, ledger, l
       try {
         const me = await conduit.whoami();
         postingAs = me.userName;
-        logger.info(`phabricator sink: comments will be posted as ${me.userName}${config.PHABRICATOR_DRY_RUN ? " (dry run: nothing is posted)" : ""}`);
+        logger.info(
+          `phabricator sink: comments will be posted as ${me.userName}${config.PHABRICATOR_DRY_RUN ? " (dry run: nothing is posted)" : ""}`,
+        );
       } catch (error) {
         if (error instanceof ConduitError && error.isInvalidAuth) {
-          logger.error("phabricator sink: Phabricator refused PHABRICATOR_TOKEN (ERR-INVALID-AUTH); deliveries will retry until it is fixed");
+          logger.error(
+            "phabricator sink: Phabricator refused PHABRICATOR_TOKEN (ERR-INVALID-AUTH); deliveries will retry until it is fixed",
+          );
         } else {
           logger.warn(`phabricator sink: could not reach Phabricator at start-up (${errorMessage(error)}); deliveries will retry`);
         }

@@ -17,14 +17,14 @@ import { errorMessage } from "../../support/error-message.js";
 /** What this sink reads of the configuration. */
 type Settings = DaemonConfig & SseSettings;
 
-
 /** How long a disconnected EventSource waits before it reconnects (the `retry:` hint). */
 const RETRY_HINT_MS = 1000;
 
 function parseCursor(value: unknown): number | null | { error: string } {
   if (value === undefined || value === "") return null;
   const text = String(value);
-  if (!/^\d{1,15}$/.test(text)) return { error: `since / Last-Event-ID must be an event id (a whole number), got ${JSON.stringify(text.slice(0, 40))}` };
+  if (!/^\d{1,15}$/.test(text))
+    return { error: `since / Last-Event-ID must be an event id (a whole number), got ${JSON.stringify(text.slice(0, 40))}` };
   return Number(text);
 }
 
@@ -59,7 +59,10 @@ export const createSseSink: SinkFactory<Settings> = ({ config, store, logger, bu
   };
   const wholeFrame = framer((event) => event.json);
   const publicFrame = config.SSE_ANONYMOUS_FULL_PAYLOAD ? wholeFrame : framer(publicEventJson);
-  const smeeFrames = { whole: framer((event) => smeeJson(event, true, true)), public: framer((event) => smeeJson(event, false, config.SSE_ANONYMOUS_FULL_PAYLOAD)) };
+  const smeeFrames = {
+    whole: framer((event) => smeeJson(event, true, true)),
+    public: framer((event) => smeeJson(event, false, config.SSE_ANONYMOUS_FULL_PAYLOAD)),
+  };
   const turns = new ReplayTurns();
 
   const unsubscribe = bus.subscribe((events) => {
@@ -166,7 +169,8 @@ export const createSseSink: SinkFactory<Settings> = ({ config, store, logger, bu
     res.on("close", () => subscribers.delete(subscriber));
     logger.debug("feed subscriber connected", { ip: req.ip, since, filters, privileged: token !== undefined });
 
-    if (stale !== null) res.write(`event: stale\ndata: ${JSON.stringify({ requested: since, resumingFrom: cursor + 1, reason: stale })}\n\n`);
+    if (stale !== null)
+      res.write(`event: stale\ndata: ${JSON.stringify({ requested: since, resumingFrom: cursor + 1, reason: stale })}\n\n`);
     try {
       await subscriber.replay();
     } catch (error) {

@@ -13,7 +13,9 @@ type FeedFormat = "events" | "smee";
 export function parseFormat(value: unknown): FeedFormat | { error: string } {
   if (value === undefined || value === "") return "events";
   if (value === "smee") return "smee";
-  return { error: `format=${JSON.stringify(String(value)).slice(0, 40)} is not known: the feed takes format=smee, or no format for its own events` };
+  return {
+    error: `format=${JSON.stringify(String(value)).slice(0, 40)} is not known: the feed takes format=smee, or no format for its own events`,
+  };
 }
 
 /**

@@ -8,7 +8,8 @@ import type { ReplayTurns } from "./replay-turns.js";
 const REPLAY_PAGE = 200;
 /** The shortest time between two `withheld` notices to one subscriber. */
 const WITHHELD_NOTICE_MS = 5000;
-const WITHHELD_REASON = "events of private and internal projects, and events about no project, are sent only to subscribers with a token (SSE_TOKEN or ADMIN_TOKEN)";
+const WITHHELD_REASON =
+  "events of private and internal projects, and events about no project, are sent only to subscribers with a token (SSE_TOKEN or ADMIN_TOKEN)";
 /** Live events held back while a replay runs; past this the replay just reads further from the store. */
 const HELD_LIVE_LIMIT = 10_000;
 

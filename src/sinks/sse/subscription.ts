@@ -26,9 +26,11 @@ function values(query: Record<string, unknown>, name: string): string[] | { erro
     .flatMap((part) => String(part).split(","))
     .map((part) => part.trim())
     .filter((part) => part !== "");
-  if (found.length > MAX_FILTER_VALUES) return { error: `${name}= has ${found.length} values; the feed takes at most ${MAX_FILTER_VALUES} per parameter` };
+  if (found.length > MAX_FILTER_VALUES)
+    return { error: `${name}= has ${found.length} values; the feed takes at most ${MAX_FILTER_VALUES} per parameter` };
   const long = found.find((value) => value.length > MAX_FILTER_VALUE_LENGTH);
-  if (long !== undefined) return { error: `a value of ${name}= is ${long.length} characters long; the feed takes at most ${MAX_FILTER_VALUE_LENGTH}` };
+  if (long !== undefined)
+    return { error: `a value of ${name}= is ${long.length} characters long; the feed takes at most ${MAX_FILTER_VALUE_LENGTH}` };
   return found;
 }
 
@@ -43,7 +45,8 @@ const FEED_PARAMETERS = [...FILTER_PARAMETERS, "since", "token", "format"] as co
  */
 export function parseFilters(query: Record<string, unknown>): Filters | { error: string } {
   const unknownParameter = Object.keys(query).find((name) => !(FEED_PARAMETERS as readonly string[]).includes(name));
-  if (unknownParameter !== undefined) return { error: `unknown parameter "${unknownParameter}" (the feed takes ${FEED_PARAMETERS.join(", ")})` };
+  if (unknownParameter !== undefined)
+    return { error: `unknown parameter "${unknownParameter}" (the feed takes ${FEED_PARAMETERS.join(", ")})` };
   const lists = {} as Record<(typeof FILTER_PARAMETERS)[number], string[]>;
   for (const name of FILTER_PARAMETERS) {
     const parsed = values(query, name);

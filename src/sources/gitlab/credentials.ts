@@ -51,7 +51,12 @@ export function claimedCredential(headers: IncomingHttpHeaders, options: Credent
  * With the body read: a signature is checked over it, and a project token must name the project
  * the event is about. An event without a project path is never authenticated by a project token.
  */
-export function confirmedCredential(claimed: Claimed, body: Buffer, projectPath: () => string | null, signingSecrets: readonly string[]): Credential | { refused: string } {
+export function confirmedCredential(
+  claimed: Claimed,
+  body: Buffer,
+  projectPath: () => string | null,
+  signingSecrets: readonly string[],
+): Credential | { refused: string } {
   if (claimed.kind === "instance") return claimed;
   if (claimed.kind === "signature") {
     const refused = verifySignature({ ...claimed, body }, signingSecrets);

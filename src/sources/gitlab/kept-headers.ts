@@ -5,7 +5,8 @@ import type { IncomingHttpHeaders } from "node:http";
  * proxy's, never a credential (X-Gitlab-Token, Authorization, a signature, cookies) nor a custom
  * header, which may carry a secret meant for another receiver.
  */
-const KEPT = /^(content-type|user-agent|idempotency-key|webhook-id|webhook-timestamp|x-gitlab-(event|instance|webhook-uuid|event-uuid)|x-forwarded-(for|proto|host)|x-real-ip|x-request-id)$/;
+const KEPT =
+  /^(content-type|user-agent|idempotency-key|webhook-id|webhook-timestamp|x-gitlab-(event|instance|webhook-uuid|event-uuid)|x-forwarded-(for|proto|host)|x-real-ip|x-request-id)$/;
 
 export function keptHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const kept: Record<string, string> = {};

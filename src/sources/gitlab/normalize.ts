@@ -25,9 +25,7 @@ function projectOfRecord(body: JsonObject): EventProject | null {
   const id = integer(nested.id) ?? integer(body.project_id);
   const path = text(nested.path_with_namespace) ?? (body.project_id !== undefined ? text(body.path_with_namespace) : null);
   const url = text(nested.web_url) ?? text(nested.homepage);
-  const vis =
-    visibility(nested.visibility_level, nested.visibility) ??
-    visibility(body.visibility_level, body.project_visibility);
+  const vis = visibility(nested.visibility_level, nested.visibility) ?? visibility(body.visibility_level, body.project_visibility);
   if (id === null && path === null && url === null) return projectOfObjectUrl(body);
   return { id, path, url, visibility: vis };
 }
@@ -92,8 +90,7 @@ interface HookRequest {
 export function normalize(request: HookRequest, hook: HookKind, body: unknown): NewEvent {
   const fields = record(body);
   const project = projectOfRecord(fields);
-  const type =
-    text(fields.object_kind) ?? text(fields.event_name) ?? typeFromHeader(request.eventHeader) ?? "unknown";
+  const type = text(fields.object_kind) ?? text(fields.event_name) ?? typeFromHeader(request.eventHeader) ?? "unknown";
   const meta: Omit<NewEvent, "payload"> = {
     deliveryId: request.deliveryId,
     receivedAt: request.receivedAt.toISOString(),

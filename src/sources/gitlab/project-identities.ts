@@ -34,17 +34,24 @@ export class ProjectIdentities {
     }
     const known = await this.store.projectIdentity(id, path);
     if (known.pathOfId?.confirmed && known.pathOfId.path !== path) {
-      return { refused: `project id ${id} is ${known.pathOfId.path}, not ${path}: a project token only authenticates events about its own project` };
+      return {
+        refused: `project id ${id} is ${known.pathOfId.path}, not ${path}: a project token only authenticates events about its own project`,
+      };
     }
     if (known.idOfPath?.confirmed && known.idOfPath.id !== id) {
-      return { refused: `${path} is project id ${known.idOfPath.id}, not ${id}: a project token only authenticates events about its own project` };
+      return {
+        refused: `${path} is project id ${known.idOfPath.id}, not ${id}: a project token only authenticates events about its own project`,
+      };
     }
     if ((known.pathOfId && known.pathOfId.path !== path) || (known.idOfPath && known.idOfPath.id !== id)) {
       // Two project tokens disagree and nothing instance-wide says which is right: act on the path alone.
-      this.logger.warn("a project token's event names a project id that another project token's event bound to another path; the id is withheld", {
-        project: path,
-        id,
-      });
+      this.logger.warn(
+        "a project token's event names a project id that another project token's event bound to another path; the id is withheld",
+        {
+          project: path,
+          id,
+        },
+      );
       return { project: { ...project, id: null } };
     }
     if (!known.pathOfId) await this.store.bindProject(id, path, false, Date.now());

@@ -117,7 +117,11 @@ export function createHooksHandler(options: IngestOptions) {
     const contentType = (readHeader(req.headers, "content-type") ?? "").split(";")[0]?.trim() ?? "";
     if (!JSON_TYPE.test(contentType)) {
       req.resume();
-      return sendError(res, 415, `Content-Type must be application/json (got ${contentType === "" ? "none" : JSON.stringify(contentType)})`);
+      return sendError(
+        res,
+        415,
+        `Content-Type must be application/json (got ${contentType === "" ? "none" : JSON.stringify(contentType)})`,
+      );
     }
     const claimed = claimedCredential(req.headers, options);
     if ("refused" in claimed) {

@@ -38,10 +38,17 @@ function pushed(kind: "push" | "tag", body: JsonObject, project: EventProject | 
   const before = text(body.before) ?? "";
   const after = text(body.after) ?? "";
   const state = ZERO_SHA.test(after) ? "deleted" : ZERO_SHA.test(before) ? "created" : null;
-  if (kind === "tag") return summary("tag", { title: ref, ref, state, url: ref && state !== "deleted" ? projectPage(project, `-/tags/${encodeURIComponent(ref)}`) : null });
+  if (kind === "tag")
+    return summary("tag", {
+      title: ref,
+      ref,
+      state,
+      url: ref && state !== "deleted" ? projectPage(project, `-/tags/${encodeURIComponent(ref)}`) : null,
+    });
   const commits = list(body.commits).map(record);
   const head = commits.find((commit) => commit.id === after) ?? commits.at(-1);
-  const compare = before && after && state === null ? projectPage(project, `-/compare/${before.slice(0, 12)}...${after.slice(0, 12)}`) : null;
+  const compare =
+    before && after && state === null ? projectPage(project, `-/compare/${before.slice(0, 12)}...${after.slice(0, 12)}`) : null;
   return summary("push", {
     title: firstLine(text(head?.title) ?? text(head?.message)),
     ref,
@@ -85,13 +92,20 @@ function readObject(type: string, payload: unknown, project: EventProject | null
         id: integer(attributes.id),
         iid: integer(attributes.iid),
         title: text(attributes.title),
-        url: webUrl(attributes.url) ?? (integer(attributes.iid) !== null ? projectPage(project, `-/merge_requests/${attributes.iid}`) : null),
+        url:
+          webUrl(attributes.url) ?? (integer(attributes.iid) !== null ? projectPage(project, `-/merge_requests/${attributes.iid}`) : null),
         ref: text(attributes.source_branch),
         state: text(attributes.state),
       });
     case "issue":
     case "work_item":
-      return summary(type, { id: integer(attributes.id), iid: integer(attributes.iid), title: text(attributes.title), url: webUrl(attributes.url), state: text(attributes.state) });
+      return summary(type, {
+        id: integer(attributes.id),
+        iid: integer(attributes.iid),
+        title: text(attributes.title),
+        url: webUrl(attributes.url),
+        state: text(attributes.state),
+      });
     case "note":
       return note(body, attributes);
     case "push":
@@ -111,10 +125,21 @@ function readObject(type: string, payload: unknown, project: EventProject | null
     }
     case "build": {
       const id = integer(body.build_id);
-      return summary("job", { id, title: text(body.build_name), url: id !== null ? projectPage(project, `-/jobs/${id}`) : null, ref: text(body.ref), state: text(body.build_status) });
+      return summary("job", {
+        id,
+        title: text(body.build_name),
+        url: id !== null ? projectPage(project, `-/jobs/${id}`) : null,
+        ref: text(body.ref),
+        state: text(body.build_status),
+      });
     }
     case "release":
-      return summary("release", { id: integer(body.id), title: text(body.name) ?? text(body.tag), url: webUrl(body.url), ref: text(body.tag) });
+      return summary("release", {
+        id: integer(body.id),
+        title: text(body.name) ?? text(body.tag),
+        url: webUrl(body.url),
+        ref: text(body.tag),
+      });
     case "deployment":
       return summary("deployment", {
         id: integer(body.deployment_id),
@@ -126,11 +151,20 @@ function readObject(type: string, payload: unknown, project: EventProject | null
     case "wiki_page":
       return summary("wiki_page", { title: text(attributes.title), url: webUrl(attributes.url), ref: text(attributes.slug) });
     case "milestone":
-      return summary("milestone", { id: integer(attributes.id), iid: integer(attributes.iid), title: text(attributes.title), state: text(attributes.state) });
+      return summary("milestone", {
+        id: integer(attributes.id),
+        iid: integer(attributes.iid),
+        title: text(attributes.title),
+        state: text(attributes.state),
+      });
     case "vulnerability":
       return summary("vulnerability", { title: text(attributes.title), url: webUrl(attributes.url), state: text(attributes.state) });
     case "feature_flag":
-      return summary("feature_flag", { id: integer(attributes.id), title: text(attributes.name), state: attributes.active === true ? "active" : attributes.active === false ? "inactive" : null });
+      return summary("feature_flag", {
+        id: integer(attributes.id),
+        title: text(attributes.name),
+        state: attributes.active === true ? "active" : attributes.active === false ? "inactive" : null,
+      });
     default:
       return null;
   }

@@ -12,11 +12,7 @@ interface SignedRequest {
 }
 
 /** Why a signature was refused, or null when one of the secrets signed this request. */
-export function verifySignature(
-  request: SignedRequest,
-  secrets: readonly string[],
-  now: Date = new Date(),
-): string | null {
+export function verifySignature(request: SignedRequest, secrets: readonly string[], now: Date = new Date()): string | null {
   if (!request.id || !request.timestamp) {
     return "webhook-signature needs webhook-id and webhook-timestamp headers";
   }

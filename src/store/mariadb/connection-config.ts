@@ -33,9 +33,17 @@ export function mariadbConnection(databaseUrl: string, fallback: MariaDbCredenti
     throw new ConfigError("DATABASE_URL is not a URL; write mysql://user:password@host:3306/database");
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ""));
-  if (database === "") throw new ConfigError("DATABASE_URL names no database; write mysql://host/<database> (on Toolforge: <user>__gitlab_webhooks)");
+  if (database === "")
+    throw new ConfigError("DATABASE_URL names no database; write mysql://host/<database> (on Toolforge: <user>__gitlab_webhooks)");
   const mode = url.searchParams.get("sslmode") ?? "disable";
-  const ssl = mode === "disable" ? undefined : mode === "require" ? { rejectUnauthorized: false } : mode === "verify-full" ? { rejectUnauthorized: true } : null;
+  const ssl =
+    mode === "disable"
+      ? undefined
+      : mode === "require"
+        ? { rejectUnauthorized: false }
+        : mode === "verify-full"
+          ? { rejectUnauthorized: true }
+          : null;
   if (ssl === null) throw new ConfigError(`DATABASE_URL has sslmode=${mode}; it accepts disable, require or verify-full`);
   const user = url.username ? decodeURIComponent(url.username) : fallback.user;
   const host = decodeURIComponent(url.hostname.replace(/^\[|\]$/g, "")) || "localhost";

@@ -1,6 +1,14 @@
 import { createHash } from "node:crypto";
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import { PooledStatements, type SqlDialect, type SqlDriver, type SqlParams, type SqlQueries, type SqlValue, type TransactionOptions } from "../sql/driver.js";
+import {
+  PooledStatements,
+  type SqlDialect,
+  type SqlDriver,
+  type SqlParams,
+  type SqlQueries,
+  type SqlValue,
+  type TransactionOptions,
+} from "../sql/driver.js";
 import { multiRowInsertSql, powerOfTwoRuns } from "../sql/multi-row-insert.js";
 import { LOCK_WAIT_MS } from "../sql/session-limits.js";
 import { compileNamed } from "../sql/named-params.js";
@@ -45,7 +53,7 @@ function queriesOn(connection: Pool | PoolConnection): SqlQueries {
       const result = await execute(sql, params);
       return (Array.isArray(result) ? result : []) as Row[];
     },
-    run: async (sql: string, params?: SqlParams) => ({ changes: (await execute(sql, params) as ResultSetHeader).affectedRows ?? 0 }),
+    run: async (sql: string, params?: SqlParams) => ({ changes: ((await execute(sql, params)) as ResultSetHeader).affectedRows ?? 0 }),
     // A plain INSERT whose duplicate-key error is the answer: INSERT IGNORE would also turn a too-long value into a silent truncation.
     insertIfAbsent: async (table: string, row: Readonly<Record<string, SqlValue>>) => {
       const columns = Object.keys(row);
@@ -58,7 +66,8 @@ function queriesOn(connection: Pool | PoolConnection): SqlQueries {
       }
     },
     insertRows: async (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) => {
-      for (const run of powerOfTwoRuns(rows)) await connection.execute(multiRowInsertSql(table, columns, run.length, "question"), run.flat());
+      for (const run of powerOfTwoRuns(rows))
+        await connection.execute(multiRowInsertSql(table, columns, run.length, "question"), run.flat());
     },
   };
 }
@@ -103,7 +112,10 @@ export class MariaDbDriver extends PooledStatements implements SqlDriver {
     let broken = false;
     try {
       if (lock) {
-        const [rows] = await connection.query<({ got: number | null } & RowDataPacket)[]>("SELECT GET_LOCK(?, ?) AS got", [lock, LOCK_WAIT_SECONDS]);
+        const [rows] = await connection.query<({ got: number | null } & RowDataPacket)[]>("SELECT GET_LOCK(?, ?) AS got", [
+          lock,
+          LOCK_WAIT_SECONDS,
+        ]);
         if (rows[0]?.got !== 1) throw new Error(`could not take the database lock "${options.lock}" within ${LOCK_WAIT_SECONDS} s`);
       }
       await connection.beginTransaction();

@@ -144,8 +144,12 @@ export async function migrateMariaDb(connection: PoolConnection, lockName: strin
   const [got] = await connection.query<({ got: number | null } & RowDataPacket)[]>("SELECT GET_LOCK(?, 60) AS got", [lockName]);
   if (got[0]?.got !== 1) throw new Error("another daemon has been migrating the database for 60 s; try again");
   try {
-    await connection.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL) ${TABLE}`);
-    const [rows] = await connection.query<({ version: number | null } & RowDataPacket)[]>("SELECT MAX(version) AS version FROM schema_migrations");
+    await connection.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL) ${TABLE}`,
+    );
+    const [rows] = await connection.query<({ version: number | null } & RowDataPacket)[]>(
+      "SELECT MAX(version) AS version FROM schema_migrations",
+    );
     for (let next = rows[0]?.version ?? 0; next < MARIADB_MIGRATIONS.length; next++) {
       for (const statement of MARIADB_MIGRATIONS[next] as readonly string[]) await connection.query(statement);
       await connection.query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", [next + 1, Date.now()]);

@@ -85,7 +85,10 @@ export class CommitListener implements CommitWatcher {
       this.check = setInterval(() => {
         let late: NodeJS.Timeout | undefined;
         const silent = new Promise<never>((_, reject) => {
-          late = setTimeout(() => reject(new Error(`the connection did not answer a check within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+          late = setTimeout(
+            () => reject(new Error(`the connection did not answer a check within ${CHECK_TIMEOUT_MS} ms`)),
+            CHECK_TIMEOUT_MS,
+          );
         });
         Promise.race([client.query("SELECT 1"), silent]).then(() => clearTimeout(late), lost);
       }, CHECK_MS);

@@ -1,5 +1,13 @@
 import pg from "pg";
-import { PooledStatements, type SqlDialect, type SqlDriver, type SqlParams, type SqlQueries, type SqlValue, type TransactionOptions } from "../sql/driver.js";
+import {
+  PooledStatements,
+  type SqlDialect,
+  type SqlDriver,
+  type SqlParams,
+  type SqlQueries,
+  type SqlValue,
+  type TransactionOptions,
+} from "../sql/driver.js";
 import { multiRowInsertSql, powerOfTwoRuns } from "../sql/multi-row-insert.js";
 import { compileNamed } from "../sql/named-params.js";
 import { lockKey } from "../sql/lock-key.js";
@@ -19,7 +27,9 @@ function isPostgresUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && (/^(08|53|57P)/.test(code) || code === "25006" || /^E[A-Z]+$/.test(code))) return true;
   const message = error instanceof Error ? error.message : "";
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Client was closed/i.test(message);
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Client was closed/i.test(
+    message,
+  );
 }
 
 /**

@@ -60,7 +60,10 @@ async function busyOf(tx: SqlQueries, sink: string, staleBefore: number, leaseMs
     keys.set(row.ordering_key, (toNumber(row.locked) as number) + leaseMs);
   }
   if (running.length > 0) {
-    const rows = await tx.all<{ ordering_key: string | null }>("SELECT ordering_key FROM deliveries WHERE sink = :sink AND event_id IN (:running)", { sink, running });
+    const rows = await tx.all<{ ordering_key: string | null }>(
+      "SELECT ordering_key FROM deliveries WHERE sink = :sink AND event_id IN (:running)",
+      { sink, running },
+    );
     // A key this claimer still runs is busy until its lane ends (which looks at the store again).
     for (const row of rows) if (row.ordering_key !== null) keys.set(row.ordering_key, Number.MAX_SAFE_INTEGER);
   }
@@ -122,7 +125,11 @@ export function claimDeliveries(db: SqlDriver, sink: string, claim: ClaimRequest
       // A lapsed claim taken over in part is void as a whole: its holder, were it to thaw, must find
       // it gone, not go on to deliveries that are now someone else's.
       const lapsed = [...new Set(rows.map((row) => row.locked_by).filter((claim): claim is string => claim !== null))];
-      if (lapsed.length > 0) await tx.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by IN (:lapsed)", { sink, lapsed });
+      if (lapsed.length > 0)
+        await tx.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by IN (:lapsed)", {
+          sink,
+          lapsed,
+        });
       // A claim per run: each lane renews, records and gives back its own, and loses only its own.
       const kept: { row: PendingRow; claim: string }[] = [];
       for (const run of runs) {
@@ -134,20 +141,26 @@ export function claimDeliveries(db: SqlDriver, sink: string, claim: ClaimRequest
           { claim, now, sink, ids: run.map(idOf), staleBefore },
         );
         const taken = new Set(
-          (await tx.all<{ event_id: number | string }>("SELECT event_id FROM deliveries WHERE sink = :sink AND locked_by = :claim", { sink, claim })).map(
-            (row) => toNumber(row.event_id) as number,
-          ),
+          (
+            await tx.all<{ event_id: number | string }>("SELECT event_id FROM deliveries WHERE sink = :sink AND locked_by = :claim", {
+              sink,
+              claim,
+            })
+          ).map((row) => toNumber(row.event_id) as number),
         );
         // A row changed between the look and the UPDATE (an outcome, a requeue): the run ends before it.
         const cut = run.findIndex((row) => !taken.has(idOf(row)));
         const head = cut === -1 ? run : run.slice(0, cut);
         const dropped = run.slice(head.length).filter((row) => taken.has(idOf(row)));
         if (dropped.length > 0) {
-          await tx.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by = :claim AND event_id IN (:ids)", {
-            sink,
-            claim,
-            ids: dropped.map(idOf),
-          });
+          await tx.run(
+            "UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by = :claim AND event_id IN (:ids)",
+            {
+              sink,
+              claim,
+              ids: dropped.map(idOf),
+            },
+          );
         }
         kept.push(...head.map((row) => ({ row, claim })));
       }

@@ -16,7 +16,8 @@ interface ProjectRow {
   deleted: number | string;
 }
 
-const PROJECT_COLUMNS = "id, path, name, namespace, visibility, owner, created_at, updated_at, default_branch, last_push_at, last_pusher, deleted";
+const PROJECT_COLUMNS =
+  "id, path, name, namespace, visibility, owner, created_at, updated_at, default_branch, last_push_at, last_pusher, deleted";
 
 const toProject = (row: ProjectRow): InventoryProject => ({
   id: toNumber(row.id) as number,
@@ -57,8 +58,16 @@ export class SqlInventoryStore implements InventoryStore {
     switch (change.kind) {
       case "project": {
         const row = {
-          id: change.id, path: change.path, name: change.name, namespace: change.namespace, visibility: change.visibility, owner: change.owner,
-          created_at: change.createdAt, updated_at: change.updatedAt, as_of: change.asOf, deleted: 0,
+          id: change.id,
+          path: change.path,
+          name: change.name,
+          namespace: change.namespace,
+          visibility: change.visibility,
+          owner: change.owner,
+          created_at: change.createdAt,
+          updated_at: change.updatedAt,
+          as_of: change.asOf,
+          deleted: 0,
         };
         if (await tx.insertIfAbsent("inventory_projects", row)) return;
         await tx.run(
@@ -71,18 +80,40 @@ export class SqlInventoryStore implements InventoryStore {
         return;
       }
       case "project-deleted": {
-        const row = { id: change.id, path: change.path, name: change.name, namespace: change.namespace, visibility: change.visibility, as_of: change.asOf, deleted: 1 };
+        const row = {
+          id: change.id,
+          path: change.path,
+          name: change.name,
+          namespace: change.namespace,
+          visibility: change.visibility,
+          as_of: change.asOf,
+          deleted: 1,
+        };
         if (await tx.insertIfAbsent("inventory_projects", row)) return;
         await tx.run("UPDATE inventory_projects SET deleted = 1, as_of = :as_of WHERE id = :id AND as_of <= :as_of", row);
         return;
       }
       case "project-seen":
         await tx.insertIfAbsent("inventory_projects", {
-          id: change.id, path: change.path, name: change.name, namespace: change.namespace, visibility: change.visibility, as_of: "", deleted: 0,
+          id: change.id,
+          path: change.path,
+          name: change.name,
+          namespace: change.namespace,
+          visibility: change.visibility,
+          as_of: "",
+          deleted: 0,
         });
         return;
       case "group": {
-        const row = { id: change.id, path: change.path, name: change.name, created_at: change.createdAt, updated_at: change.updatedAt, as_of: change.asOf, deleted: 0 };
+        const row = {
+          id: change.id,
+          path: change.path,
+          name: change.name,
+          created_at: change.createdAt,
+          updated_at: change.updatedAt,
+          as_of: change.asOf,
+          deleted: 0,
+        };
         const changed =
           (await tx.insertIfAbsent("inventory_groups", row)) ||
           (
@@ -120,7 +151,13 @@ export class SqlInventoryStore implements InventoryStore {
         );
         return;
       case "branch": {
-        const row = { project_id: change.projectId, name: change.name, last_commit: change.commit, updated_at: change.at, deleted: change.deleted ? 1 : 0 };
+        const row = {
+          project_id: change.projectId,
+          name: change.name,
+          last_commit: change.commit,
+          updated_at: change.at,
+          deleted: change.deleted ? 1 : 0,
+        };
         if (await tx.insertIfAbsent("inventory_branches", row)) return;
         await tx.run(
           `UPDATE inventory_branches SET last_commit = :last_commit, updated_at = :updated_at, deleted = :deleted

@@ -4,7 +4,11 @@ import { first, type SqlDriver, type SqlQueries } from "./driver.js";
 export function rememberUser(db: SqlDriver, id: number, username: string, now: number): Promise<void> {
   return db.transaction(async (tx) => {
     if (await tx.insertIfAbsent("known_users", { user_id: id, username, updated_at: now })) return;
-    await tx.run("UPDATE known_users SET username = :username, updated_at = :now WHERE user_id = :id AND username <> :username", { id, username, now });
+    await tx.run("UPDATE known_users SET username = :username, updated_at = :now WHERE user_id = :id AND username <> :username", {
+      id,
+      username,
+      now,
+    });
   });
 }
 

@@ -32,14 +32,23 @@ export async function recordsWithPrefix(db: SqlQueries, sink: string, prefix: st
 }
 
 /** See Store.takeRecord. */
-export async function takeRecord(db: SqlQueries, sink: string, key: string, now: number, staleBefore: number): Promise<"new" | "stale" | null> {
+export async function takeRecord(
+  db: SqlQueries,
+  sink: string,
+  key: string,
+  now: number,
+  staleBefore: number,
+): Promise<"new" | "stale" | null> {
   if (await recordOnce(db, sink, key, now)) return "new";
-  const { changes } = await db.run("UPDATE ledger SET created_at = :now WHERE sink = :sink AND record_key = :key AND created_at < :staleBefore", {
-    sink,
-    key,
-    now,
-    staleBefore,
-  });
+  const { changes } = await db.run(
+    "UPDATE ledger SET created_at = :now WHERE sink = :sink AND record_key = :key AND created_at < :staleBefore",
+    {
+      sink,
+      key,
+      now,
+      staleBefore,
+    },
+  );
   return changes > 0 ? "stale" : null;
 }
 

@@ -26,7 +26,7 @@ export function multiRowInsertSql(table: string, columns: readonly string[], row
  */
 export function powerOfTwoRuns<Row>(rows: readonly Row[]): Row[][] {
   const runs: Row[][] = [];
-  for (let start = 0; start < rows.length; ) {
+  for (let start = 0; start < rows.length;) {
     const size = 2 ** Math.floor(Math.log2(rows.length - start));
     runs.push(rows.slice(start, start + size));
     start += size;

@@ -78,7 +78,10 @@ export function compileNamed(sql: string, params: SqlParams, style: PlaceholderS
     } else values.push(value as SqlValue);
   }
   if (!hasList) {
-    template.plain[style] ??= template.parts.reduce((text, part, index) => (index === 0 ? part : `${text}${placeholders(style, index, 1)}${part}`), "");
+    template.plain[style] ??= template.parts.reduce(
+      (text, part, index) => (index === 0 ? part : `${text}${placeholders(style, index, 1)}${part}`),
+      "",
+    );
     return { text: template.plain[style] as string, values };
   }
   let text = template.parts[0] as string;

@@ -2,7 +2,11 @@ import type { ProjectIdentity } from "../../core/store.js";
 import { first, toNumber, type SqlDriver, type SqlQueries } from "./driver.js";
 
 export async function projectIdentity(db: SqlQueries, id: number, path: string): Promise<ProjectIdentity> {
-  const byId = await first<{ path: string; confirmed: number | string }>(db, "SELECT path, confirmed FROM project_identities WHERE project_id = :id", { id });
+  const byId = await first<{ path: string; confirmed: number | string }>(
+    db,
+    "SELECT path, confirmed FROM project_identities WHERE project_id = :id",
+    { id },
+  );
   const byPath = await first<{ project_id: number | string; confirmed: number | string }>(
     db,
     "SELECT project_id, confirmed FROM project_identities WHERE path = :path",

@@ -14,7 +14,8 @@ interface DeliveryRow {
   updated_at: number | string;
 }
 
-const DELIVERY_COLUMNS = "sink, event_id, status, attempts, next_attempt_at, last_error, last_error_status, last_attempt_at, last_duration_ms, updated_at";
+const DELIVERY_COLUMNS =
+  "sink, event_id, status, attempts, next_attempt_at, last_error, last_error_status, last_attempt_at, last_duration_ms, updated_at";
 
 const isoTime = (ms: unknown): string | null => {
   const value = toNumber(ms);
@@ -43,10 +44,16 @@ export async function deliveriesOf(db: SqlQueries, eventId: number): Promise<Del
 
 /** Failed attempts from their own rows, and each delivered attempt from its delivery, oldest first. */
 export async function attemptsOf(db: SqlQueries, eventId: number): Promise<DeliveryAttempt[]> {
-  const failed = await db.all<{ sink: string; started_at: unknown; duration_ms: unknown; outcome: string; error: string | null; error_status: unknown }>(
-    "SELECT sink, started_at, duration_ms, outcome, error, error_status FROM delivery_attempts WHERE event_id = :eventId ORDER BY id",
-    { eventId },
-  );
+  const failed = await db.all<{
+    sink: string;
+    started_at: unknown;
+    duration_ms: unknown;
+    outcome: string;
+    error: string | null;
+    error_status: unknown;
+  }>("SELECT sink, started_at, duration_ms, outcome, error, error_status FROM delivery_attempts WHERE event_id = :eventId ORDER BY id", {
+    eventId,
+  });
   const attempts: DeliveryAttempt[] = failed.map((row) => ({
     sink: row.sink,
     eventId,
@@ -58,7 +65,15 @@ export async function attemptsOf(db: SqlQueries, eventId: number): Promise<Deliv
   }));
   for (const delivery of await deliveriesOf(db, eventId)) {
     if (delivery.status !== "delivered" || delivery.lastAttemptAt === null) continue;
-    attempts.push({ sink: delivery.sink, eventId, startedAt: delivery.lastAttemptAt, durationMs: delivery.lastDurationMs ?? 0, outcome: "delivered", error: null, errorStatus: null });
+    attempts.push({
+      sink: delivery.sink,
+      eventId,
+      startedAt: delivery.lastAttemptAt,
+      durationMs: delivery.lastDurationMs ?? 0,
+      outcome: "delivered",
+      error: null,
+      errorStatus: null,
+    });
   }
   return attempts.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
 }
@@ -96,9 +111,15 @@ export async function deliveryCounts(db: SqlQueries): Promise<Map<string, Delive
      FROM deliveries WHERE status = 'pending' GROUP BY sink`,
   );
   for (const row of pending) {
-    Object.assign(entry(row.sink), { pending: toNumber(row.n), oldestPendingAt: toNumber(row.oldest), retrying: toNumber(row.retrying) ?? 0 });
+    Object.assign(entry(row.sink), {
+      pending: toNumber(row.n),
+      oldestPendingAt: toNumber(row.oldest),
+      retrying: toNumber(row.retrying) ?? 0,
+    });
   }
-  const failed = await db.all<{ sink: string; n: unknown }>("SELECT sink, COUNT(*) AS n FROM deliveries WHERE status = 'failed' GROUP BY sink");
+  const failed = await db.all<{ sink: string; n: unknown }>(
+    "SELECT sink, COUNT(*) AS n FROM deliveries WHERE status = 'failed' GROUP BY sink",
+  );
   for (const row of failed) entry(row.sink).failed = toNumber(row.n) as number;
   for (const [sink, found] of counts) {
     if (found.retrying === 0) continue;
@@ -107,7 +128,12 @@ export async function deliveryCounts(db: SqlQueries): Promise<Map<string, Delive
        WHERE status = 'pending' AND sink = :sink AND attempts > 0 ORDER BY last_attempt_at DESC LIMIT 1`,
       { sink },
     );
-    if (latest?.last_error) found.lastRetryError = { message: latest.last_error, status: toNumber(latest.last_error_status), at: isoTime(latest.last_attempt_at) as string };
+    if (latest?.last_error)
+      found.lastRetryError = {
+        message: latest.last_error,
+        status: toNumber(latest.last_error_status),
+        at: isoTime(latest.last_attempt_at) as string,
+      };
   }
   return counts;
 }

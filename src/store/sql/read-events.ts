@@ -10,7 +10,10 @@ export async function getEvent(db: SqlQueries, id: number): Promise<StoredEvent 
 
 export async function eventsAfter(db: SqlQueries, afterId: number, limit: number): Promise<StoredEvent[]> {
   // With the request's headers: the feed's smee format sends them to token holders.
-  const rows = await db.all<EventRow>(`SELECT ${EVENT_COLUMNS_WITH_HEADERS} FROM events WHERE id > :afterId ORDER BY id LIMIT ${Math.floor(limit)}`, { afterId });
+  const rows = await db.all<EventRow>(
+    `SELECT ${EVENT_COLUMNS_WITH_HEADERS} FROM events WHERE id > :afterId ORDER BY id LIMIT ${Math.floor(limit)}`,
+    { afterId },
+  );
   return toStoredEvents(db, rows);
 }
 
@@ -53,7 +56,9 @@ export async function listEvents(db: SqlQueries, query: EventQuery): Promise<Sto
       .filter((word) => word !== "")
       .slice(0, 8)
       .forEach((word, n) => {
-        const columns = ["object_title", "project_path", "actor_username", "delivery_id"].map((column) => `LOWER(${column}) LIKE :word${n} ESCAPE '!'`);
+        const columns = ["object_title", "project_path", "actor_username", "delivery_id"].map(
+          (column) => `LOWER(${column}) LIKE :word${n} ESCAPE '!'`,
+        );
         where.push(`(${columns.join(" OR ")})`);
         params[`word${n}`] = `%${word.replace(/[!%_]/g, (char) => `!${char}`)}%`;
       });

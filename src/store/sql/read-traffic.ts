@@ -41,7 +41,10 @@ export async function readTraffic(db: SqlQueries, since: number, until: number):
   const sinks: Record<string, SinkTraffic> = {};
   if (firstId === null) return { received: toMinuteCounts(received), sinks };
 
-  const perSink = new Map<string, { delivered: Map<number, number>; retried: Map<number, number>; failed: Map<number, number>; delays: number[] }>();
+  const perSink = new Map<
+    string,
+    { delivered: Map<number, number>; retried: Map<number, number>; failed: Map<number, number>; delays: number[] }
+  >();
   const of = (sink: string) => {
     let found = perSink.get(sink);
     if (!found) perSink.set(sink, (found = { delivered: new Map(), retried: new Map(), failed: new Map(), delays: [] }));

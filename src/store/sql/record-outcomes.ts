@@ -31,12 +31,21 @@ export async function recordOutcomes(tx: SqlQueries, outcomes: readonly Outcome[
   const recorded: boolean[] = [];
   for (const outcome of outcomes) {
     const { sink, eventId, now, attempt } = outcome;
-    const params: Record<string, SqlParams[string]> = { sink, eventId, now, startedAt: attempt.startedAt, durationMs: Math.round(attempt.durationMs) };
+    const params: Record<string, SqlParams[string]> = {
+      sink,
+      eventId,
+      now,
+      startedAt: attempt.startedAt,
+      durationMs: Math.round(attempt.durationMs),
+    };
     if (attempt.claim !== undefined) params.claim = attempt.claim;
     const where = `WHERE sink = :sink AND event_id = :eventId${held(attempt)}`;
     if (outcome.kind === "delivered") {
       const status = `status = CASE WHEN ${AGAIN} THEN 'pending' ELSE 'delivered' END`;
-      const { changes } = await tx.run(`UPDATE deliveries SET ${status}, last_error = NULL, last_error_status = NULL, ${ENDED} ${where}`, params);
+      const { changes } = await tx.run(
+        `UPDATE deliveries SET ${status}, last_error = NULL, last_error_status = NULL, ${ENDED} ${where}`,
+        params,
+      );
       recorded.push(changes > 0);
       continue;
     }
@@ -51,13 +60,24 @@ export async function recordOutcomes(tx: SqlQueries, outcomes: readonly Outcome[
         ? `status = CASE WHEN ${AGAIN} THEN 'pending' ELSE 'failed' END`
         : `next_attempt_at = CASE WHEN ${AGAIN} THEN next_attempt_at ELSE :retryAt END`;
     if (failed.retryAt !== null) params.retryAt = failed.retryAt;
-    const { changes } = await tx.run(`UPDATE deliveries SET ${next}, last_error = :error, last_error_status = :status, ${ENDED} ${where}`, params);
+    const { changes } = await tx.run(
+      `UPDATE deliveries SET ${next}, last_error = :error, last_error_status = :status, ${ENDED} ${where}`,
+      params,
+    );
     recorded.push(changes > 0);
     if (changes === 0) continue;
     await tx.run(
       `INSERT INTO delivery_attempts (event_id, sink, started_at, duration_ms, outcome, error, error_status)
        VALUES (:eventId, :sink, :startedAt, :durationMs, :outcome, :error, :status)`,
-      { eventId, sink, startedAt: params.startedAt as number, durationMs: params.durationMs as number, outcome: failed.retryAt === null ? "failed" : "retry", error: params.error as string, status: failed.status },
+      {
+        eventId,
+        sink,
+        startedAt: params.startedAt as number,
+        durationMs: params.durationMs as number,
+        outcome: failed.retryAt === null ? "failed" : "retry",
+        error: params.error as string,
+        status: failed.status,
+      },
     );
   }
   return recorded;

@@ -12,7 +12,9 @@ export async function renewClaims(db: SqlDriver, claims: readonly string[], now:
   for (let start = 0; start < claims.length; start += CLAIMS_PER_STATEMENT) {
     const some = claims.slice(start, start + CLAIMS_PER_STATEMENT);
     await db.run("UPDATE deliveries SET locked_at = :now WHERE locked_by IN (:claims) AND status = 'pending'", { claims: some, now });
-    const rows = await db.all<{ locked_by: string }>("SELECT DISTINCT locked_by FROM deliveries WHERE locked_by IN (:claims)", { claims: some });
+    const rows = await db.all<{ locked_by: string }>("SELECT DISTINCT locked_by FROM deliveries WHERE locked_by IN (:claims)", {
+      claims: some,
+    });
     held.push(...rows.map((row) => row.locked_by));
   }
   return held;

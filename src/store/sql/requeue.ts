@@ -14,26 +14,37 @@ export const EVENT_RETENTION_LOCK = "retention";
  * (its attempt running) is marked to run again after that attempt, whatever its outcome.
  */
 export async function requeue(db: SqlDriver, deliveries: readonly Requeue[], now: number): Promise<number> {
-  return db.transaction(async (tx) => {
-    let count = 0;
-    for (const { sink, eventId, orderingKey } of deliveries) {
-      const { changes } = await tx.run(
-        `UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = :now, updated_at = :now,
+  return db.transaction(
+    async (tx) => {
+      let count = 0;
+      for (const { sink, eventId, orderingKey } of deliveries) {
+        const { changes } = await tx.run(
+          `UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = :now, updated_at = :now,
            redeliver = CASE WHEN locked_by IS NULL THEN 0 ELSE 1 END
          WHERE sink = :sink AND event_id = :eventId`,
-        { sink, eventId, now },
-      );
-      if (changes > 0) {
-        count++;
-        continue;
+          { sink, eventId, now },
+        );
+        if (changes > 0) {
+          count++;
+          continue;
+        }
+        const stored = await tx.all("SELECT id FROM events WHERE id = :eventId", { eventId });
+        if (stored.length === 0) continue;
+        const row = {
+          sink,
+          event_id: eventId,
+          ordering_key: storedOrderingKey(orderingKey),
+          status: "pending",
+          attempts: 0,
+          next_attempt_at: now,
+          updated_at: now,
+        };
+        if (await tx.insertIfAbsent("deliveries", row)) count++;
       }
-      const stored = await tx.all("SELECT id FROM events WHERE id = :eventId", { eventId });
-      if (stored.length === 0) continue;
-      const row = { sink, event_id: eventId, ordering_key: storedOrderingKey(orderingKey), status: "pending", attempts: 0, next_attempt_at: now, updated_at: now };
-      if (await tx.insertIfAbsent("deliveries", row)) count++;
-    }
-    return count;
-  }, { lock: EVENT_RETENTION_LOCK });
+      return count;
+    },
+    { lock: EVENT_RETENTION_LOCK },
+  );
 }
 
 export async function retryFailed(db: SqlDriver, sink: string | null, now: number): Promise<number> {

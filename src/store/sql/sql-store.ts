@@ -82,10 +82,10 @@ export class SqlStore implements Store {
         ),
       { maxBatch: 500, retryAlone },
     );
-    this.outcomes = new GroupCommit(
-      (items) => this.db.transaction((tx) => recordOutcomes(tx, items), { relaxed: true }),
-      { maxBatch: 1000, retryAlone },
-    );
+    this.outcomes = new GroupCommit((items) => this.db.transaction((tx) => recordOutcomes(tx, items), { relaxed: true }), {
+      maxBatch: 1000,
+      retryAlone,
+    });
   }
 
   append(event: NewEvent, options: AppendOptions): Promise<AppendResult> {
@@ -118,11 +118,14 @@ export class SqlStore implements Store {
 
   async releaseClaims(sink: string, claim: string, eventIds: readonly number[]): Promise<void> {
     if (eventIds.length === 0) return;
-    await this.db.run("UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by = :claim AND event_id IN (:ids)", {
-      sink,
-      claim,
-      ids: eventIds,
-    });
+    await this.db.run(
+      "UPDATE deliveries SET locked_by = NULL, locked_at = NULL WHERE sink = :sink AND locked_by = :claim AND event_id IN (:ids)",
+      {
+        sink,
+        claim,
+        ids: eventIds,
+      },
+    );
   }
 
   async releaseAllClaims(): Promise<number> {

@@ -37,7 +37,9 @@ export function checkpointInBackground(db: Database.Database, path: string, logg
     });
     thread.on("error", (error) => {
       if (db.open) db.pragma(`wal_autocheckpoint = ${COMMIT_CHECKPOINT_PAGES}`);
-      logger?.warn("the SQLite checkpoint thread failed; commits checkpoint the write-ahead log themselves from now on", { error: error.message });
+      logger?.warn("the SQLite checkpoint thread failed; commits checkpoint the write-ahead log themselves from now on", {
+        error: error.message,
+      });
     });
   }, START_AFTER_MS);
   starting.unref();

@@ -166,7 +166,9 @@ const SQLITE_MIGRATIONS: readonly Migration[] = [
     `);
     // Ids never go backwards: the rebuilt table keeps the old high-water mark.
     db.prepare("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'events'").run(sequence);
-    db.prepare("INSERT INTO sqlite_sequence (name, seq) SELECT 'events', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')").run(sequence);
+    db.prepare(
+      "INSERT INTO sqlite_sequence (name, seq) SELECT 'events', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
+    ).run(sequence);
   },
   // A redelivery asked for while the delivery runs: it runs again after the running attempt.
   "ALTER TABLE deliveries ADD COLUMN redeliver INTEGER NOT NULL DEFAULT 0;",

@@ -36,7 +36,11 @@ export interface SqliteStoreOptions {
  */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   if (path !== ":memory:") {
-    const directory = writableDirectoryOf(path, "DATABASE_PATH", "point DATABASE_PATH at a writable directory, or set DATABASE_URL to a server database");
+    const directory = writableDirectoryOf(
+      path,
+      "DATABASE_PATH",
+      "point DATABASE_PATH at a writable directory, or set DATABASE_URL to a server database",
+    );
     const network = networkFilesystemOf(directory, options.statfs);
     if (network !== null) {
       throw new ConfigError(
@@ -44,7 +48,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       );
     }
   }
-  const release = options.singleDaemonWaitMs !== undefined && path !== ":memory:" ? holdSingleDaemonLock(path, options.singleDaemonWaitMs, options.logger) : undefined;
+  const release =
+    options.singleDaemonWaitMs !== undefined && path !== ":memory:"
+      ? holdSingleDaemonLock(path, options.singleDaemonWaitMs, options.logger)
+      : undefined;
   let db: Database.Database;
   let stopCheckpoints: (() => Promise<void>) | undefined;
   try {

@@ -55,7 +55,8 @@ export class SqliteDriver implements SqlDriver {
       all: <Row>(sql: string, params?: SqlParams) => settle(() => this.allNow<Row>(sql, params)),
       run: (sql: string, params?: SqlParams) => settle(() => this.runNow(sql, params)),
       insertIfAbsent: (table: string, row: Readonly<Record<string, SqlValue>>) => settle(() => this.insertNow(table, row)),
-      insertRows: (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) => settle(() => this.insertRowsNow(table, columns, rows)),
+      insertRows: (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) =>
+        settle(() => this.insertRowsNow(table, columns, rows)),
     };
   }
 

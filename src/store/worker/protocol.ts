@@ -26,7 +26,8 @@ const STORED_EVENT = "$storedEvent";
 
 /** A value as it crosses threads: stored events become plain data (a class does not survive the copy). */
 export function encode(value: unknown): unknown {
-  if (value instanceof StoredEvent) return { [STORED_EVENT]: true, meta: value.meta, payloadJson: value.payloadJson, requestHeaders: value.requestHeaders };
+  if (value instanceof StoredEvent)
+    return { [STORED_EVENT]: true, meta: value.meta, payloadJson: value.payloadJson, requestHeaders: value.requestHeaders };
   if (Array.isArray(value)) return value.map(encode);
   if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, encode(inner)]));
@@ -39,7 +40,11 @@ export function decode(value: unknown): unknown {
   if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
     const record = value as Record<string, unknown>;
     if (record[STORED_EVENT] === true) {
-      return new StoredEvent(record.meta as EventMeta, record.payloadJson as string, record.requestHeaders as Record<string, string> | null);
+      return new StoredEvent(
+        record.meta as EventMeta,
+        record.payloadJson as string,
+        record.requestHeaders as Record<string, string> | null,
+      );
     }
     return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, decode(inner)]));
   }

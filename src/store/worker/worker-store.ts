@@ -57,7 +57,10 @@ export class WorkerStore implements Store {
     worker.on("message", (message: WorkerMessage) => this.receive(message));
     worker.on("error", (error) => this.stop(new Error(`the store's thread failed: ${error.message}`)));
     worker.on("exit", () => this.stop(new Error("the store's thread has stopped")));
-    const call = <T>(method: string) => (...args: unknown[]) => this.call<T>(method, ...args);
+    const call =
+      <T>(method: string) =>
+      (...args: unknown[]) =>
+        this.call<T>(method, ...args);
     this.inventory = {
       apply: call("inventory.apply"),
       listProjects: call("inventory.listProjects"),
