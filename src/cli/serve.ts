@@ -64,7 +64,7 @@ export async function serve(argv: string[]): Promise<void> {
   };
   // A promise nobody awaited must not take the daemon down with every event it holds; it is a bug, so it is logged as one.
   process.on("unhandledRejection", (reason: unknown) =>
-    logger.error("unhandled rejection (a bug: please report it)", { error: String(reason) }),
+    logger.error("unhandled rejection (a bug: please report it)", { error: errorMessage(reason) }),
   );
   // Past a file size limit a write fails with EFBIG (and is retried) instead of the signal killing the daemon.
   const fileLimit = rateLimitedLog(logger, "warn");

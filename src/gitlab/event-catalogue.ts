@@ -108,14 +108,15 @@ export function hookScope(name: string): HookScope | undefined {
 }
 
 /**
- * The event types a list of names stands for, each once: an object kind stands for itself, a
- * scope for the kinds it sends; a name that is neither is taken as an object kind (custom
+ * The event types a list of names stands for, each once: an object kind stands for itself (with
+ * or without `_events`: `merge_request_events` is merge requests), a scope for the kinds it sends; a name that is neither is taken as an object kind (custom
  * templates name their own).
  */
 export function eventTypesOf(names: readonly string[]): string[] {
   const types = names.flatMap((name) => {
     const lower = name.trim().toLowerCase();
-    if (KNOWN_EVENT_TYPES.has(lower)) return [lower];
+    const bare = lower.replace(/_events$/, "");
+    if (KNOWN_EVENT_TYPES.has(bare)) return [bare];
     return hookScope(lower)?.kinds ?? [lower];
   });
   return [...new Set(types)];

@@ -15,7 +15,13 @@ export const builtinSinkSettings = settingsGroup(
     ...httpSinkSettings.shape,
     ...logSinkSettings.shape,
   },
-  [...phabricatorSettings.secrets, ...sseSettings.secrets],
+  [
+    ...phabricatorSettings.secrets,
+    ...gitlabMentionsSettings.secrets,
+    ...sseSettings.secrets,
+    ...httpSinkSettings.secrets,
+    ...logSinkSettings.secrets,
+  ],
 );
 
 /** What the built-in sinks are given as `ctx.config`: the daemon's settings and all of theirs. */

@@ -4,10 +4,16 @@
  * anything else as text. Every log site and error text uses it, so that the same failure reads the
  * same everywhere.
  */
+const PROGRAMMING_ERRORS = new Set(["TypeError", "RangeError", "ReferenceError", "EvalError", "URIError"]);
+
 export function errorMessage(error: unknown): string {
   if (error instanceof AggregateError && error.message === "" && error.errors.length > 0) {
     return [...new Set(error.errors.map(errorMessage))].join("; ");
   }
-  if (error instanceof Error) return error.message === "" ? error.name : error.message;
+  if (error instanceof Error) {
+    if (error.message === "") return error.name;
+    // A TypeError or RangeError says a program is wrong, not what failed: its class is the news.
+    return PROGRAMMING_ERRORS.has(error.name) ? `${error.name}: ${error.message}` : error.message;
+  }
   return String(error);
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { readHeader } from "./read-header.js";
 
 type BodyResult = { body: Buffer } | { status: number; error: string };
 
@@ -8,12 +9,12 @@ type BodyResult = { body: Buffer } | { status: number; error: string };
  */
 export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<BodyResult> {
   const tooLarge = { status: 413, error: `body is larger than MAX_BODY_BYTES (${maxBytes} bytes)` };
-  const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
+  const encoding = (readHeader(req.headers, "content-encoding") ?? "identity").toLowerCase();
   if (encoding !== "identity") {
     req.resume();
     return Promise.resolve({ status: 415, error: "Content-Encoding is not supported; send the body uncompressed" });
   }
-  const declared = Number(req.headers["content-length"]);
+  const declared = Number(readHeader(req.headers, "content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) {
     req.resume();
     return Promise.resolve(tooLarge);
