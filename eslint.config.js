@@ -30,6 +30,9 @@ const NO_WIRING = {
   message: "the wiring and the plugin API sit above every layer; nothing below imports them",
 };
 
+/** What the store's modules, engines included, may not import. */
+const STORE_LIMITS = [NO_HTTP, NO_GITLAB, NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING];
+
 /** no-restricted-imports for some files: these packages (by name) and these patterns are off limits. */
 const restrict = (files, packages, patterns, ignores = []) => ({
   files,
@@ -90,21 +93,9 @@ export default tseslint.config(
       NO_WIRING,
     ],
   ),
-  restrict(
-    ["src/store/**/*.ts"],
-    drivers(ALL_DRIVERS),
-    [NO_HTTP, NO_GITLAB, NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING],
-    ["src/store/{sqlite,postgres,mariadb}/**"],
-  ),
+  restrict(["src/store/**/*.ts"], drivers(ALL_DRIVERS), STORE_LIMITS, ["src/store/{sqlite,postgres,mariadb}/**"]),
   ...Object.entries(DRIVERS).map(([engine]) =>
-    restrict([`src/store/${engine}/**/*.ts`], drivers(ALL_DRIVERS.filter((name) => !DRIVERS[engine].includes(name))), [
-      NO_HTTP,
-      NO_GITLAB,
-      NO_SOURCES,
-      NO_SINKS,
-      NO_CLI,
-      NO_WIRING,
-    ]),
+    restrict([`src/store/${engine}/**/*.ts`], drivers(ALL_DRIVERS.filter((name) => !DRIVERS[engine].includes(name))), STORE_LIMITS),
   ),
   restrict(["src/gitlab/**/*.ts"], drivers(ALL_DRIVERS), [NO_HTTP, NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING, NO_STORE]),
   restrict(["src/http/**/*.ts"], drivers(ALL_DRIVERS), [NO_SOURCES, NO_SINKS, NO_CLI, NO_WIRING, NO_STORE]),

@@ -58,7 +58,8 @@ function header(headers: Record<string, string>, name: string): string | undefin
  * none of them, one made from the log entry, so that a second run is still a no-op.
  */
 function originalDeliveryId(delivery: HookDelivery, instance: string): string {
-  const { headers } = delivery;
+  // GitLab's hook log keeps header names as they were sent: read them in any case.
+  const headers = Object.fromEntries(Object.entries(delivery.headers).map(([name, value]) => [name.toLowerCase(), value]));
   const signed = header(headers, "webhook-signature") !== undefined ? header(headers, "webhook-id") : undefined;
   return (
     signed ??

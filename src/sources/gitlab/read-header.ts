@@ -1,12 +1,12 @@
-/** Headers as Node gives them (lower-case names) or as a stored record gives them (any case). */
+/** Headers as Node gives them: names in lower case, a repeated Set-Cookie as a list. */
 type HeaderRecord = Readonly<Record<string, string | readonly string[] | undefined>>;
 
 /**
- * One header's value: looked up by its lower-case name, then in any case; a header sent more than
- * once is read as its values joined by ", " (what HTTP means by repeating it).
+ * One header's value, by its lower-case name (a record from elsewhere is lower-cased once by its
+ * reader, not searched here on every request); a header sent more than once is read as its values
+ * joined by ", " (what HTTP means by repeating it).
  */
 export function readHeader(headers: HeaderRecord, name: string): string | undefined {
-  const lower = name.toLowerCase();
-  const value = headers[lower] ?? Object.entries(headers).find(([key]) => key.toLowerCase() === lower)?.[1];
+  const value = headers[name.toLowerCase()];
   return typeof value === "string" || value === undefined ? value : value.join(", ");
 }
