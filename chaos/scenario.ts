@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { EngineName } from "../harness/engine-names.js";
@@ -69,6 +69,8 @@ export interface EngineReport {
   renewals: RenewalFigures;
   /** The machine's load average (1 min) when the run began and when it ended. */
   loadAverage: { before: number; after: number };
+  /** Where the run's evidence was kept (every daemon's log, the sink's runs and effects), when an invariant failed. */
+  evidence: string | null;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -254,6 +256,8 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
       logs,
       crashes,
     });
+    const evidence = invariants.some((invariant) => invariant.count > 0) ? keepEvidence(options, dir, logs, stuck) : null;
+    if (evidence !== null) say(`an invariant failed: the daemons' logs, the sink's runs and effects are kept in ${evidence}`);
     return {
       engine: options.engine,
       seed: options.seed,
@@ -282,6 +286,7 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
       deliveryRates: deliveryRates(runs, loadStart, loadEnd, quietAfterMs === null ? bound : lastFaultEnd + quietAfterMs),
       renewals: renewalFigures(logs, loadStart),
       loadAverage: { before: loadBefore, after: loadavg()[0] ?? 0 },
+      evidence,
     };
   } finally {
     load?.abort();
@@ -293,6 +298,26 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
     await database.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A failed run is only worth its evidence: each daemon's log (every incarnation), the sink's runs and
+ * effects, and what the store still held, copied to chaos/evidence/<engine>-<seed>/ before the
+ * temporary files go.
+ */
+function keepEvidence(
+  options: ChaosOptions,
+  dir: string,
+  logs: readonly { name: string; text: string }[],
+  stuck: readonly Record<string, unknown>[],
+): string {
+  const kept = join(REPO_ROOT, "chaos/evidence", `${options.engine}-${options.seed}`);
+  rmSync(kept, { recursive: true, force: true });
+  mkdirSync(kept, { recursive: true });
+  cpSync(dir, kept, { recursive: true });
+  for (const log of logs) writeFileSync(join(kept, `daemon-${log.name}.log`), log.text);
+  writeFileSync(join(kept, "still-pending.json"), `${JSON.stringify(stuck, null, 2)}\n`);
+  return kept;
 }
 
 /** The report of one engine's run as lines of text. */
