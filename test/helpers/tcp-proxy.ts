@@ -10,8 +10,8 @@ interface Pair {
 
 /**
  * A TCP proxy on 127.0.0.1 to a local port, whose connections can be made silently dead: a
- * silenced connection stays open at both ends and forwards nothing more, as a NAT that dropped
- * it does.
+ * silenced connection stays open at both ends and forwards nothing more, not even the other
+ * end's close, as a NAT that dropped it does.
  */
 export class TcpProxy {
   private readonly pairs = new Set<Pair>();
@@ -47,7 +47,13 @@ export class TcpProxy {
       upstream.destroy();
     };
     client.on("close", close).on("error", close);
-    upstream.on("close", close).on("error", close);
+    // A silenced connection's end does not reach the client either (the server ending its session,
+    // say): nothing comes through a dropped connection, not even its close.
+    const upstreamClosed = () => {
+      if (pair.silent) upstream.destroy();
+      else close();
+    };
+    upstream.on("close", upstreamClosed).on("error", upstreamClosed);
   }
 
   /** Silences the open connections whose client sent `text`; returns how many. */

@@ -10,8 +10,9 @@ import {
   type TransactionOptions,
 } from "../sql/driver.js";
 import { multiRowInsertSql, powerOfTwoRuns } from "../sql/multi-row-insert.js";
-import { LOCK_WAIT_MS } from "../sql/session-limits.js";
+import { LOCK_WAIT_MS, STATEMENT_DEADLINE_MS } from "../sql/session-limits.js";
 import { compileNamed } from "../sql/named-params.js";
+import { StatementDeadlineError } from "../sql/statement-deadline-error.js";
 
 const DIALECT: SqlDialect = { concat: (...parts) => `CONCAT(${parts.join(", ")})` };
 
@@ -36,16 +37,38 @@ interface MySqlError {
  * a full disk. https://mariadb.com/kb/en/mariadb-error-code-reference/
  */
 function isMariaDbUnavailable(error: unknown): boolean {
+  if (error instanceof StatementDeadlineError) return true;
   const { errno, code, fatal } = (error ?? {}) as MySqlError;
   if (fatal) return true;
   if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return true;
   return errno !== undefined && [1040, 1053, 1152, 1158, 1159, 1160, 1161, 1290, 1836, 1021, 1114, 2002, 2003, 2006, 2013].includes(errno);
 }
 
-function queriesOn(connection: Pool | PoolConnection): SqlQueries {
+/** A connection that can no longer be used: it broke, or it went silent and was closed. */
+const isDead = (error: unknown) => error instanceof StatementDeadlineError || (error as MySqlError | null)?.fatal === true;
+
+/**
+ * A statement's answer, or, past the deadline, a StatementDeadlineError and the connection closed:
+ * mysql2 would wait for an answer on it as long as TCP keeps it open, and give it back to the pool
+ * still waiting.
+ */
+function withinDeadline<T>(connection: PoolConnection, deadlineMs: number, statement: Promise<T>): Promise<T> {
+  // Once the connection is closed the statement fails too; the deadline has answered already.
+  statement.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      connection.destroy();
+      reject(new StatementDeadlineError(deadlineMs));
+    }, deadlineMs);
+  });
+  return Promise.race([statement, expired]).finally(() => clearTimeout(timer));
+}
+
+function queriesOn(connection: PoolConnection, deadlineMs: number): SqlQueries {
   const execute = async (sql: string, params: SqlParams = {}) => {
     const { text, values } = compileNamed(sql, params, "question");
-    const [result] = await connection.execute(text, values);
+    const [result] = await withinDeadline(connection, deadlineMs, connection.execute(text, values));
     return result;
   };
   return {
@@ -67,8 +90,40 @@ function queriesOn(connection: Pool | PoolConnection): SqlQueries {
     },
     insertRows: async (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) => {
       for (const run of powerOfTwoRuns(rows))
-        await connection.execute(multiRowInsertSql(table, columns, run.length, "question"), run.flat());
+        await withinDeadline(
+          connection,
+          deadlineMs,
+          connection.execute(multiRowInsertSql(table, columns, run.length, "question"), run.flat()),
+        );
     },
+  };
+}
+
+/**
+ * Statements outside a transaction, each on a connection taken from the pool for it: given back
+ * after, or closed when it broke or went silent (the pool's own execute would give it back).
+ */
+function pooledQueries(pool: Pool, deadlineMs: number): SqlQueries {
+  const onConnection = async <T>(work: (queries: SqlQueries) => Promise<T>): Promise<T> => {
+    const connection = await pool.getConnection();
+    let dead = false;
+    try {
+      return await work(queriesOn(connection, deadlineMs));
+    } catch (error) {
+      dead = isDead(error);
+      throw error;
+    } finally {
+      if (dead) connection.destroy();
+      else connection.release();
+    }
+  };
+  return {
+    all: <Row>(sql: string, params?: SqlParams) => onConnection((queries) => queries.all<Row>(sql, params)),
+    run: (sql: string, params?: SqlParams) => onConnection((queries) => queries.run(sql, params)),
+    insertIfAbsent: (table: string, row: Readonly<Record<string, SqlValue>>) =>
+      onConnection((queries) => queries.insertIfAbsent(table, row)),
+    insertRows: (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) =>
+      onConnection((queries) => queries.insertRows(table, columns, rows)),
   };
 }
 
@@ -86,9 +141,11 @@ export class MariaDbDriver extends PooledStatements implements SqlDriver {
     private readonly database: string,
     /** Half of the server's max_allowed_packet: what one value of a statement may carry. */
     readonly maxValueBytes: number,
+    /** How long a statement may go unanswered before its connection is taken for dead (STATEMENT_DEADLINE_MS). */
+    private readonly deadlineMs = STATEMENT_DEADLINE_MS,
   ) {
     super();
-    this.pooled = queriesOn(pool);
+    this.pooled = pooledQueries(pool, deadlineMs);
   }
 
   /** A GET_LOCK name of at most 64 characters, unique to this database. */
@@ -108,31 +165,32 @@ export class MariaDbDriver extends PooledStatements implements SqlDriver {
 
   private async transactionOnce<T>(work: (tx: SqlQueries) => Promise<T>, options: TransactionOptions): Promise<T> {
     const connection = await this.pool.getConnection();
+    const answered = <R>(statement: Promise<R>) => withinDeadline(connection, this.deadlineMs, statement);
     const lock = options.lock ? this.lockName(options.lock) : null;
     let broken = false;
     try {
       if (lock) {
-        const [rows] = await connection.query<({ got: number | null } & RowDataPacket)[]>("SELECT GET_LOCK(?, ?) AS got", [
-          lock,
-          LOCK_WAIT_SECONDS,
-        ]);
+        const [rows] = await answered(
+          connection.query<({ got: number | null } & RowDataPacket)[]>("SELECT GET_LOCK(?, ?) AS got", [lock, LOCK_WAIT_SECONDS]),
+        );
         if (rows[0]?.got !== 1) throw new Error(`could not take the database lock "${options.lock}" within ${LOCK_WAIT_SECONDS} s`);
       }
-      await connection.beginTransaction();
+      await answered(connection.beginTransaction());
       try {
-        const result = await work(queriesOn(connection));
-        await connection.commit();
+        const result = await work(queriesOn(connection, this.deadlineMs));
+        await answered(connection.commit());
         return result;
       } catch (error) {
-        await connection.rollback().catch(() => (broken = true));
+        // A connection that went silent is closed already: nothing to roll back on it.
+        if (!isDead(error)) await answered(connection.rollback()).catch(() => (broken = true));
         throw error;
       }
     } catch (error) {
-      if ((error as MySqlError).fatal) broken = true;
+      if (isDead(error)) broken = true;
       throw error;
     } finally {
       // Released after the commit returned, so that the next holder's writes are visible after ours.
-      if (lock && !broken) await connection.query("DO RELEASE_LOCK(?)", [lock]).catch(() => (broken = true));
+      if (lock && !broken) await answered(connection.query("DO RELEASE_LOCK(?)", [lock])).catch(() => (broken = true));
       // A broken connection (its session locks die with it) is closed, not given back to the pool.
       if (broken) connection.destroy();
       else connection.release();

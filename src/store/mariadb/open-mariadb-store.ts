@@ -17,6 +17,8 @@ const MARIADB_POLL_MS = 100;
 interface MariaDbStoreOptions extends MariaDbCredentials {
   poolSize?: number;
   logger?: StoreLogger;
+  /** How long a statement may go unanswered before its connection is taken for dead (STATEMENT_DEADLINE_MS). */
+  statementDeadlineMs?: number;
 }
 
 /**
@@ -70,7 +72,12 @@ export async function openMariaDbStore(databaseUrl: string, options: MariaDbStor
   const setup = await pool.getConnection();
   try {
     const [packet] = await setup.query<({ bytes: number } & RowDataPacket)[]>("SELECT @@max_allowed_packet AS bytes");
-    driver = new MariaDbDriver(pool, connection.database, Math.floor(Number(packet[0]?.bytes ?? 4 * 1024 * 1024) / 2));
+    driver = new MariaDbDriver(
+      pool,
+      connection.database,
+      Math.floor(Number(packet[0]?.bytes ?? 4 * 1024 * 1024) / 2),
+      options.statementDeadlineMs,
+    );
     await migrateMariaDb(setup, driver.lockName("migrate"));
   } catch (error) {
     setup.release();

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { newestEventId } from "../sql/poll-for-commits.js";
-import { IDLE_SESSION_CUT_MS, KEEPALIVE_IDLE_MS, LOCK_WAIT_MS } from "../sql/session-limits.js";
+import { IDLE_SESSION_CUT_MS, KEEPALIVE_IDLE_MS, LOCK_WAIT_MS, STATEMENT_DEADLINE_MS } from "../sql/session-limits.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store, StoreLogger } from "../../core/store.js";
 import { postgresConnection } from "./connection-config.js";
@@ -14,6 +14,8 @@ interface PostgresStoreOptions {
   /** The sslmode of a URL that names none (PGSSLMODE). */
   sslMode?: string;
   logger?: StoreLogger;
+  /** How long a statement may go unanswered before its connection is taken for dead (STATEMENT_DEADLINE_MS). */
+  statementDeadlineMs?: number;
 }
 
 /** BIGINT (int8) as a JavaScript number: ids and millisecond times stay far below 2^53. */
@@ -30,6 +32,7 @@ const types = {
  */
 export async function openPostgresStore(databaseUrl: string, options: PostgresStoreOptions = {}): Promise<Store> {
   const { location, ...connection } = postgresConnection(databaseUrl, options.sslMode);
+  const deadlineMs = options.statementDeadlineMs ?? STATEMENT_DEADLINE_MS;
   const clientConfig: pg.ClientConfig = {
     ...connection,
     types,
@@ -43,6 +46,8 @@ export async function openPostgresStore(databaseUrl: string, options: PostgresSt
     idle_in_transaction_session_timeout: IDLE_SESSION_CUT_MS,
     lock_timeout: LOCK_WAIT_MS,
     statement_timeout: 30_000,
+    // No answer at all, past every limit above: the connection died without a word (see STATEMENT_DEADLINE_MS).
+    query_timeout: deadlineMs,
   };
   const pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
   // An idle connection that breaks (the server restarts) is dropped from the pool; the next query opens a new one.
@@ -57,7 +62,7 @@ export async function openPostgresStore(databaseUrl: string, options: PostgresSt
     client.off("error", onError);
     client.release(broken);
   }
-  const driver = new PostgresDriver(pool);
+  const driver = new PostgresDriver(pool, deadlineMs);
   return new SqlStore({
     driver,
     shared: true,

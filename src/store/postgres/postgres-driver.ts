@@ -11,7 +11,8 @@ import {
 import { multiRowInsertSql, powerOfTwoRuns } from "../sql/multi-row-insert.js";
 import { compileNamed } from "../sql/named-params.js";
 import { lockKey } from "../sql/lock-key.js";
-import { MAX_PREPARED_STATEMENTS } from "../sql/session-limits.js";
+import { MAX_PREPARED_STATEMENTS, STATEMENT_DEADLINE_MS } from "../sql/session-limits.js";
+import { StatementDeadlineError } from "../sql/statement-deadline-error.js";
 
 const DIALECT: SqlDialect = { concat: (...parts) => `(${parts.join(" || ")})` };
 
@@ -24,6 +25,7 @@ export const ADVISORY_LOCK_CLASS = 0x474c5748;
  * https://www.postgresql.org/docs/current/errcodes-appendix.html
  */
 function isPostgresUnavailable(error: unknown): boolean {
+  if (error instanceof StatementDeadlineError) return true;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && (/^(08|53|57P)/.test(code) || code === "25006" || /^E[A-Z]+$/.test(code))) return true;
   const message = error instanceof Error ? error.message : "";
@@ -47,10 +49,26 @@ class StatementNames {
   }
 }
 
-function queriesOn(client: pg.Pool | pg.PoolClient, statements: StatementNames): SqlQueries {
+/** node-postgres's error when a statement went unanswered past query_timeout (the client's deadline). */
+const isReadTimeout = (error: unknown) => error instanceof Error && error.message === "Query read timeout";
+
+/**
+ * A statement's answer, or, past the deadline, a StatementDeadlineError: node-postgres gives up on
+ * the statement, and the connection it was sent on is closed, not used again (a pool query's by
+ * the pool, a transaction's by transaction()).
+ */
+async function answered<T>(deadlineMs: number, statement: Promise<T>): Promise<T> {
+  try {
+    return await statement;
+  } catch (error) {
+    throw isReadTimeout(error) ? new StatementDeadlineError(deadlineMs) : error;
+  }
+}
+
+function queriesOn(client: pg.Pool | pg.PoolClient, statements: StatementNames, deadlineMs: number): SqlQueries {
   const query = async (sql: string, params: SqlParams = {}) => {
     const { text, values } = compileNamed(sql, params, "dollar");
-    return client.query({ name: statements.nameOf(text), text, values });
+    return answered(deadlineMs, client.query({ name: statements.nameOf(text), text, values }));
   };
   return {
     all: async <Row>(sql: string, params?: SqlParams) => (await query(sql, params)).rows as Row[],
@@ -63,7 +81,7 @@ function queriesOn(client: pg.Pool | pg.PoolClient, statements: StatementNames):
     insertRows: async (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) => {
       for (const run of powerOfTwoRuns(rows)) {
         const text = multiRowInsertSql(table, columns, run.length, "dollar");
-        await client.query({ name: statements.nameOf(text), text, values: run.flat() });
+        await answered(deadlineMs, client.query({ name: statements.nameOf(text), text, values: run.flat() }));
       }
     },
   };
@@ -78,9 +96,13 @@ export class PostgresDriver extends PooledStatements implements SqlDriver {
   private readonly statements = new StatementNames();
   protected readonly pooled: SqlQueries;
 
-  constructor(readonly pool: pg.Pool) {
+  /** `deadlineMs`: the pool's query_timeout, named in the error of a statement that went unanswered. */
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly deadlineMs = STATEMENT_DEADLINE_MS,
+  ) {
     super();
-    this.pooled = queriesOn(pool, this.statements);
+    this.pooled = queriesOn(pool, this.statements, deadlineMs);
   }
 
   async transaction<T>(work: (tx: SqlQueries) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
@@ -90,15 +112,19 @@ export class PostgresDriver extends PooledStatements implements SqlDriver {
     // otherwise be an unhandled 'error' event. The next statement fails with it instead.
     const onError = (error: Error) => (broken = error);
     client.on("error", onError);
+    const statement = <T extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+      answered(this.deadlineMs, client.query<T>(text, values));
     try {
-      await client.query(options.relaxed ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN");
+      await statement(options.relaxed ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN");
       // Released at the end of the transaction, after its commit is visible to everyone.
-      if (options.lock) await client.query("SELECT pg_advisory_xact_lock($1, $2)", [ADVISORY_LOCK_CLASS, lockKey(options.lock)]);
-      const result = await work(queriesOn(client, this.statements));
-      await client.query("COMMIT");
+      if (options.lock) await statement("SELECT pg_advisory_xact_lock($1, $2)", [ADVISORY_LOCK_CLASS, lockKey(options.lock)]);
+      const result = await work(queriesOn(client, this.statements, this.deadlineMs));
+      await statement("COMMIT");
       return result;
     } catch (error) {
-      await client.query("ROLLBACK").catch((rollback: Error) => (broken = rollback));
+      // A connection that did not answer is dead: a ROLLBACK would wait out another deadline on it.
+      if (error instanceof StatementDeadlineError) broken = error;
+      else await statement("ROLLBACK").catch((rollback: Error) => (broken = rollback));
       throw error;
     } finally {
       client.off("error", onError);

@@ -23,3 +23,13 @@ export const KEEPALIVE_IDLE_MS = 5000;
  * so the daemon's statements number well under it.
  */
 export const MAX_PREPARED_STATEMENTS = 100;
+
+/**
+ * How long the daemon waits for the answer to any one statement before it takes its connection for
+ * dead and closes it: longer than every limit the server applies itself (statement_timeout 30 s,
+ * lock waits 15 s), so it fires only when the server cannot answer at all. A connection that dies
+ * without a word (a NAT or firewall that forgot it, a host gone) otherwise holds its statement until
+ * TCP gives up, about a quarter of an hour, and with it what waits on that statement: the append
+ * pipeline, a delivery lane.
+ */
+export const STATEMENT_DEADLINE_MS = 35_000;
