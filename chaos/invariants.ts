@@ -261,7 +261,7 @@ export function checkInvariants(seen: Observed): { invariants: Invariant[]; fact
   });
 
   // No unhandled rejection, crash or TypeError in any daemon's log; no exit the harness did not cause.
-  const BUG = /unhandled rejection|uncaught|TypeError|ReferenceError|RangeError|FATAL ERROR|Segmentation fault/i;
+  const BUG = /unhandled rejection|uncaught|a bug: please report it|TypeError|ReferenceError|RangeError|FATAL ERROR|Segmentation fault/i;
   const bugLines = seen.logs.flatMap((log) =>
     log.text
       .split("\n")

@@ -34,6 +34,11 @@ interface DaemonOptions {
   builtins: Readonly<Record<string, SinkFactory<Config>>>;
   /** A store opened by the caller (tests); by default the one the configuration names. The daemon closes it. */
   store?: Store;
+  /**
+   * The daemon cannot go on (its store's thread failed; it is logged, with its stack): `serve` stops
+   * the process, so that its supervisor starts a new one, rather than leave it answering 503 for good.
+   */
+  onFatal?: (error: Error) => void;
 }
 
 export interface Daemon {
@@ -108,7 +113,13 @@ function hooksWatchOf(config: Config, logger: Logger, metrics: Registry): HooksW
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, logger } = options;
   const projectTokens = loadProjectTokens(config);
-  const store = options.store ?? (await openStore(config, logger));
+  const storeFailed = (error: Error) => {
+    logger.error("the store's thread failed (a bug: please report it); the daemon cannot go on", {
+      error: error.stack ?? errorMessage(error),
+    });
+    options.onFatal?.(error);
+  };
+  const store = options.store ?? (await openStore(config, logger, storeFailed));
   const owner = daemonOwner();
   const bus = new Bus(store, logger);
   const shutdown = new AbortController();

@@ -31,6 +31,9 @@ Example:
   PORT=8080 SOURCE_TOKEN=change-me ADMIN_TOKEN=also-change-me gitlab-webhooks serve
 `;
 
+/** sysexits' EX_SOFTWARE: the daemon stopped itself because a part of it failed. */
+const EXIT_SOFTWARE = 70;
+
 export async function serve(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs({
     args: argv,
@@ -50,18 +53,23 @@ export async function serve(argv: string[]): Promise<void> {
   for (const { given, expected } of lookalikeVariables(process.env, CONFIG_VARIABLES)) {
     logger.warn(`${given} is set, but the daemon reads ${expected}: rename it, or ${given} has no effect`);
   }
-  const daemon = await startDaemon({ config, logger, builtins: builtinSinks });
+  // The daemon may find it cannot go on before it is even up: it is stopped as soon as it is.
+  const failure: { report?: (error: Error) => void } = {};
+  const failed = new Promise<Error>((resolve) => (failure.report = resolve));
+  const daemon = await startDaemon({ config, logger, builtins: builtinSinks, onFatal: (error) => failure.report?.(error) });
 
-  const stop = (signal: string) => {
-    logger.info(`${signal} received; stopping`);
+  const stop = (why: string, code = 0) => {
+    logger.info(`${why}; stopping`);
     daemon.close().then(
-      () => process.exit(0),
+      () => process.exit(code),
       (error: unknown) => {
         logger.error("shutdown failed", { error: errorMessage(error) });
         process.exit(1);
       },
     );
   };
+  // What is acknowledged is stored, and claims lapse: a new process (its supervisor's) picks everything up.
+  void failed.then(() => stop("the daemon cannot go on", EXIT_SOFTWARE));
   // A promise nobody awaited must not take the daemon down with every event it holds; it is a bug, so it is logged as one.
   process.on("unhandledRejection", (reason: unknown) =>
     logger.error("unhandled rejection (a bug: please report it)", { error: errorMessage(reason) }),
@@ -69,7 +77,7 @@ export async function serve(argv: string[]): Promise<void> {
   // Past a file size limit a write fails with EFBIG (and is retried) instead of the signal killing the daemon.
   const fileLimit = rateLimitedLog(logger, "warn");
   process.on("SIGXFSZ", () => fileLimit("a file reached the process's file size limit (ulimit -f); its write fails and is retried"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM received"));
+  process.once("SIGINT", () => stop("SIGINT received"));
   process.on("SIGHUP", () => void daemon.reopen().catch((error: unknown) => logger.error("reopen failed", { error: errorMessage(error) })));
 }

@@ -47,11 +47,16 @@ function storeSpec(config: DaemonConfig): StoreSpec {
   };
 }
 
-/** Opens the configured store, on a thread of its own unless STORE_THREAD=main. */
-export async function openStore(config: DaemonConfig, logger: Logger): Promise<Store> {
+/**
+ * Opens the configured store, on a thread of its own unless STORE_THREAD=main; `onFailure` hears of
+ * that thread failing once the store is open.
+ */
+export async function openStore(config: DaemonConfig, logger: Logger, onFailure?: (error: Error) => void): Promise<Store> {
   const spec = storeSpec(config);
   try {
-    return config.STORE_THREAD === "main" ? await openEngineStore(spec, logger) : await WorkerStore.open(spec, logger);
+    return config.STORE_THREAD === "main"
+      ? await openEngineStore(spec, logger)
+      : await WorkerStore.open(spec, logger, undefined, onFailure);
   } catch (error) {
     if (error instanceof ConfigError || spec.engine === "sqlite") throw error;
     const why = errorMessage(error);

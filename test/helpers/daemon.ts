@@ -30,7 +30,7 @@ export async function startTestDaemon(
   env: Record<string, string> = {},
   extraSinks: Record<string, SinkFactory<Config>> = {},
   dir = tempDir(),
-  options: { store?: (config: Config) => Store } = {},
+  options: { store?: (config: Config) => Store; onFatal?: (error: Error) => void } = {},
 ): Promise<TestDaemon> {
   const config = loadConfig({
     PORT: "0",
@@ -47,7 +47,13 @@ export async function startTestDaemon(
   const stream = new PassThrough();
   stream.on("data", (chunk: Buffer) => (logs += chunk.toString()));
   const logger = createLogger({ debug: true, json: false, stream, secrets: secretsToRedact(config) });
-  const daemon = await startDaemon({ config, logger, builtins: { ...builtinSinks, ...extraSinks }, store: options.store?.(config) });
+  const daemon = await startDaemon({
+    config,
+    logger,
+    builtins: { ...builtinSinks, ...extraSinks },
+    store: options.store?.(config),
+    onFatal: options.onFatal,
+  });
   return {
     daemon,
     logs: () => logs,

@@ -3,6 +3,7 @@ import { newestEventId } from "../sql/poll-for-commits.js";
 import { IDLE_SESSION_CUT_MS, KEEPALIVE_IDLE_MS, LOCK_WAIT_MS, STATEMENT_DEADLINE_MS } from "../sql/session-limits.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store, StoreLogger } from "../../core/store.js";
+import { errorMessage } from "../../support/error-message.js";
 import { postgresConnection } from "./connection-config.js";
 import { CommitListener, COMMITS_CHANNEL } from "./listen-for-commits.js";
 import { migratePostgres } from "./migrations.js";
@@ -52,6 +53,14 @@ export async function openPostgresStore(databaseUrl: string, options: PostgresSt
   const pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
   // An idle connection that breaks (the server restarts) is dropped from the pool; the next query opens a new one.
   pool.on("error", (error) => options.logger?.warn("a database connection broke; it will be replaced", { error: error.message }));
+  // Every connection listens for errors from its first moment. The pool hands a new one out as it
+  // reads the server's first ReadyForQuery; an error read in the same chunk (the session terminated
+  // at once: an administrator, a failover) comes before its holder can listen, and an 'error' with
+  // no listener took the store's thread down. Its holder still learns of it: the connection's next
+  // statement fails, and the connection is dropped.
+  pool.on("connect", (client) =>
+    client.on("error", (error) => options.logger?.debug("a database connection broke", { error: errorMessage(error) })),
+  );
   const client = await pool.connect();
   let broken: Error | undefined;
   const onError = (error: Error) => (broken = error);

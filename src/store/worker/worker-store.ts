@@ -53,10 +53,11 @@ export class WorkerStore implements Store {
     readonly engine: Engine,
     readonly shared: boolean,
     readonly location: string,
+    private readonly onFailure: ((error: Error) => void) | undefined,
   ) {
     worker.on("message", (message: WorkerMessage) => this.receive(message));
-    worker.on("error", (error) => this.stop(new Error(`the store's thread failed: ${error.message}`)));
-    worker.on("exit", () => this.stop(new Error("the store's thread has stopped")));
+    worker.on("error", (error) => this.fail(error, `the store's thread failed: ${error.message}`));
+    worker.on("exit", (code) => this.fail(new Error(`the store's thread stopped (exit code ${code})`), "the store's thread has stopped"));
     const call =
       <T>(method: string) =>
       (...args: unknown[]) =>
@@ -71,8 +72,17 @@ export class WorkerStore implements Store {
     } as InventoryStore;
   }
 
-  /** Starts the store's thread and waits until its store is open (migrations run). */
-  static open(spec: StoreSpec, logger?: StoreLogger, workerUrl: URL = defaultWorkerUrl()): Promise<WorkerStore> {
+  /**
+   * Starts the store's thread and waits until its store is open (migrations run). `onFailure` hears
+   * of the thread failing afterwards (an uncaught error there: a bug), once: every call fails from
+   * then on, and the daemon is better restarted than left half alive.
+   */
+  static open(
+    spec: StoreSpec,
+    logger?: StoreLogger,
+    workerUrl: URL = defaultWorkerUrl(),
+    onFailure?: (error: Error) => void,
+  ): Promise<WorkerStore> {
     const worker = new Worker(workerUrl, { workerData: spec });
     return new Promise((resolve, reject) => {
       const first = (message: WorkerMessage) => {
@@ -80,7 +90,7 @@ export class WorkerStore implements Store {
         worker.off("message", first);
         worker.off("error", failed);
         if (message.kind === "ready") {
-          const store = new WorkerStore(worker, message.engine, message.shared, message.location);
+          const store = new WorkerStore(worker, message.engine, message.shared, message.location, onFailure);
           worker.on("message", (later: WorkerMessage) => {
             if (later.kind === "log") logger?.[later.level](later.message, later.fields);
           });
@@ -109,6 +119,13 @@ export class WorkerStore implements Store {
       if ("error" in result) waiting.reject(decodeError(result.error));
       else waiting.resolve(decode(result.value));
     }
+  }
+
+  /** The thread failed or stopped without being closed: calls fail with `reason`, and onFailure hears why. */
+  private fail(cause: Error, reason: string): void {
+    if (this.stopped) return;
+    this.stop(new Error(reason));
+    this.onFailure?.(cause);
   }
 
   private stop(error: Error): void {
