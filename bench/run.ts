@@ -1,6 +1,7 @@
 // npm run bench: durable ingest on every store engine, alone and with the log sink, against the
 // bare-HTTP limit and a minimal durable receiver; where one event's time goes; the longest stall on
-// the commit path; SSE fan-out; and resume, in one run on one machine. Prints tables and writes
+// the commit path; SSE fan-out; and resume, in one run on one machine; each server's CPU time per
+// request, its main thread and its other threads apart. Prints tables and writes
 // bench/results.json.
 // Options: --runs 3 --seconds 8 --connections 32,128 --threads 2 --rate 500 --engines sqlite,postgres,mariadb
 //          --sinks sse,log --stall-seconds 10 --subscribers 1000 --sse-rate 100 --sse-seconds 10 --pending 10000
@@ -20,6 +21,7 @@ import { PostgresServer } from "../harness/postgres-server.js";
 import { tempDir } from "../harness/temp-dir.js";
 import { runAutocannon, runWrk, wrkVersion, type Load, type LoadResult } from "./load.js";
 import { commitStalls, stageBreakdown } from "./stages.js";
+import { cpuPerRequest, threadCpuMs } from "./thread-cpu.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(ROOT, "dist/cli/index.js");
@@ -164,6 +166,9 @@ interface IngestResult extends LoadResult {
   drainMs?: number;
   /** With the log sink: events acknowledged (202) under the load and not in the log once drained. */
   unlogged?: number;
+  /** CPU time per request of the server's main thread, and of all its other threads (Linux only). */
+  cpuMainUs?: number;
+  cpuOtherUs?: number;
 }
 
 /** How long the log sink may take to catch up after the load, before the run says what is missing. */
@@ -192,7 +197,11 @@ async function ingestRun(target: Reference | Engine, connections: number, rate?:
     if (logging) await logDrained(server.url, DRAIN_LIMIT_MS);
     const linesBefore = linesIn(logFile);
     const started = performance.now();
-    const result = await run(load);
+    const pid = server.child.pid as number;
+    const cpuBefore = threadCpuMs(pid);
+    const loaded = await run(load);
+    const cpu = cpuPerRequest(pid, cpuBefore, threadCpuMs(pid), loaded.total);
+    const result: IngestResult = cpu ? { ...loaded, cpuMainUs: cpu.mainUs, cpuOtherUs: cpu.otherUs } : loaded;
     if (!logging) return result;
     const drainMs = await logDrained(server.url, DRAIN_LIMIT_MS);
     const logged = linesIn(logFile) - linesBefore;
@@ -422,13 +431,14 @@ const logged = (r: IngestResult) =>
     ? ""
     : `${round(r.loggedPerSecond, 0)}/s, drained ${round((r.drainMs ?? 0) / 1000, 2)} s after, ${r.unlogged} unlogged`;
 const rows: string[][] = [
-  ["measure", "req/s", "× bare", "p50 / p99 / max ms", "errors", "log sink end to end"],
+  ["measure", "req/s", "× bare", "p50 / p99 / max ms", "errors", "CPU µs/req, main + other threads", "log sink end to end"],
   ...[...fullRows, ...pacedRows].map(({ label, result, bare }) => [
     label,
     String(round(result.requestsPerSecond, 0)),
     bare ? String(round(result.requestsPerSecond / bare.requestsPerSecond, 2)) : "",
     latency(result),
     String(result.errors),
+    result.cpuMainUs === undefined ? "" : `${round(result.cpuMainUs, 0)} + ${round(result.cpuOtherUs ?? 0, 0)}`,
     logged(result),
   ]),
 ];
