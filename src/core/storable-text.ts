@@ -9,8 +9,12 @@
 // eslint-disable-next-line no-control-regex -- NUL is exactly what is replaced
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
+/** Whether a string could hold either at all: a scan without look-arounds, so that the common case costs one pass. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what is looked for
+const MAYBE_UNSTORABLE = /[\u0000\ud800-\udfff]/;
+
 export function storableText(value: string): string {
-  return value.replace(UNSTORABLE, "\ufffd");
+  return MAYBE_UNSTORABLE.test(value) ? value.replace(UNSTORABLE, "\ufffd") : value;
 }
 
 /** A value with every string in it made storable (storableText), objects and arrays walked. */
