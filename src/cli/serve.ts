@@ -58,7 +58,11 @@ export async function serve(argv: string[]): Promise<void> {
   const failed = new Promise<Error>((resolve) => (failure.report = resolve));
   const daemon = await startDaemon({ config, logger, builtins: builtinSinks, onFatal: (error) => failure.report?.(error) });
 
+  let stopping = false;
   const stop = (why: string, code = 0) => {
+    // A second reason to stop (SIGTERM while the store fails, or the other way round) changes nothing.
+    if (stopping) return;
+    stopping = true;
     logger.info(`${why}; stopping`);
     daemon.close().then(
       () => process.exit(code),

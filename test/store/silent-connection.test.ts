@@ -8,8 +8,8 @@ import { appendEvent } from "../helpers/store.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
 import { closeAfterTest } from "../helpers/teardown.js";
 
-/** A short deadline, so that the test waits seconds, not the daemon's 35 s. */
-const DEADLINE_MS = 1000;
+/** A short deadline, so that the test waits seconds, not the daemon's 35 s (not so short that a loaded machine's stall trips it). */
+const DEADLINE_MS = 2000;
 
 const SERVER_ENGINES = [
   {
@@ -71,7 +71,16 @@ describe.each(SERVER_ENGINES)("$name: a database connection gone silent", (engin
       for (const attempt of attempts) expect(attempt.ms).toBeLessThan(DEADLINE_MS + 3000);
       // The first call met a silenced connection (every open one is): it failed, in words a reader can act on.
       expect(attempts.length).toBeGreaterThan(1);
-      expect(String(attempts[0]?.error)).toMatch(/no answer from the database within 1 s; the connection is taken for dead and closed/);
+      expect(String(attempts[0]?.error)).toMatch(/no answer from the database within 2 s; the connection is taken for dead and closed/);
+
+      // A statement outside a transaction, on a connection of its own, gets through too (silenced
+      // connections the pool still holds fail within the deadline first).
+      for (let i = 0; i < 8; i++) {
+        const counted = await timed(() => store.deliveryCounts());
+        expect(counted.ms).toBeLessThan(DEADLINE_MS + 3000);
+        if (counted.error === undefined) break;
+        expect(i).toBeLessThan(7);
+      }
 
       // The claim path (a transaction under the claim lock) works again too.
       const claimed = await timed(() => store.claimDeliveries("log", { owner: "test", now: Date.now(), leaseMs: 30_000, limit: 10 }));

@@ -100,7 +100,10 @@ describe("a PostgreSQL session terminated the moment it is ready", () => {
 
     // The store's sessions ended, so that its next calls open new connections, and those are attacked.
     proxy.attacks = 3;
-    await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'gitlab-webhooks'");
+    // Only this test's database: other test files' stores share the server.
+    await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'gitlab-webhooks' AND datname = current_database()",
+    );
     await sleep(200);
 
     // Calls on the attacked connections fail (the database ended their sessions); then they work again.

@@ -44,6 +44,16 @@ function isMariaDbUnavailable(error: unknown): boolean {
   return errno !== undefined && [1040, 1053, 1152, 1158, 1159, 1160, 1161, 1290, 1836, 1021, 1114, 2002, 2003, 2006, 2013].includes(errno);
 }
 
+/**
+ * Closes a connection and its socket now. mysql2's destroy() only ends the socket politely, which a
+ * dead path never acknowledges: the socket, and the statement waiting on it, would linger until TCP
+ * gives up.
+ */
+function closeAtOnce(connection: PoolConnection): void {
+  connection.destroy();
+  (connection as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
 /** A connection that can no longer be used: it broke, or it went silent and was closed. */
 const isDead = (error: unknown) => error instanceof StatementDeadlineError || (error as MySqlError | null)?.fatal === true;
 
@@ -58,7 +68,7 @@ function withinDeadline<T>(connection: PoolConnection, deadlineMs: number, state
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      connection.destroy();
+      closeAtOnce(connection);
       reject(new StatementDeadlineError(deadlineMs));
     }, deadlineMs);
   });

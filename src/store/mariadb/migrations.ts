@@ -1,4 +1,5 @@
 import type { PoolConnection, RowDataPacket } from "mysql2/promise";
+import { SERVER_STATEMENT_LIMIT_MS } from "../sql/session-limits.js";
 
 /** Every table: InnoDB, utf8mb4, and byte-wise comparisons as on SQLite and PostgreSQL. */
 const TABLE = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
@@ -141,6 +142,17 @@ const MARIADB_MIGRATIONS: readonly (readonly string[])[] = [
  * same moment migrate one after another, and the later ones find nothing left to do.
  */
 export async function migrateMariaDb(connection: PoolConnection, lockName: string): Promise<void> {
+  // A migration may wait a minute for another daemon's, and a table change take longer than a
+  // statement may (max_statement_time; an error on MySQL, which has no such limit to lift).
+  await connection.query("SET SESSION max_statement_time = 0").catch(() => undefined);
+  try {
+    await migrateUnderLock(connection, lockName);
+  } finally {
+    await connection.query(`SET SESSION max_statement_time = ${SERVER_STATEMENT_LIMIT_MS / 1000}`).catch(() => undefined);
+  }
+}
+
+async function migrateUnderLock(connection: PoolConnection, lockName: string): Promise<void> {
   const [got] = await connection.query<({ got: number | null } & RowDataPacket)[]>("SELECT GET_LOCK(?, 60) AS got", [lockName]);
   if (got[0]?.got !== 1) throw new Error("another daemon has been migrating the database for 60 s; try again");
   try {

@@ -1,7 +1,13 @@
 import type { Connection as CallbackConnection } from "mysql2";
 import mysql, { type Pool, type RowDataPacket } from "mysql2/promise";
 import { CommitPoller, newestEventId } from "../sql/poll-for-commits.js";
-import { IDLE_SESSION_CUT_MS, KEEPALIVE_IDLE_MS, LOCK_WAIT_MS, MAX_PREPARED_STATEMENTS } from "../sql/session-limits.js";
+import {
+  IDLE_SESSION_CUT_MS,
+  KEEPALIVE_IDLE_MS,
+  LOCK_WAIT_MS,
+  MAX_PREPARED_STATEMENTS,
+  SERVER_STATEMENT_LIMIT_MS,
+} from "../sql/session-limits.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store, StoreLogger } from "../../core/store.js";
 import { mariadbConnection, type MariaDbConnection, type MariaDbCredentials } from "./connection-config.js";
@@ -56,6 +62,10 @@ export function createMariaDbPool(connection: Omit<MariaDbConnection, "location"
     // A daemon that freezes or vanishes holding GET_LOCK or row locks loses its session (and them) after
     // wait_timeout; a row lock wait outlasts that (GET_LOCK's wait is the driver's).
     raw.query(`SET SESSION wait_timeout = ${IDLE_SESSION_CUT_MS / 1000}, innodb_lock_wait_timeout = ${LOCK_WAIT_MS / 1000}`, ignore);
+    // A statement runs on the server no longer than the daemon waits for it (MariaDB only: MySQL
+    // refuses the variable, and the error is ignored); a wait for a table's metadata lock likewise.
+    raw.query(`SET SESSION max_statement_time = ${SERVER_STATEMENT_LIMIT_MS / 1000}`, ignore);
+    raw.query(`SET SESSION lock_wait_timeout = ${LOCK_WAIT_MS / 1000}`, ignore);
   });
   return pool;
 }

@@ -70,7 +70,7 @@ export class CommitListener implements CommitWatcher {
       clearInterval(this.check);
       client.removeAllListeners();
       client.on("error", () => undefined);
-      void client.end().catch(() => undefined);
+      void endSoon(client);
       this.logger?.warn("lost the database notification connection; reconnecting", { error: String(why) });
       this.retry();
     };
@@ -97,7 +97,7 @@ export class CommitListener implements CommitWatcher {
     } catch (error) {
       client.removeAllListeners();
       client.on("error", () => undefined);
-      void client.end().catch(() => undefined);
+      void endSoon(client);
       this.retry();
       this.logger?.debug("database notification connection failed", { error: errorMessage(error) });
     } finally {
@@ -125,7 +125,22 @@ export class CommitListener implements CommitWatcher {
     if (client) {
       client.removeAllListeners();
       client.on("error", () => undefined);
-      await client.end().catch(() => undefined);
+      await endSoon(client);
     }
   }
+}
+
+/** How long a closing connection may take to say goodbye before its socket is simply closed. */
+const END_WAIT_MS = 1000;
+
+/**
+ * Ends a connection, waiting for the server's goodbye no longer than END_WAIT_MS: on a connection
+ * that died without a word, end() would wait until TCP gives up, and shutdown with it.
+ */
+async function endSoon(client: pg.Client): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, END_WAIT_MS)));
+  await Promise.race([client.end().catch(() => undefined), waited]);
+  clearTimeout(timer);
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

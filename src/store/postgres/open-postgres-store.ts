@@ -1,6 +1,12 @@
 import pg from "pg";
 import { newestEventId } from "../sql/poll-for-commits.js";
-import { IDLE_SESSION_CUT_MS, KEEPALIVE_IDLE_MS, LOCK_WAIT_MS, STATEMENT_DEADLINE_MS } from "../sql/session-limits.js";
+import {
+  IDLE_SESSION_CUT_MS,
+  KEEPALIVE_IDLE_MS,
+  LOCK_WAIT_MS,
+  SERVER_STATEMENT_LIMIT_MS,
+  STATEMENT_DEADLINE_MS,
+} from "../sql/session-limits.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store, StoreLogger } from "../../core/store.js";
 import { errorMessage } from "../../support/error-message.js";
@@ -46,7 +52,7 @@ export async function openPostgresStore(databaseUrl: string, options: PostgresSt
     // wait for a lock outlasts that; a statement running for longer than 30 s is cut.
     idle_in_transaction_session_timeout: IDLE_SESSION_CUT_MS,
     lock_timeout: LOCK_WAIT_MS,
-    statement_timeout: 30_000,
+    statement_timeout: SERVER_STATEMENT_LIMIT_MS,
     // No answer at all, past every limit above: the connection died without a word (see STATEMENT_DEADLINE_MS).
     query_timeout: deadlineMs,
   };

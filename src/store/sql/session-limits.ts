@@ -33,3 +33,12 @@ export const MAX_PREPARED_STATEMENTS = 100;
  * pipeline, a delivery lane.
  */
 export const STATEMENT_DEADLINE_MS = 35_000;
+
+/**
+ * The longest a statement runs on the server before the server cuts it (PostgreSQL
+ * statement_timeout, MariaDB max_statement_time), under STATEMENT_DEADLINE_MS: a statement that is
+ * slow, not lost, ends on the server too, not only for the daemon (an UPDATE cut only by the daemon
+ * could still commit after its caller was told it failed). MariaDB's migrations lift it: they wait
+ * up to a minute for another daemon's.
+ */
+export const SERVER_STATEMENT_LIMIT_MS = 30_000;

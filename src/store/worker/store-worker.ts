@@ -17,6 +17,14 @@ const logger = {
   debug: (message: string, fields?: Record<string, unknown>) => post({ kind: "log", level: "debug", message, fields }),
 };
 
+// As on the main thread: a promise nobody awaited is a bug to report, not a reason to take the
+// store down (which would now stop the whole daemon).
+process.on("unhandledRejection", (reason: unknown) =>
+  logger.warn("unhandled rejection on the store's thread (a bug: please report it)", {
+    error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+  }),
+);
+
 let pending: Result[] = [];
 let flushing = false;
 /** Answers that are ready together leave together. */
