@@ -228,6 +228,8 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
         ? ((await database.server?.pendingDeliveries().catch((error: unknown) => [{ error: String(error) }])) ?? [])
         : [];
     for (const row of stuck) say(`  still pending: ${JSON.stringify(row)}`);
+    // What each daemon says of itself at the bound (its store, its queue's deliveries in flight): a stall's first clue.
+    const conditions = quietAfterMs === null ? await Promise.all(daemons.map((daemon) => conditionOf(daemon))) : [];
     const stored = await storedEvents(daemons);
     for (const subscriber of subscribers) subscriber.close();
     await Promise.all(daemons.map((daemon) => daemon.stop()));
@@ -256,7 +258,7 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
       logs,
       crashes,
     });
-    const evidence = invariants.some((invariant) => invariant.count > 0) ? keepEvidence(options, dir, logs, stuck) : null;
+    const evidence = invariants.some((invariant) => invariant.count > 0) ? keepEvidence(options, dir, logs, { stuck, conditions }) : null;
     if (evidence !== null) say(`an invariant failed: the daemons' logs, the sink's runs and effects are kept in ${evidence}`);
     return {
       engine: options.engine,
@@ -300,6 +302,22 @@ export async function runChaos(options: ChaosOptions): Promise<EngineReport> {
   }
 }
 
+/** A daemon's /healthz and its sinks' state (pending, in flight) as it answers them, or why it did not. */
+async function conditionOf(daemon: ChaosDaemon): Promise<Record<string, unknown>> {
+  const read = async (path: string, auth: boolean) => {
+    try {
+      const response = await fetch(`${daemon.url}${path}`, {
+        headers: auth ? { Authorization: `Bearer ${ADMIN_TOKEN}` } : {},
+        signal: AbortSignal.timeout(5000),
+      });
+      return { status: response.status, body: (await response.json()) as unknown };
+    } catch (error) {
+      return { error: String(error) };
+    }
+  };
+  return { daemon: daemon.name, pid: daemon.pid, healthz: await read("/healthz", false), sinks: await read("/api/sinks", true) };
+}
+
 /**
  * A failed run is only worth its evidence: each daemon's log (every incarnation), the sink's runs and
  * effects, and what the store still held, copied to chaos/evidence/<engine>-<seed>/ before the
@@ -309,14 +327,15 @@ function keepEvidence(
   options: ChaosOptions,
   dir: string,
   logs: readonly { name: string; text: string }[],
-  stuck: readonly Record<string, unknown>[],
+  atBound: { stuck: readonly Record<string, unknown>[]; conditions: readonly unknown[] },
 ): string {
   const kept = join(REPO_ROOT, "chaos/evidence", `${options.engine}-${options.seed}`);
   rmSync(kept, { recursive: true, force: true });
   mkdirSync(kept, { recursive: true });
   cpSync(dir, kept, { recursive: true });
   for (const log of logs) writeFileSync(join(kept, `daemon-${log.name}.log`), log.text);
-  writeFileSync(join(kept, "still-pending.json"), `${JSON.stringify(stuck, null, 2)}\n`);
+  writeFileSync(join(kept, "still-pending.json"), `${JSON.stringify(atBound.stuck, null, 2)}\n`);
+  writeFileSync(join(kept, "daemons-at-bound.json"), `${JSON.stringify(atBound.conditions, null, 2)}\n`);
   return kept;
 }
 
