@@ -22,6 +22,7 @@ import { tempDir } from "../harness/temp-dir.js";
 import { runAutocannon, runWrk, wrkVersion, type Load, type LoadResult } from "./load.js";
 import { commitStalls, stageBreakdown } from "./stages.js";
 import { cpuPerRequest, threadCpuMs } from "./thread-cpu.js";
+import { roundTrips, type RoundTrips } from "./round-trips.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(ROOT, "dist/cli/index.js");
@@ -409,6 +410,13 @@ results.ingest = { full: fullRows, paced: pacedRows };
 process.stderr.write("  stages of one event\n");
 const stages = await stageBreakdown(ROOT, body);
 results.stages = stages;
+const trips: Partial<Record<"postgres" | "mariadb", RoundTrips>> = {};
+for (const engine of engines) {
+  if (engine === "sqlite") continue;
+  process.stderr.write(`  round trips to ${engine}\n`);
+  trips[engine] = await roundTrips(engine);
+}
+results.roundTrips = trips;
 const stalls =
   STALL_SECONDS > 0
     ? await repeat("appends on the store thread, 32 in flight", () => commitStalls(ROOT, body, STALL_SECONDS, 32, true))
@@ -478,4 +486,9 @@ if (resume)
   console.log(
     `resume of ${resume.median.pending} pending deliveries: listening after ${round(resume.median.listenMs as number, 0)} ms, caught up after ${round(resume.median.caughtUpMs as number, 0)} ms`,
   );
+for (const [engine, trip] of Object.entries(trips)) {
+  console.log(
+    `a round trip to ${engine} (SELECT 1 on one connection, ${trip.count} in a row): p50 ${round(trip.p50Ms, 3)} ms, p99 ${round(trip.p99Ms, 3)} ms; an append batch makes 7 or 8 (BEGIN, the lock, two id look-ups, the inserts, the notify or the lock release, COMMIT) before its commit's fsync`,
+  );
+}
 console.log("\nwritten to bench/results.json");
