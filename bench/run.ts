@@ -1,7 +1,7 @@
 // npm run bench: durable ingest on every store engine, alone and with the log sink, against the
 // bare-HTTP limit and a minimal durable receiver; where one event's time goes; the longest stall on
 // the commit path; SSE fan-out; and resume, in one run on one machine; each server's CPU time per
-// request, its main thread and its other threads apart. Prints tables and writes
+// request, its main thread and its other threads apart; one round trip to each server database. Prints tables and writes
 // bench/results.json.
 // Options: --runs 3 --seconds 8 --connections 32,128 --threads 2 --rate 500 --engines sqlite,postgres,mariadb
 //          --sinks sse,log --stall-seconds 10 --subscribers 1000 --sse-rate 100 --sse-seconds 10 --pending 10000
