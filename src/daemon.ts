@@ -25,7 +25,7 @@ import { openStore } from "./store/open-store.js";
 import { createHooksHandler } from "./sources/gitlab/receive-hook.js";
 import { createGitLabApi } from "./gitlab/api-client.js";
 import { HooksWatch } from "./gitlab/hooks-watch.js";
-import { errorMessage } from "./support/error-message.js";
+import { errorMessage, errorWithStack } from "./support/error-message.js";
 
 interface DaemonOptions {
   config: Config;
@@ -115,7 +115,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const projectTokens = loadProjectTokens(config);
   const storeFailed = (error: Error) => {
     logger.error("the store's thread failed (a bug: please report it); the daemon cannot go on", {
-      error: error.stack ?? errorMessage(error),
+      error: errorWithStack(error),
     });
     options.onFatal?.(error);
   };

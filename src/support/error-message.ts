@@ -17,3 +17,8 @@ export function errorMessage(error: unknown): string {
   }
   return String(error);
 }
+
+/** For a bug's report: an Error's stack (which begins with its message), else errorMessage(). */
+export function errorWithStack(error: unknown): string {
+  return error instanceof Error && error.stack ? error.stack : errorMessage(error);
+}

@@ -13,6 +13,7 @@ import { multiRowInsertSql, powerOfTwoRuns } from "../sql/multi-row-insert.js";
 import { LOCK_WAIT_MS, STATEMENT_DEADLINE_MS } from "../sql/session-limits.js";
 import { compileNamed } from "../sql/named-params.js";
 import { StatementDeadlineError } from "../sql/statement-deadline-error.js";
+import { within } from "../../support/within.js";
 
 const DIALECT: SqlDialect = { concat: (...parts) => `CONCAT(${parts.join(", ")})` };
 
@@ -63,22 +64,17 @@ const isDead = (error: unknown) => error instanceof StatementDeadlineError || (e
  * still waiting.
  */
 function withinDeadline<T>(connection: PoolConnection, deadlineMs: number, statement: Promise<T>): Promise<T> {
-  // Once the connection is closed the statement fails too; the deadline has answered already.
-  statement.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      closeAtOnce(connection);
-      reject(new StatementDeadlineError(deadlineMs));
-    }, deadlineMs);
+  return within(statement, deadlineMs, () => {
+    closeAtOnce(connection);
+    throw new StatementDeadlineError(deadlineMs);
   });
-  return Promise.race([statement, expired]).finally(() => clearTimeout(timer));
 }
 
 function queriesOn(connection: PoolConnection, deadlineMs: number): SqlQueries {
+  const send = (text: string, values: SqlValue[]) => withinDeadline(connection, deadlineMs, connection.execute(text, values));
   const execute = async (sql: string, params: SqlParams = {}) => {
     const { text, values } = compileNamed(sql, params, "question");
-    const [result] = await withinDeadline(connection, deadlineMs, connection.execute(text, values));
+    const [result] = await send(text, values);
     return result;
   };
   return {
@@ -99,12 +95,7 @@ function queriesOn(connection: PoolConnection, deadlineMs: number): SqlQueries {
       }
     },
     insertRows: async (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) => {
-      for (const run of powerOfTwoRuns(rows))
-        await withinDeadline(
-          connection,
-          deadlineMs,
-          connection.execute(multiRowInsertSql(table, columns, run.length, "question"), run.flat()),
-        );
+      for (const run of powerOfTwoRuns(rows)) await send(multiRowInsertSql(table, columns, run.length, "question"), run.flat());
     },
   };
 }

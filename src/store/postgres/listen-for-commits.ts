@@ -2,6 +2,7 @@ import pg from "pg";
 import { CommitPoller, type CommitWatcher } from "../sql/poll-for-commits.js";
 import type { StoreLogger } from "../../core/store.js";
 import { errorMessage } from "../../support/error-message.js";
+import { within } from "../../support/within.js";
 
 /** The channel appends notify on, with the newest id as payload. */
 export const COMMITS_CHANNEL = "gitlab_webhooks_events";
@@ -68,9 +69,7 @@ export class CommitListener implements CommitWatcher {
       if (this.client !== client) return;
       this.client = null;
       clearInterval(this.check);
-      client.removeAllListeners();
-      client.on("error", () => undefined);
-      void endSoon(client);
+      void letGo(client);
       this.logger?.warn("lost the database notification connection; reconnecting", { error: String(why) });
       this.retry();
     };
@@ -83,21 +82,15 @@ export class CommitListener implements CommitWatcher {
       this.client = client;
       this.delay = RECONNECT_MIN_MS;
       this.check = setInterval(() => {
-        let late: NodeJS.Timeout | undefined;
-        const silent = new Promise<never>((_, reject) => {
-          late = setTimeout(
-            () => reject(new Error(`the connection did not answer a check within ${CHECK_TIMEOUT_MS} ms`)),
-            CHECK_TIMEOUT_MS,
-          );
+        const answered = within<unknown>(client.query("SELECT 1"), CHECK_TIMEOUT_MS, () => {
+          throw new Error(`the connection did not answer a check within ${CHECK_TIMEOUT_MS} ms`);
         });
-        Promise.race([client.query("SELECT 1"), silent]).then(() => clearTimeout(late), lost);
+        answered.then(() => undefined, lost);
       }, CHECK_MS);
       this.check.unref();
       this.notify();
     } catch (error) {
-      client.removeAllListeners();
-      client.on("error", () => undefined);
-      void endSoon(client);
+      void letGo(client);
       this.retry();
       this.logger?.debug("database notification connection failed", { error: errorMessage(error) });
     } finally {
@@ -122,11 +115,7 @@ export class CommitListener implements CommitWatcher {
     await this.fallback.stop();
     const client = this.client;
     this.client = null;
-    if (client) {
-      client.removeAllListeners();
-      client.on("error", () => undefined);
-      await endSoon(client);
-    }
+    if (client) await letGo(client);
   }
 }
 
@@ -134,13 +123,17 @@ export class CommitListener implements CommitWatcher {
 const END_WAIT_MS = 1000;
 
 /**
- * Ends a connection, waiting for the server's goodbye no longer than END_WAIT_MS: on a connection
- * that died without a word, end() would wait until TCP gives up, and shutdown with it.
+ * Lets a connection go: deaf to it from now on (a late error of it is nobody's business), ended,
+ * and its socket closed once the server said goodbye or END_WAIT_MS passed, whichever is first: on a
+ * connection that died without a word, end() would wait until TCP gives up, and shutdown with it.
  */
-async function endSoon(client: pg.Client): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, END_WAIT_MS)));
-  await Promise.race([client.end().catch(() => undefined), waited]);
-  clearTimeout(timer);
+async function letGo(client: pg.Client): Promise<void> {
+  client.removeAllListeners();
+  client.on("error", () => undefined);
+  await within(
+    client.end().catch(() => undefined),
+    END_WAIT_MS,
+    () => undefined,
+  );
   (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

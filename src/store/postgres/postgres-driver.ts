@@ -66,9 +66,10 @@ async function answered<T>(deadlineMs: number, statement: Promise<T>): Promise<T
 }
 
 function queriesOn(client: pg.Pool | pg.PoolClient, statements: StatementNames, deadlineMs: number): SqlQueries {
+  const send = (text: string, values: SqlValue[]) => answered(deadlineMs, client.query({ name: statements.nameOf(text), text, values }));
   const query = async (sql: string, params: SqlParams = {}) => {
     const { text, values } = compileNamed(sql, params, "dollar");
-    return answered(deadlineMs, client.query({ name: statements.nameOf(text), text, values }));
+    return send(text, values);
   };
   return {
     all: async <Row>(sql: string, params?: SqlParams) => (await query(sql, params)).rows as Row[],
@@ -79,10 +80,7 @@ function queriesOn(client: pg.Pool | pg.PoolClient, statements: StatementNames, 
       return (await query(sql, row)).rowCount === 1;
     },
     insertRows: async (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) => {
-      for (const run of powerOfTwoRuns(rows)) {
-        const text = multiRowInsertSql(table, columns, run.length, "dollar");
-        await answered(deadlineMs, client.query({ name: statements.nameOf(text), text, values: run.flat() }));
-      }
+      for (const run of powerOfTwoRuns(rows)) await send(multiRowInsertSql(table, columns, run.length, "dollar"), run.flat());
     },
   };
 }

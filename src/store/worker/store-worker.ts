@@ -1,6 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { openEngineStore, type StoreSpec } from "../open-engine-store.js";
 import type { Store } from "../../core/store.js";
+import { errorWithStack } from "../../support/error-message.js";
 import { encode, encodeError, type Call, type MainMessage, type Result, type WorkerMessage } from "./protocol.js";
 
 /**
@@ -21,7 +22,7 @@ const logger = {
 // store down (which would now stop the whole daemon).
 process.on("unhandledRejection", (reason: unknown) =>
   logger.warn("unhandled rejection on the store's thread (a bug: please report it)", {
-    error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+    error: errorWithStack(reason),
   }),
 );
 
