@@ -65,24 +65,43 @@ export function eventJson(event: GitLabEvent): string {
  */
 export class StoredEvent {
   private cachedJson: string | undefined;
+  private cachedLine: string | undefined;
   private cachedPayload: { value: unknown } | undefined;
 
   constructor(
     readonly meta: EventMeta,
+    /** The payload's JSON text as GitLab sent it, surrounding whitespace trimmed. */
     readonly payloadJson: string,
     /** The request's headers, credentials left out: read for one event's page and the feed (eventsAfter, the live bus), else null. */
     readonly requestHeaders: Readonly<Record<string, string>> | null = null,
   ) {}
 
+  /** A new event as it is stored under `id`: what the store keeps of it, the parsed payload left behind. */
+  static appended(id: number, event: NewEvent, payloadJson: string, requestHeaders: Readonly<Record<string, string>> | null): StoredEvent {
+    const { payload: _payload, ...meta } = event;
+    return new StoredEvent({ id, ...meta }, payloadJson, requestHeaders);
+  }
+
   get id(): number {
     return this.meta.id;
+  }
+
+  /**
+   * The payload's text on one line, for a feed's `data:` line and the JSON-lines log. In JSON that
+   * parsed, a raw line break can only be whitespace between tokens (inside strings it must be
+   * escaped), so a space in its place changes nothing, and nothing is serialized again. Done here,
+   * once per event that is read, rather than for every request (GitLab sends one line anyway).
+   */
+  get payloadLine(): string {
+    this.cachedLine ??= /[\r\n]/.test(this.payloadJson) ? this.payloadJson.replace(/[\r\n]/g, " ") : this.payloadJson;
+    return this.cachedLine;
   }
 
   /** The whole event as one line of JSON, payload last. */
   get json(): string {
     if (this.cachedJson === undefined) {
       const head = JSON.stringify(this.meta);
-      this.cachedJson = `${head.slice(0, -1)},"payload":${this.payloadJson}}`;
+      this.cachedJson = `${head.slice(0, -1)},"payload":${this.payloadLine}}`;
     }
     return this.cachedJson;
   }

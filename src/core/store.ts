@@ -172,7 +172,7 @@ export interface AppendOptions {
   deliveries: readonly { sink: string; orderingKey: string | null }[];
   /** Delivery ids deduplicate only within one scope (the credential and project that sent them). */
   scope: string;
-  /** The payload already as one line of JSON (as GitLab sent it). */
+  /** The payload's JSON text as GitLab sent it (trimmed; StoredEvent.payloadLine has it on one line). */
   payloadJson: string;
   /** The request's headers to keep with the event (credentials already left out). */
   headers?: Readonly<Record<string, string>>;

@@ -96,7 +96,7 @@ describe("gitlab-webhooks forward", () => {
     ]);
     const first = received[0] as Received;
     expect(first.body).toEqual(fixtureJson("project__merge_request_open.json"));
-    // The very text the daemon stored (GitLab's, its line breaks made spaces), not a re-encoding of it.
+    // The very text GitLab sent (its line breaks made spaces on the feed), not a re-encoding of it.
     expect(first.raw).toBe(
       fixtureBody("project__merge_request_open.json")
         .toString()

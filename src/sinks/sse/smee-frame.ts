@@ -36,6 +36,6 @@ function headersOf(event: StoredEvent, privileged: boolean): Record<string, stri
 export function smeeJson(event: StoredEvent, privileged: boolean, fullPayload: boolean): string {
   // The query GitLab's request had is not kept: smee-client would add it to the target's.
   const head = JSON.stringify({ ...headersOf(event, privileged), query: {} });
-  const body = privileged || fullPayload ? event.payloadJson : withoutPersonalData(event.payloadJson);
+  const body = privileged || fullPayload ? event.payloadLine : withoutPersonalData(event.payloadJson);
   return `${head.slice(0, -1)},"body":${body}}`;
 }

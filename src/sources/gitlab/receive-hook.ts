@@ -72,16 +72,6 @@ function parseBody(raw: Buffer): Parsed {
   }
 }
 
-/**
- * The body as it is stored: the text GitLab sent, on one line. In JSON that parsed, a raw line
- * break can only be whitespace between tokens (inside strings it must be escaped), so turning it
- * into a space changes nothing, and nothing is serialized again.
- */
-function storedJson(text: string): string {
-  const trimmed = text.trim();
-  return trimmed.includes("\n") || trimmed.includes("\r") ? trimmed.replace(/[\r\n]/g, " ") : trimmed;
-}
-
 /** A field of the event longer than the store keeps, named; null when all fit. */
 function tooLong(event: NewEvent): string | null {
   const fields: [string, string, string | null | undefined][] = [
@@ -168,7 +158,8 @@ export function createHooksHandler(options: IngestOptions) {
       result = await options.store.append(event, {
         deliveries: options.deliveriesFor({ ...event, id: 0 }),
         scope: dedupScope(event.project),
-        payloadJson: storedJson(body.text),
+        // The text GitLab sent, not serialized again; StoredEvent.payloadLine puts it on one line where a line is needed.
+        payloadJson: body.text.trim(),
         headers: keptHeaders(req.headers),
       });
     } catch (error) {

@@ -167,7 +167,6 @@ export async function appendEvents(
     const key = keys[index] as string;
     const id = existing.get(key) as number;
     if (fresh.get(key) !== item) return { id, duplicate: true, stored: null };
-    const { payload: _payload, ...meta } = item.event;
-    return { id, duplicate: false, stored: new StoredEvent({ id, ...meta }, item.options.payloadJson, item.options.headers ?? null) };
+    return { id, duplicate: false, stored: StoredEvent.appended(id, item.event, item.options.payloadJson, item.options.headers ?? null) };
   });
 }

@@ -1,6 +1,6 @@
 import { ConfigError } from "../../config/settings.js";
 import { StoredEvent, type EventMeta } from "../../core/event.js";
-import type { Engine } from "../../core/store.js";
+import type { AppendResult, Engine } from "../../core/store.js";
 
 /** A store method by name; inventory methods as `inventory.<name>`. */
 export type Call = { id: number; method: string; args: unknown[] };
@@ -33,6 +33,19 @@ export function encode(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, encode(inner)]));
   }
   return value;
+}
+
+/**
+ * A method's answer as it crosses back. An append's stored event is what the caller handed in
+ * plus its id: only the id and whether it was a duplicate cross (the caller builds the event
+ * again), not the payload and fields it already has.
+ */
+export function encodeResult(method: string, value: unknown): unknown {
+  if (method === "append") {
+    const { id, duplicate } = value as AppendResult;
+    return { id, duplicate };
+  }
+  return encode(value);
 }
 
 export function decode(value: unknown): unknown {

@@ -2,7 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { openEngineStore, type StoreSpec } from "../open-engine-store.js";
 import type { Store } from "../../core/store.js";
 import { errorWithStack } from "../../support/error-message.js";
-import { encode, encodeError, type Call, type MainMessage, type Result, type WorkerMessage } from "./protocol.js";
+import { encodeError, encodeResult, type Call, type MainMessage, type Result, type WorkerMessage } from "./protocol.js";
 
 /**
  * The store's own thread: it owns the database connection, group-commits appends and delivery
@@ -51,7 +51,7 @@ function methodOf(store: Store, name: string): (...args: unknown[]) => Promise<u
 
 async function serve(store: Store, call: Call): Promise<void> {
   try {
-    answer({ id: call.id, value: encode(await methodOf(store, call.method)(...call.args)) });
+    answer({ id: call.id, value: encodeResult(call.method, await methodOf(store, call.method)(...call.args)) });
   } catch (error) {
     answer({ id: call.id, error: encodeError(error) });
   }

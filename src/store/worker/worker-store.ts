@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import type { NewEvent, StoredEvent } from "../../core/event.js";
+import { StoredEvent, type NewEvent } from "../../core/event.js";
 import type { InventoryStore } from "../../core/inventory-store.js";
 import { compiledWorkerUrl } from "../compiled-worker.js";
 import type { StoreSpec } from "../open-engine-store.js";
@@ -157,9 +157,11 @@ export class WorkerStore implements Store {
     });
   }
 
-  append(event: NewEvent, options: AppendOptions): Promise<AppendResult> {
-    // The store keeps the payload's text; the parsed copy need not cross.
-    return this.call("append", { ...event, payload: null }, options);
+  async append(event: NewEvent, options: AppendOptions): Promise<AppendResult> {
+    // The store keeps the payload's text; the parsed copy need not cross, and the stored event is
+    // built here again from what this thread has (encodeResult).
+    const { id, duplicate } = await this.call<{ id: number; duplicate: boolean }>("append", { ...event, payload: null }, options);
+    return { id, duplicate, stored: duplicate ? null : StoredEvent.appended(id, event, options.payloadJson, options.headers ?? null) };
   }
   getEvent(id: number): Promise<StoredEvent | null> {
     return this.call("getEvent", id);
