@@ -17,9 +17,22 @@ export function storableText(value: string): string {
   return MAYBE_UNSTORABLE.test(value) ? value.replace(UNSTORABLE, "\ufffd") : value;
 }
 
-/** A value with every string in it made storable (storableText), objects and arrays walked. */
+/** Whether any string in a value (objects and arrays walked) could need replacing. */
+function mayHoldUnstorable(value: unknown): boolean {
+  if (typeof value === "string") return MAYBE_UNSTORABLE.test(value);
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return value.some(mayHoldUnstorable);
+  for (const key in value) if (mayHoldUnstorable((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
+/**
+ * A value with every string in it made storable (storableText), objects and arrays walked. The
+ * value itself when nothing in it needs replacing (every event GitLab sends): one scan, no copy.
+ */
 export function withStorableText<T>(value: T): T {
   if (typeof value === "string") return storableText(value) as T;
+  if (!mayHoldUnstorable(value)) return value;
   if (Array.isArray(value)) return value.map(withStorableText) as T;
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, withStorableText(field)])) as T;

@@ -18,4 +18,12 @@ describe("storable text", () => {
       none: null,
     });
   });
+
+  it("gives back the very value when nothing in it needs replacing, and a copy when something does", () => {
+    const clean = { a: ["x", { b: "ünïcödé" }], n: 1, none: null };
+    expect(withStorableText(clean)).toBe(clean);
+    const dirty = { a: ["x", { b: "\u0000" }] };
+    expect(withStorableText(dirty)).not.toBe(dirty);
+    expect(dirty.a[1]).toEqual({ b: "\u0000" });
+  });
 });
