@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { InventoryChange } from "../../src/core/inventory-store.js";
-import type { DeliveredAttempt, FailedAttempt, Store } from "../../src/core/store.js";
+import type { AppendResult, DeliveredAttempt, FailedAttempt, Store } from "../../src/core/store.js";
 import { ENGINES } from "../helpers/engines.js";
 import { appendEvent, newEvent } from "../helpers/store.js";
 import { sleep } from "../helpers/sleep.js";
@@ -114,6 +114,31 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(otherScope.id).not.toBe(first.id);
       expect((await store.getEvent(first.id))?.meta.type).toBe("push");
       expect(await store.deliveriesOf(first.id)).toHaveLength(1);
+    });
+
+    test("answers each append of one batch for itself: new events, a resend, a key sent twice at once, a key of another scope", async () => {
+      const earlier = await appendEvent(store, { deliveryId: "sent-before" }, ["log"], "scope-a");
+      // Made in one go, so committed together.
+      const results = await Promise.all([
+        appendEvent(store, { deliveryId: "new" }, ["log"], "scope-a"),
+        appendEvent(store, { deliveryId: "sent-before", type: "resent" }, ["log"], "scope-a"),
+        appendEvent(store, { deliveryId: "twice" }, ["log"], "scope-a"),
+        appendEvent(store, { deliveryId: "twice", type: "second" }, ["log"], "scope-a"),
+        appendEvent(store, { deliveryId: "sent-before" }, ["log"], "scope-b"),
+      ]);
+      expect(results.map((result) => result.duplicate)).toEqual([false, true, false, true, false]);
+      const [fresh, resent, twice, secondOfTwice, otherScope] = results as AppendResult[];
+      expect(resent?.id).toBe(earlier.id);
+      expect(secondOfTwice?.id).toBe(twice?.id);
+      // New ids, in the order the appends were made.
+      expect([earlier.id, fresh?.id, twice?.id, otherScope?.id]).toEqual(
+        [earlier.id, fresh?.id, twice?.id, otherScope?.id].sort((a, b) => (a as number) - (b as number)),
+      );
+      expect(new Set([earlier.id, fresh?.id, twice?.id, otherScope?.id]).size).toBe(4);
+      expect(results.map((result) => result.stored?.id ?? null)).toEqual([fresh?.id, null, twice?.id, null, otherScope?.id]);
+      expect((await store.getEvent(earlier.id))?.meta.type).toBe("push");
+      expect((await store.getEvent(twice?.id as number))?.meta.type).toBe("push");
+      for (const id of [earlier.id, fresh?.id, twice?.id, otherScope?.id]) expect(await store.deliveriesOf(id as number)).toHaveLength(1);
     });
 
     test("stores one event for concurrent appends of one delivery id, from two daemons", async () => {

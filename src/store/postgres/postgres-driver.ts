@@ -8,7 +8,7 @@ import {
   type SqlValue,
   type TransactionOptions,
 } from "../sql/driver.js";
-import { multiRowInsertSql, powerOfTwoRuns } from "../sql/multi-row-insert.js";
+import { multiRowInsertSql, newRowsClause, powerOfTwoRuns } from "../sql/multi-row-insert.js";
 import { compileNamed } from "../sql/named-params.js";
 import { lockKey } from "../sql/lock-key.js";
 import { MAX_PREPARED_STATEMENTS, STATEMENT_DEADLINE_MS } from "../sql/session-limits.js";
@@ -81,6 +81,20 @@ function queriesOn(client: pg.Pool | pg.PoolClient, statements: StatementNames, 
     },
     insertRows: async (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) => {
       for (const run of powerOfTwoRuns(rows)) await send(multiRowInsertSql(table, columns, run.length, "dollar"), run.flat());
+    },
+    insertNewRows: async <Row>(
+      table: string,
+      columns: readonly string[],
+      rows: readonly (readonly SqlValue[])[],
+      conflict: readonly string[],
+      returning: readonly string[],
+    ) => {
+      const stored: Row[] = [];
+      for (const run of powerOfTwoRuns(rows)) {
+        const sql = multiRowInsertSql(table, columns, run.length, "dollar", newRowsClause(conflict, returning));
+        stored.push(...((await send(sql, run.flat())).rows as Row[]));
+      }
+      return stored;
     },
   };
 }

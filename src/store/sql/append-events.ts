@@ -108,16 +108,64 @@ function chunks<T>(items: readonly T[], bytes: (item: T) => number): T[][] {
   return out;
 }
 
+type IdRow = { id: number | string; dedup_scope: string; delivery_id: string };
+
+const ID_COLUMNS = ["id", "dedup_scope", "delivery_id"] as const;
+const DEDUP_KEY_COLUMNS = ["delivery_id", "dedup_scope"] as const;
+
+function idsByKey(rows: readonly IdRow[], into = new Map<string, number>()): Map<string, number> {
+  for (const row of rows) into.set(dedupKey(row.dedup_scope, row.delivery_id), toNumber(row.id) as number);
+  return into;
+}
+
 async function idsOf(tx: SqlQueries, deliveryIds: readonly string[]): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   for (let start = 0; start < deliveryIds.length; start += ROWS_PER_STATEMENT) {
-    const rows = await tx.all<{ id: number | string; dedup_scope: string; delivery_id: string }>(
-      "SELECT id, dedup_scope, delivery_id FROM events WHERE delivery_id IN (:ids)",
-      { ids: deliveryIds.slice(start, start + ROWS_PER_STATEMENT) },
-    );
-    for (const row of rows) ids.set(dedupKey(row.dedup_scope, row.delivery_id), toNumber(row.id) as number);
+    const rows = await tx.all<IdRow>("SELECT id, dedup_scope, delivery_id FROM events WHERE delivery_id IN (:ids)", {
+      ids: deliveryIds.slice(start, start + ROWS_PER_STATEMENT),
+    });
+    idsByKey(rows, ids);
   }
   return ids;
+}
+
+const deliveryIdsOf = (items: Iterable<PendingAppend>) => [...new Set([...items].map((item) => item.event.deliveryId))];
+
+/** The batch's first event of each key, as event rows in statements of bounded size. */
+function eventRowGroups(candidates: readonly PendingAppend[], maxValueBytes: number) {
+  const parts = new Map(candidates.map((item) => [item, payloadParts(item.options.payloadJson, maxValueBytes)]));
+  const inlineLength = (item: PendingAppend) => ((parts.get(item) as string[]).length > 0 ? 0 : item.options.payloadJson.length);
+  const groups = chunks(candidates, inlineLength).map((group) => group.map((item) => eventRow(item, parts.get(item) as string[])));
+  return { parts, groups };
+}
+
+/**
+ * Which of the candidates (one per key) are new, with the ids they were stored under, and the ids
+ * of those already stored. Where the engine can say which rows an INSERT stored (SQLite,
+ * PostgreSQL), one statement does it all and a look-up follows only for duplicates; elsewhere
+ * (MariaDB: no RETURNING on MySQL) the ids are looked up before and after.
+ */
+async function storeNew(
+  tx: SqlQueries,
+  candidates: Map<string, PendingAppend>,
+  maxValueBytes: number,
+): Promise<{ inserted: Map<string, number>; existing: Map<string, number>; parts: Map<PendingAppend, string[]> }> {
+  const insertNewRows = tx.insertNewRows?.bind(tx);
+  if (insertNewRows) {
+    const { parts, groups } = eventRowGroups([...candidates.values()], maxValueBytes);
+    const inserted = new Map<string, number>();
+    for (const rows of groups)
+      idsByKey(await insertNewRows<IdRow>("events", EVENT_INSERT_COLUMNS, rows, DEDUP_KEY_COLUMNS, ID_COLUMNS), inserted);
+    const taken = [...candidates].filter(([key]) => !inserted.has(key)).map(([, item]) => item);
+    return { inserted, existing: taken.length > 0 ? await idsOf(tx, deliveryIdsOf(taken)) : new Map(), parts };
+  }
+  const existing = await idsOf(tx, deliveryIdsOf(candidates.values()));
+  const fresh = [...candidates].filter(([key]) => !existing.has(key)).map(([, item]) => item);
+  const { parts, groups } = eventRowGroups(fresh, maxValueBytes);
+  for (const rows of groups) await tx.insertRows("events", EVENT_INSERT_COLUMNS, rows);
+  const assigned = fresh.length > 0 ? await idsOf(tx, deliveryIdsOf(fresh)) : new Map<string, number>();
+  const inserted = new Map([...candidates].filter(([key]) => !existing.has(key)).map(([key]) => [key, assigned.get(key) as number]));
+  return { inserted, existing, parts };
 }
 
 /**
@@ -132,41 +180,26 @@ export async function appendEvents(
   maxValueBytes = Infinity,
 ): Promise<AppendResult[]> {
   const keys = items.map((item) => dedupKey(item.options.scope, item.event.deliveryId));
-  const existing = await idsOf(tx, [...new Set(items.map((item) => item.event.deliveryId))]);
-  const fresh = new Map<string, PendingAppend>();
+  const candidates = new Map<string, PendingAppend>();
   items.forEach((item, index) => {
     const key = keys[index] as string;
-    if (!existing.has(key) && !fresh.has(key)) fresh.set(key, item);
+    if (!candidates.has(key)) candidates.set(key, item);
   });
-  if (fresh.size > 0) {
-    const parts = new Map([...fresh.values()].map((item) => [item, payloadParts(item.options.payloadJson, maxValueBytes)]));
-    const inlineLength = (item: PendingAppend) => ((parts.get(item) as string[]).length > 0 ? 0 : item.options.payloadJson.length);
-    for (const group of chunks([...fresh.values()], inlineLength)) {
-      await tx.insertRows(
-        "events",
-        EVENT_INSERT_COLUMNS,
-        group.map((item) => eventRow(item, parts.get(item) as string[])),
-      );
-    }
-    const assigned = await idsOf(tx, [...new Set([...fresh.values()].map((item) => item.event.deliveryId))]);
-    const deliveries: SqlValue[][] = [];
-    for (const [key, item] of fresh) {
-      const id = assigned.get(key) as number;
-      existing.set(key, id);
-      for (const { sink, orderingKey } of item.options.deliveries)
-        deliveries.push([sink, id, storedOrderingKey(orderingKey), "pending", 0, now, now]);
-      for (const [part, chunk] of (parts.get(item) as string[]).entries()) {
-        await tx.run("INSERT INTO event_payload_parts (event_id, part, chunk) VALUES (:id, :part, :chunk)", { id, part, chunk });
-      }
-    }
-    for (const group of chunks(deliveries, () => 0)) {
-      await tx.insertRows("deliveries", DELIVERY_INSERT_COLUMNS, group);
+  const { inserted, existing, parts } = await storeNew(tx, candidates, maxValueBytes);
+  const deliveries: SqlValue[][] = [];
+  for (const [key, id] of inserted) {
+    const item = candidates.get(key) as PendingAppend;
+    for (const { sink, orderingKey } of item.options.deliveries)
+      deliveries.push([sink, id, storedOrderingKey(orderingKey), "pending", 0, now, now]);
+    for (const [part, chunk] of (parts.get(item) as string[]).entries()) {
+      await tx.run("INSERT INTO event_payload_parts (event_id, part, chunk) VALUES (:id, :part, :chunk)", { id, part, chunk });
     }
   }
+  for (const group of chunks(deliveries, () => 0)) await tx.insertRows("deliveries", DELIVERY_INSERT_COLUMNS, group);
   return items.map((item, index) => {
     const key = keys[index] as string;
-    const id = existing.get(key) as number;
-    if (fresh.get(key) !== item) return { id, duplicate: true, stored: null };
+    const id = inserted.get(key);
+    if (id === undefined || candidates.get(key) !== item) return { id: (id ?? existing.get(key)) as number, duplicate: true, stored: null };
     return { id, duplicate: false, stored: StoredEvent.appended(id, item.event, item.options.payloadJson, item.options.headers ?? null) };
   });
 }

@@ -13,6 +13,19 @@ export interface SqlQueries {
   insertIfAbsent(table: string, row: Readonly<Record<string, SqlValue>>): Promise<boolean>;
   /** Inserts rows of values, in `columns` order, in a few statements (runs of powers of two): inside a transaction. */
   insertRows(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<void>;
+  /**
+   * Inserts rows as insertRows does, except those whose unique key (`conflict`'s columns) is
+   * taken, and answers the `returning` columns of the rows it stored, in no particular order:
+   * one statement where an insert and a look-up would take two (or three). Left out where the
+   * engine cannot (MySQL has no INSERT … RETURNING).
+   */
+  insertNewRows?<Row>(
+    table: string,
+    columns: readonly string[],
+    rows: readonly (readonly SqlValue[])[],
+    conflict: readonly string[],
+    returning: readonly string[],
+  ): Promise<Row[]>;
 }
 
 export interface TransactionOptions {

@@ -4,15 +4,16 @@ const texts = new Map<string, string>();
 
 /**
  * `INSERT INTO t (a, b) VALUES (?, ?), (?, ?)` for `rows` rows, in a driver's placeholder style:
- * rows go in positionally, without naming each of their hundreds of values.
+ * rows go in positionally, without naming each of their hundreds of values. `suffix` follows the
+ * values (newRowsClause).
  */
-export function multiRowInsertSql(table: string, columns: readonly string[], rows: number, style: PlaceholderStyle): string {
-  const key = `${style}\n${table}\n${columns.join(",")}\n${rows}`;
+export function multiRowInsertSql(table: string, columns: readonly string[], rows: number, style: PlaceholderStyle, suffix = ""): string {
+  const key = `${style}\n${table}\n${columns.join(",")}\n${rows}\n${suffix}`;
   let text = texts.get(key);
   if (text === undefined) {
     let position = 0;
     const tuple = () => `(${columns.map(() => (style === "dollar" ? `$${++position}` : "?")).join(", ")})`;
-    text = `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: rows }, tuple).join(", ")}`;
+    text = `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: rows }, tuple).join(", ")}${suffix}`;
     // Row counts are bounded by the batches' size, so this stays small.
     texts.set(key, text);
   }
@@ -32,4 +33,9 @@ export function powerOfTwoRuns<Row>(rows: readonly Row[]): Row[][] {
     start += size;
   }
   return runs;
+}
+
+/** What SqlQueries.insertNewRows adds to an insert, in the SQL SQLite and PostgreSQL both speak. */
+export function newRowsClause(conflict: readonly string[], returning: readonly string[]): string {
+  return ` ON CONFLICT (${conflict.join(", ")}) DO NOTHING RETURNING ${returning.join(", ")}`;
 }

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { SqlDialect, SqlDriver, SqlParams, SqlQueries, SqlValue, TransactionOptions } from "../sql/driver.js";
-import { multiRowInsertSql, powerOfTwoRuns } from "../sql/multi-row-insert.js";
+import { multiRowInsertSql, newRowsClause, powerOfTwoRuns } from "../sql/multi-row-insert.js";
 import { compileNamed } from "../sql/named-params.js";
 
 type Synchronous = "FULL" | "NORMAL";
@@ -57,6 +57,13 @@ export class SqliteDriver implements SqlDriver {
       insertIfAbsent: (table: string, row: Readonly<Record<string, SqlValue>>) => settle(() => this.insertNow(table, row)),
       insertRows: (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]) =>
         settle(() => this.insertRowsNow(table, columns, rows)),
+      insertNewRows: <Row>(
+        table: string,
+        columns: readonly string[],
+        rows: readonly (readonly SqlValue[])[],
+        conflict: readonly string[],
+        returning: readonly string[],
+      ) => settle(() => this.insertNewRowsNow<Row>(table, columns, rows, newRowsClause(conflict, returning))),
     };
   }
 
@@ -149,6 +156,12 @@ export class SqliteDriver implements SqlDriver {
 
   private insertRowsNow(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void {
     for (const run of powerOfTwoRuns(rows)) this.statement(multiRowInsertSql(table, columns, run.length, "question")).run(...run.flat());
+  }
+
+  private insertNewRowsNow<Row>(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], suffix: string): Row[] {
+    return powerOfTwoRuns(rows).flatMap(
+      (run) => this.statement(multiRowInsertSql(table, columns, run.length, "question", suffix)).all(...run.flat()) as Row[],
+    );
   }
 
   private insertNow(table: string, row: Readonly<Record<string, SqlValue>>): boolean {
