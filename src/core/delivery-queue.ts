@@ -45,6 +45,8 @@ interface HeldClaim {
   renewedAt: number;
   lost: boolean;
   controller: AbortController;
+  /** What a delivery under this claim is handed: the claim's signal joined with the daemon's shutdown. */
+  signal: AbortSignal;
   deadline: NodeJS.Timeout | undefined;
 }
 
@@ -167,7 +169,11 @@ export class DeliveryQueue {
   }
 
   private track(token: string, claimedAt: number): void {
-    const claim: HeldClaim = { renewedAt: claimedAt, lost: false, controller: new AbortController(), deadline: undefined };
+    const controller = new AbortController();
+    // Joined once per claim, not per delivery: every AbortSignal.any leaves a weak reference on the
+    // daemon's shutdown signal, and a claim covers a run of up to a batch of deliveries.
+    const signal = AbortSignal.any([controller.signal, this.ctx.signal]);
+    const claim: HeldClaim = { renewedAt: claimedAt, lost: false, controller, signal, deadline: undefined };
     this.claims.set(token, claim);
     this.armDeadline(token, claim);
   }
@@ -282,9 +288,10 @@ export class DeliveryQueue {
     const startedAt = Date.now();
     const started = performance.now();
     const sink = this.sink.name;
-    const claimSignal = this.claims.get(claim)?.controller.signal ?? AbortSignal.abort(new ClaimLostError("the delivery's claim is gone"));
+    const held = this.claims.get(claim);
+    const claimSignal = held?.controller.signal ?? AbortSignal.abort(new ClaimLostError("the delivery's claim is gone"));
     // What the sink is handed: its context, with a signal of this delivery's (claim lost, or shutdown).
-    const signal = AbortSignal.any([claimSignal, this.ctx.signal]);
+    const signal = held?.signal ?? claimSignal;
     try {
       await runUnderClaim({ holds: () => this.holds(claim), signal }, () => this.sink.handle(event.toEvent(), { ...this.ctx, signal }));
       const durationMs = performance.now() - started;
