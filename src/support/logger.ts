@@ -1,4 +1,5 @@
 import winston from "winston";
+import { BatchedConsole } from "./batched-console.js";
 
 interface LoggerOptions {
   debug: boolean;
@@ -50,9 +51,7 @@ export function createLogger(options: LoggerOptions): winston.Logger {
       line,
     ),
     transports: [
-      options.stream
-        ? new winston.transports.Stream({ stream: options.stream })
-        : new winston.transports.Console({ stderrLevels: ["error", "warn"] }),
+      options.stream ? new winston.transports.Stream({ stream: options.stream }) : new BatchedConsole(new Set(["error", "warn"])),
     ],
   });
 }
