@@ -413,8 +413,9 @@ results.stages = stages;
 const trips: Partial<Record<"postgres" | "mariadb", RoundTrips>> = {};
 /** What an append batch sends before its commit, per server engine (one INSERT per power-of-two run of rows). */
 const ROUND_TRIPS_PER_APPEND: Record<"postgres" | "mariadb", string> = {
-  postgres: "5 (BEGIN, the lock, the events' INSERT … RETURNING, NOTIFY, COMMIT), 6 with deliveries to insert",
-  mariadb: "7 (BEGIN, the lock, the id look-up, the events' INSERT, the ids read back, COMMIT, the lock's release), 8 with deliveries",
+  postgres: "5 round trips (BEGIN, the lock, the events' INSERT … RETURNING, NOTIFY, COMMIT; one more with deliveries to insert)",
+  mariadb:
+    "7 round trips (BEGIN, the lock, the id look-up, the events' INSERT, the ids read back, COMMIT, the lock's release; one more with deliveries)",
 };
 for (const engine of engines) {
   if (engine === "sqlite") continue;
