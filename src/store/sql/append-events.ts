@@ -156,8 +156,12 @@ async function storeNew(
     const inserted = new Map<string, number>();
     for (const rows of groups)
       idsByKey(await insertNewRows<IdRow>("events", EVENT_INSERT_COLUMNS, rows, DEDUP_KEY_COLUMNS, ID_COLUMNS), inserted);
-    const taken = [...candidates].filter(([key]) => !inserted.has(key)).map(([, item]) => item);
-    return { inserted, existing: taken.length > 0 ? await idsOf(tx, deliveryIdsOf(taken)) : new Map(), parts };
+    const taken = [...candidates].filter(([key]) => !inserted.has(key));
+    const existing = taken.length > 0 ? await idsOf(tx, deliveryIdsOf(taken.map(([, item]) => item))) : new Map<string, number>();
+    // Pruning does not take the append lock: the event a resend conflicted with may be gone by now.
+    // Failed, this batch is tried again item by item (GroupCommit), and the resend is stored anew.
+    if (taken.some(([key]) => !existing.has(key))) throw new Error("an event a resend matched was pruned meanwhile; storing it again");
+    return { inserted, existing, parts };
   }
   const existing = await idsOf(tx, deliveryIdsOf(candidates.values()));
   const fresh = [...candidates].filter(([key]) => !existing.has(key)).map(([, item]) => item);
