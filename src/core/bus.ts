@@ -98,10 +98,15 @@ export class Bus {
 
   private async readUntil(lastId: number): Promise<void> {
     for (;;) {
-      const page = (await this.store.eventsAfter(this.published, CATCH_UP_PAGE)).filter((event) => event.id <= lastId);
+      // No more than the ids up to lastId can hold: a gap of one id (a resend's unused id) reads
+      // one event, not a page of them with their payloads.
+      const limit = Math.min(CATCH_UP_PAGE, lastId - this.published);
+      if (limit <= 0) return;
+      const read = await this.store.eventsAfter(this.published, limit);
+      const page = read.filter((event) => event.id <= lastId);
       if (page.length === 0) return;
       this.emit(page);
-      if (page.length < CATCH_UP_PAGE) return;
+      if (page.length < limit) return;
     }
   }
 
