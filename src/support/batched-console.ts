@@ -10,12 +10,14 @@ const live = new Set<BatchedConsole>();
 let flushAtExit = false;
 
 /**
- * The console, one turn of the event loop at a time: the lines logged in a turn leave at its end
- * (or when the process exits, however it exits but SIGKILL), each run of lines for one stream in
- * one write, in the order they were logged; warnings and errors go to stderr. A write to a file or
- * a pipe blocks on Linux, and winston's Console transport makes one per line: under full ingest,
- * with a `received event` line per request, that was about 45 µs of the main thread's time per
- * request.
+ * The console, informational lines one turn of the event loop at a time: the lines logged in a
+ * turn leave at its end, each run of lines for one stream in one write, in the order they were
+ * logged. A warning or an error is written at once, after whatever waits before it: a daemon that
+ * then hangs, is killed or dies of a fatal error (which skips the process's exit event) has said
+ * why. Informational lines still pending then are lost; at an exit, an uncaught error or a signal
+ * that ends the process through it, they are written. A write to a file or a pipe blocks on
+ * Linux, and winston's Console transport makes one per line: under full ingest, with a `received
+ * event` line per request, that was about 45 µs of the main thread's time per request.
  */
 export class BatchedConsole extends TransportStream {
   private pending: { stream: StreamName; line: string }[] = [];
@@ -35,7 +37,8 @@ export class BatchedConsole extends TransportStream {
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
     const stream = this.stderrLevels.has(String(info[LEVEL])) ? "stderr" : "stdout";
     this.pending.push({ stream, line: `${String(info[MESSAGE])}\n` });
-    if (!this.scheduled) {
+    if (stream === "stderr") this.flush();
+    else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }

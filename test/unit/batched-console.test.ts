@@ -6,11 +6,14 @@ import { describe, expect, it } from "vitest";
 const LOGGER = fileURLToPath(new URL("../../dist/support/logger.js", import.meta.url));
 
 /** Runs `script` after `logger` is made, as a user's daemon makes it; what reached each stream. */
-function run(script: string): { stdout: string; stderr: string; status: number | null } {
+function run(script: string, killAfterMs?: number): { stdout: string; stderr: string; status: number | null } {
   const source = `import { createLogger } from ${JSON.stringify(LOGGER)};
 const logger = createLogger({ debug: false, json: false, secrets: ["s3cret"] });
 ${script}`;
-  const { stdout, stderr, status } = spawnSync(process.execPath, ["--input-type=module", "-e", source], { encoding: "utf8" });
+  const { stdout, stderr, status } = spawnSync(process.execPath, ["--input-type=module", "-e", source], {
+    encoding: "utf8",
+    ...(killAfterMs !== undefined && { timeout: killAfterMs, killSignal: "SIGKILL" }),
+  });
   return { stdout, stderr, status };
 }
 
@@ -42,5 +45,12 @@ setTimeout(() => { logger.error("later"); logger.info("last"); }, 20);`);
     expect(crashed.status).toBe(1);
     expect(messages(crashed.stdout)).toEqual(["before the crash"]);
     expect(crashed.stderr).toContain("Error: boom");
+  });
+
+  it("writes a warning or an error at once, with the lines logged before it, for a daemon that then hangs and is killed", () => {
+    const hung = run(`logger.info("working"); logger.error("the cause"); logger.info("lost with the process"); for (;;) {}`, 3000);
+    expect(hung.status).toBeNull();
+    expect(messages(hung.stdout)).toEqual(["working"]);
+    expect(messages(hung.stderr)).toEqual(["the cause"]);
   });
 });
