@@ -164,11 +164,12 @@ async function storeNew(
     return { inserted, existing, parts };
   }
   const existing = await idsOf(tx, deliveryIdsOf(candidates.values()));
-  const fresh = [...candidates].filter(([key]) => !existing.has(key)).map(([, item]) => item);
-  const { parts, groups } = eventRowGroups(fresh, maxValueBytes);
+  const fresh = [...candidates].filter(([key]) => !existing.has(key));
+  const freshItems = fresh.map(([, item]) => item);
+  const { parts, groups } = eventRowGroups(freshItems, maxValueBytes);
   for (const rows of groups) await tx.insertRows("events", EVENT_INSERT_COLUMNS, rows);
-  const assigned = fresh.length > 0 ? await idsOf(tx, deliveryIdsOf(fresh)) : new Map<string, number>();
-  const inserted = new Map([...candidates].filter(([key]) => !existing.has(key)).map(([key]) => [key, assigned.get(key) as number]));
+  const assigned = fresh.length > 0 ? await idsOf(tx, deliveryIdsOf(freshItems)) : new Map<string, number>();
+  const inserted = new Map(fresh.map(([key]) => [key, assigned.get(key) as number]));
   return { inserted, existing, parts };
 }
 
