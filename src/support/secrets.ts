@@ -1,6 +1,8 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, hash, randomBytes, timingSafeEqual } from "node:crypto";
 
-const sha256 = (value: string) => createHash("sha256").update(value).digest();
+// crypto.hash (Node 20.12) digests in one call, without the Hash object createHash builds for every request.
+const sha256: (value: string) => Buffer =
+  typeof hash === "function" ? (value) => hash("sha256", value, "buffer") : (value) => createHash("sha256").update(value).digest();
 
 /** Digests of the configured secrets, made once: only configuration ever lands here. */
 const configuredDigests = new Map<string, Buffer>();

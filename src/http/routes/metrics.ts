@@ -66,14 +66,29 @@ export function createDaemonMetrics(registry: Registry, store: Store, sinkNames:
     (counts, now) => (counts?.oldestPendingAt == null ? 0 : Math.max(0, (now - counts.oldestPendingAt) / 1000)),
   );
 
+  // Each label set's child is looked up once: prom-client hashes the labels object on every inc.
+  // Their number is bounded: routes are the daemon's own, methods those HTTP knows, types a catalogue.
+  const requestsBy = memoized((route: string, method: string, status: number) => requests.labels(route, method, String(status)));
+  const receivedBy = memoized((hook: string, type: string) => received.labels(hook, type));
   return {
-    onResponse: (route, method, status) => requests.inc({ route, method, status: String(status) }),
+    onResponse: (route, method, status) => requestsBy(route, method, status).inc(),
     onAccepted: (hook, type, durationMs) => {
-      received.inc({ hook, type: KNOWN_EVENT_TYPES.has(type) ? type : "other" });
+      receivedBy(hook, KNOWN_EVENT_TYPES.has(type) ? type : "other").inc();
       ingestSeconds.observe(durationMs / 1000);
     },
     onAuthFailure: () => authFailures.inc(),
     onDelivery: (outcome) => deliveries.inc({ sink: outcome.sink, outcome: outcome.outcome }),
+  };
+}
+
+/** `make`, remembered by its arguments (joined by a character none of them holds). */
+function memoized<Args extends (string | number)[], T>(make: (...args: Args) => T): (...args: Args) => T {
+  const made = new Map<string, T>();
+  return (...args) => {
+    const key = args.join("\n");
+    let value = made.get(key);
+    if (value === undefined) made.set(key, (value = make(...args)));
+    return value;
   };
 }
 

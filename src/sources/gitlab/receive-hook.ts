@@ -42,8 +42,13 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 /** GitLab's bodies nest a handful of levels; past this, a body is an attack on whoever serializes it again. */
 export const MAX_NESTING = 100;
 
-/** The longest value of a field the store indexes. */
-const MAX_FIELD_LENGTH: Partial<Record<string, number>> = { type: 255, action: 255, path: 1024, username: 255 };
+/** The fields the store indexes, each with the longest value it keeps. */
+const INDEXED_FIELDS: readonly { what: string; max: number; of: (event: NewEvent) => string | null | undefined }[] = [
+  { what: "object_kind (or X-Gitlab-Event)", max: 255, of: (event) => event.type },
+  { what: "the action", max: 255, of: (event) => event.action },
+  { what: "the project path", max: 1024, of: (event) => event.project?.path },
+  { what: "the username", max: 255, of: (event) => event.actor?.username },
+];
 
 /** How long a refused sender may go on sending, its bytes dropped as they come, before the connection is cut. */
 const DISCARD_FOR_MS = 2000;
@@ -74,14 +79,8 @@ function parseBody(raw: Buffer): Parsed {
 
 /** A field of the event longer than the store keeps, named; null when all fit. */
 function tooLong(event: NewEvent): string | null {
-  const fields: [string, string, string | null | undefined][] = [
-    ["type", "object_kind (or X-Gitlab-Event)", event.type],
-    ["action", "the action", event.action],
-    ["path", "the project path", event.project?.path],
-    ["username", "the username", event.actor?.username],
-  ];
-  for (const [field, what, value] of fields) {
-    const max = MAX_FIELD_LENGTH[field] as number;
+  for (const { what, max, of } of INDEXED_FIELDS) {
+    const value = of(event);
     if (value != null && value.length > max) return `${what} is longer than ${max} characters`;
   }
   return null;
