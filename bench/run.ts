@@ -170,6 +170,40 @@ interface IngestResult extends LoadResult {
   /** CPU time per request of the server's main thread, and of all its other threads (Linux only). */
   cpuMainUs?: number;
   cpuOtherUs?: number;
+  /** The daemon's append group commits under the load (its /metrics): appends per batch, time per batch, share of the load's time spent in them. */
+  appendsPerBatch?: number;
+  msPerBatch?: number;
+  appendBusyShare?: number;
+}
+
+type AppendTotals = { batches: number; appends: number; seconds: number };
+
+/** The daemon's append group-commit counters (README, "Metrics"). */
+async function appendTotals(url: string): Promise<AppendTotals> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) =>
+    Number(
+      text
+        .split("\n")
+        .find((line) => line.startsWith(`${name} `))
+        ?.split(" ")[1],
+    );
+  return {
+    batches: value("gitlab_webhooks_store_append_batches_total"),
+    appends: value("gitlab_webhooks_store_appends_total"),
+    seconds: value("gitlab_webhooks_store_append_seconds_total"),
+  };
+}
+
+function batchShape(before: AppendTotals, after: AppendTotals, loadSeconds: number): Partial<IngestResult> {
+  const batches = after.batches - before.batches;
+  if (!(batches > 0)) return {};
+  const seconds = after.seconds - before.seconds;
+  return {
+    appendsPerBatch: (after.appends - before.appends) / batches,
+    msPerBatch: (seconds * 1000) / batches,
+    appendBusyShare: seconds / loadSeconds,
+  };
 }
 
 /** How long the log sink may take to catch up after the load, before the run says what is missing. */
@@ -199,10 +233,14 @@ async function ingestRun(target: Reference | Engine, connections: number, rate?:
     const linesBefore = linesIn(logFile);
     const started = performance.now();
     const pid = server.child.pid as number;
+    const totalsBefore = store ? await appendTotals(server.url) : null;
     const cpuBefore = threadCpuMs(pid);
+    const loadStarted = performance.now();
     const loaded = await run(load);
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
     const cpu = cpuPerRequest(pid, cpuBefore, threadCpuMs(pid), loaded.total);
-    const result: IngestResult = cpu ? { ...loaded, cpuMainUs: cpu.mainUs, cpuOtherUs: cpu.otherUs } : loaded;
+    const shape = totalsBefore ? batchShape(totalsBefore, await appendTotals(server.url), loadSeconds) : {};
+    const result: IngestResult = { ...(cpu ? { ...loaded, cpuMainUs: cpu.mainUs, cpuOtherUs: cpu.otherUs } : loaded), ...shape };
     if (!logging) return result;
     const drainMs = await logDrained(server.url, DRAIN_LIMIT_MS);
     const logged = linesIn(logFile) - linesBefore;
@@ -413,7 +451,8 @@ results.stages = stages;
 const trips: Partial<Record<"postgres" | "mariadb", RoundTrips>> = {};
 /** What an append batch sends before its commit, per server engine (one INSERT per power-of-two run of rows). */
 const ROUND_TRIPS_PER_APPEND: Record<"postgres" | "mariadb", string> = {
-  postgres: "5 round trips (BEGIN, the lock, the events' INSERT … RETURNING, NOTIFY, COMMIT; one more with deliveries to insert)",
+  postgres:
+    "3 round trips (BEGIN with the lock, the events' INSERT … RETURNING, NOTIFY with the COMMIT; one more with deliveries to insert)",
   mariadb:
     "7 round trips (BEGIN, the lock, the id look-up, the events' INSERT, the ids read back, COMMIT, the lock's release; one more with deliveries)",
 };
@@ -444,8 +483,21 @@ const logged = (r: IngestResult) =>
   r.loggedPerSecond === undefined
     ? ""
     : `${round(r.loggedPerSecond, 0)}/s, drained ${round((r.drainMs ?? 0) / 1000, 2)} s after, ${r.unlogged} unlogged`;
+const batches = (r: IngestResult) =>
+  r.appendsPerBatch === undefined
+    ? ""
+    : `${round(r.appendsPerBatch, 1)} events, ${round(r.msPerBatch ?? 0, 2)} ms, ${round((r.appendBusyShare ?? 0) * 100, 0)}% busy`;
 const rows: string[][] = [
-  ["measure", "req/s", "× bare", "p50 / p99 / max ms", "errors", "CPU µs/req, main + other threads", "log sink end to end"],
+  [
+    "measure",
+    "req/s",
+    "× bare",
+    "p50 / p99 / max ms",
+    "errors",
+    "CPU µs/req, main + other threads",
+    "append batches",
+    "log sink end to end",
+  ],
   ...[...fullRows, ...pacedRows].map(({ label, result, bare }) => [
     label,
     String(round(result.requestsPerSecond, 0)),
@@ -453,6 +505,7 @@ const rows: string[][] = [
     latency(result),
     String(result.errors),
     result.cpuMainUs === undefined ? "" : `${round(result.cpuMainUs, 0)} + ${round(result.cpuOtherUs ?? 0, 0)}`,
+    batches(result),
     logged(result),
   ]),
 ];

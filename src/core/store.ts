@@ -31,6 +31,18 @@ export interface ClaimRequest {
   running?: readonly number[] | undefined;
 }
 
+/**
+ * What a store's group commit of appends has done since the store opened: batches (committed or
+ * failed; an append retried alone after its batch failed is a batch again), the appends in them,
+ * and the time they took, SQL and commit. Under load, appends per batch and time per batch are the
+ * ingest pipeline's shape (README, "Performance").
+ */
+export interface CommitTotals {
+  batches: number;
+  items: number;
+  seconds: number;
+}
+
 export interface Store {
   readonly engine: Engine;
   /** True when several daemons may share it (server databases); SQLite serves one daemon. */
@@ -95,6 +107,8 @@ export interface Store {
   listDeliveries(query: DeliveryQuery): Promise<DeliveryState[]>;
   /** Pending and failed deliveries per sink; cheap enough for every health probe and scrape. */
   deliveryCounts(): Promise<Map<string, DeliveryCounts>>;
+  /** The append group commit's totals since the store opened (no SQL: counted as it commits). */
+  appendTotals(): Promise<CommitTotals>;
 
   /**
    * The traffic of `since` ≤ t < `until` (epoch ms), per minute: events received, and each sink's

@@ -1,3 +1,5 @@
+import type { CommitTotals } from "../core/store.js";
+
 interface GroupCommitOptions {
   /** Items per commit; what is over waits for the next one. */
   maxBatch?: number;
@@ -24,6 +26,8 @@ export class GroupCommit<T, R> {
   private scheduled = false;
   private committing: Promise<void> | null = null;
   private readonly maxBatch: number;
+  /** Read for /metrics: under load, items per batch and time per batch are the pipeline's shape. */
+  readonly totals: CommitTotals = { batches: 0, items: 0, seconds: 0 };
 
   /** `commit` stores the whole batch at once and returns one result per item, in order. */
   constructor(
@@ -62,22 +66,35 @@ export class GroupCommit<T, R> {
   }
 
   private async run(batch: Entry<T, R>[]): Promise<void> {
+    const started = performance.now();
     try {
       const results = await this.commit(batch.map((entry) => entry.item));
+      this.count(batch.length, started);
       batch.forEach((entry, index) => entry.resolve(results[index] as R));
     } catch (error) {
+      this.count(batch.length, started);
       if (batch.length === 1 || !this.options.retryAlone?.(error)) {
         for (const entry of batch) entry.reject(error);
         return;
       }
       // One item may be what the database refused: each on its own, so that only that one fails.
       for (const entry of batch) {
+        const aloneStarted = performance.now();
         try {
-          entry.resolve(((await this.commit([entry.item])) as R[])[0] as R);
+          const [result] = await this.commit([entry.item]);
+          this.count(1, aloneStarted);
+          entry.resolve(result as R);
         } catch (alone) {
+          this.count(1, aloneStarted);
           entry.reject(alone);
         }
       }
     }
+  }
+
+  private count(items: number, startedAt: number): void {
+    this.totals.batches++;
+    this.totals.items += items;
+    this.totals.seconds += (performance.now() - startedAt) / 1000;
   }
 }

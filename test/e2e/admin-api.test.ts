@@ -151,6 +151,9 @@ describe("GET /metrics", () => {
       "gitlab_webhooks_delivery_queue_depth",
       "gitlab_webhooks_delivery_oldest_pending_age_seconds",
       "gitlab_webhooks_sse_subscribers",
+      "gitlab_webhooks_store_append_batches_total",
+      "gitlab_webhooks_store_appends_total",
+      "gitlab_webhooks_store_append_seconds_total",
     ]) {
       expect(before).toContain(`# TYPE ${name}`);
     }
@@ -171,6 +174,10 @@ describe("GET /metrics", () => {
     expect(sample(after, "gitlab_webhooks_sse_subscribers")).toBe(1);
     expect(sample(after, "gitlab_webhooks_http_requests_total", '{route="/hooks",method="POST",status="202"}')).toBe(2);
     expect(sample(after, "gitlab_webhooks_http_requests_total", '{route="/hooks",method="POST",status="401"}')).toBe(1);
+    // Two events sent one after the other: two append transactions, each with its one event.
+    expect(sample(after, "gitlab_webhooks_store_appends_total")).toBe(2);
+    expect(sample(after, "gitlab_webhooks_store_append_batches_total")).toBe(2);
+    expect(sample(after, "gitlab_webhooks_store_append_seconds_total")).toBeGreaterThan(0);
     await feed.body?.cancel();
   });
 

@@ -141,6 +141,21 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       for (const id of [earlier.id, fresh?.id, twice?.id, otherScope?.id]) expect(await store.deliveriesOf(id as number)).toHaveLength(1);
     });
 
+    test("counts its append batches: appends made at once share a commit, each one in the totals", async () => {
+      const before = await store.appendTotals();
+      await appendEvent(store, { deliveryId: "alone" });
+      const single = await store.appendTotals();
+      expect(single.batches - before.batches).toBe(1);
+      expect(single.items - before.items).toBe(1);
+      // Made in one go: committed together (fewer transactions than appends), every append counted once.
+      await Promise.all(Array.from({ length: 20 }, (_, index) => appendEvent(store, { deliveryId: `together-${index}` })));
+      const after = await store.appendTotals();
+      expect(after.items - single.items).toBe(20);
+      expect(after.batches - single.batches).toBeGreaterThanOrEqual(1);
+      expect(after.batches - single.batches).toBeLessThan(20);
+      expect(after.seconds).toBeGreaterThan(single.seconds);
+    });
+
     test("stores one event for concurrent appends of one delivery id, from two daemons", async () => {
       const other = await another();
       const results = await Promise.all(

@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 
 import type { DeliveryOutcome } from "../../core/delivery-queue.js";
 import type { HookKind } from "../../core/event.js";
 import { KNOWN_EVENT_TYPES } from "../../gitlab/event-catalogue.js";
-import type { DeliveryCounts, Store } from "../../core/store.js";
+import type { CommitTotals, DeliveryCounts, Store } from "../../core/store.js";
 
 interface DaemonMetrics {
   onResponse(route: string, method: string, status: number, durationMs: number): void;
@@ -58,6 +58,25 @@ export function createDaemonMetrics(registry: Registry, store: Store, sinkNames:
         for (const sink of sinkNames()) this.set({ sink }, value(counts.get(sink), now));
       },
     });
+  /** A counter kept by the store's group commit of appends, read at each scrape. */
+  const appendTotal = (name: string, help: string, value: (totals: CommitTotals) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const totals = await store.appendTotals();
+        this.reset();
+        this.inc(value(totals));
+      },
+    });
+  appendTotal("gitlab_webhooks_store_append_batches_total", "Append transactions (group commits) since the store opened", (t) => t.batches);
+  appendTotal("gitlab_webhooks_store_appends_total", "Appends in those transactions (a batch's events)", (t) => t.items);
+  appendTotal(
+    "gitlab_webhooks_store_append_seconds_total",
+    "Time spent in append transactions, SQL and commit (fsync) together",
+    (t) => t.seconds,
+  );
   perSink("gitlab_webhooks_delivery_queue_depth", "Pending deliveries per sink", (counts) => counts?.pending ?? 0);
   perSink("gitlab_webhooks_delivery_failed", "Dead-lettered deliveries per sink", (counts) => counts?.failed ?? 0);
   perSink(

@@ -4,6 +4,7 @@ import type { InventoryStore } from "../../core/inventory-store.js";
 import type {
   AppendOptions,
   AppendResult,
+  CommitTotals,
   DeliveredAttempt,
   DeliveryAttempt,
   DeliveryCounts,
@@ -166,6 +167,10 @@ export class SqlStore implements Store {
 
   deliveryCounts(): Promise<Map<string, DeliveryCounts>> {
     return deliveryCounts(this.db);
+  }
+
+  appendTotals(): Promise<CommitTotals> {
+    return Promise.resolve({ ...this.appends.totals });
   }
 
   readTraffic(since: number, until: number): Promise<Traffic> {

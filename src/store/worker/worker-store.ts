@@ -6,6 +6,7 @@ import type { StoreSpec } from "../open-engine-store.js";
 import type {
   AppendOptions,
   AppendResult,
+  CommitTotals,
   DeliveredAttempt,
   DeliveryAttempt,
   DeliveryCounts,
@@ -213,6 +214,9 @@ export class WorkerStore implements Store {
   }
   deliveryCounts(): Promise<Map<string, DeliveryCounts>> {
     return this.call("deliveryCounts");
+  }
+  appendTotals(): Promise<CommitTotals> {
+    return this.call("appendTotals");
   }
 
   readTraffic(since: number, until: number): Promise<Traffic> {
