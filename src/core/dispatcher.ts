@@ -1,7 +1,7 @@
 import type { Logger } from "winston";
 import type { Bus } from "./bus.js";
 import { DeliveryQueue, type DeliveryOutcome, type DeliveryQueueOptions } from "./delivery-queue.js";
-import type { EventMeta, GitLabEvent } from "./event.js";
+import type { EventMeta, GitLabEvent, StoredEvent } from "./event.js";
 import { rateLimitedLog } from "../support/rate-limited-log.js";
 import type { LoadedSink } from "./load-sinks.js";
 import type { Sink } from "./sink.js";
@@ -77,7 +77,7 @@ export class Dispatcher {
     // those of a previous run are void.
     if (!this.store.shared) await this.store.releaseAllClaims();
     this.scheduleRenewal(Date.now() + this.renewEveryMs);
-    this.unsubscribe = this.bus.subscribe(() => this.wakeAll());
+    this.unsubscribe = this.bus.subscribe((events) => this.wakeFor(events));
     this.wakeAll();
   }
 
@@ -130,6 +130,20 @@ export class Dispatcher {
 
   wakeAll(): void {
     for (const queue of this.queues.values()) queue.wake();
+  }
+
+  /**
+   * Wakes the queues of the sinks that want one of these new events: a queue looks at the store
+   * (a claim, a transaction) each time it wakes, and a sink that wants none of them (the feed wants
+   * none at all) has nothing new to claim. A delivery another daemon queued for an event this
+   * one's filters would refuse (replicas configured differently) still runs: that daemon wakes
+   * for it, and every queue looks at the store again when a retry falls due, and once a minute.
+   */
+  private wakeFor(events: readonly StoredEvent[]): void {
+    const read = events.map((event) => event.toEvent());
+    for (const sink of this.sinks) {
+      if (read.some((event) => this.accepts(sink, event))) this.queues.get(sink.name)?.wake();
+    }
   }
 
   /** Each sink's condition (ok, degraded, failing and why), its queue, and what the sink itself reports; no secrets. */

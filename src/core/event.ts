@@ -117,7 +117,8 @@ export class StoredEvent {
   toEvent(): GitLabEvent {
     const event = { ...this.meta } as GitLabEvent;
     Object.defineProperty(event, "payload", { get: () => this.payload, enumerable: true, configurable: true });
-    Object.defineProperty(event, STORED_JSON, { value: this.json, enumerable: false });
+    // Made when first read (eventJson): a sink's filter looks at the fields, not at the line.
+    Object.defineProperty(event, STORED_JSON, { get: () => this.json, enumerable: false });
     return event;
   }
 }

@@ -4,6 +4,8 @@ import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/
 import { recordingSink } from "../helpers/recording-sink.js";
 import { sleep } from "../helpers/sleep.js";
 import { closeAfterTest } from "../helpers/teardown.js";
+import type { ClaimRequest, Store } from "../../src/core/store.js";
+import { openSqliteStore } from "../../src/store/sqlite/open-sqlite-store.js";
 
 let t: TestDaemon | undefined;
 
@@ -220,5 +222,50 @@ describe("retention", () => {
     expect(await t.daemon.store.prune(new Date(Date.now() + 60_000))).toBe(1);
     expect(await t.daemon.store.getEvent(delivered)).toBeNull();
     expect(await t.daemon.store.getEvent(kept)).not.toBeNull();
+  });
+
+  it("wakes only the queues of sinks that want a new event: the others make no claim for it", async () => {
+    const claims = new Map<string, number>();
+    const counting = (store: Store): Store =>
+      new Proxy(store, {
+        get(target, property, receiver) {
+          if (property !== "claimDeliveries") return Reflect.get(target, property, receiver) as unknown;
+          return (sink: string, claim: ClaimRequest) => {
+            claims.set(sink, (claims.get(sink) ?? 0) + 1);
+            return target.claimDeliveries(sink, claim);
+          };
+        },
+      });
+    const pushes = recordingSink("pushes", () => {}, { accepts: (event) => event.type === "push" });
+    const issues = recordingSink("issues", () => {}, { accepts: (event) => event.type === "issue" });
+    t = closeAfterTest(
+      await startTestDaemon(
+        { SINKS_ENABLED: "pushes,issues,sse", SSE_TOKEN: "x" },
+        { pushes: pushes.factory, issues: issues.factory },
+        undefined,
+        {
+          store: (config) => counting(openSqliteStore(config.DATABASE_PATH)),
+        },
+      ),
+    );
+    // Each queue looks once as the daemon starts.
+    await waitFor(() => (claims.get("issues") === 1 && claims.get("sse") === 1 ? true : undefined));
+    const ids: number[] = [];
+    for (let n = 0; n < 5; n++) ids.push(await post(pushTo(1, n)));
+    await waitFor(() => (pushes.recording.delivered.length === 5 ? true : undefined));
+    await sleep(200);
+    expect(pushes.recording.delivered).toEqual(ids);
+    expect(claims.get("pushes")).toBeGreaterThanOrEqual(2);
+    // Neither the issues sink nor the feed (which follows the bus, with no queue of its own to fill) looked again.
+    expect(claims.get("issues")).toBe(1);
+    expect(claims.get("sse")).toBe(1);
+    // An event it wants wakes it.
+    const issue = await post({
+      object_kind: "issue",
+      object_attributes: { action: "open" },
+      project: { id: 1, path_with_namespace: "g/p1" },
+    });
+    await waitFor(() => (issues.recording.delivered.includes(issue) ? true : undefined));
+    expect(claims.get("issues")).toBeGreaterThanOrEqual(2);
   });
 });
