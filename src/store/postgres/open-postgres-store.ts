@@ -83,7 +83,9 @@ export async function openPostgresStore(databaseUrl: string, options: PostgresSt
     shared: true,
     location,
     afterAppend: async (tx, newestId) => {
-      await tx.run("SELECT pg_notify(:channel, :newest)", { channel: COMMITS_CHANNEL, newest: String(newestId) });
+      // Leaves with the COMMIT, in its round trip: the channel is ours, the id a whole number.
+      if (tx.withCommit && Number.isSafeInteger(newestId)) tx.withCommit(`SELECT pg_notify('${COMMITS_CHANNEL}', '${newestId}')`);
+      else await tx.run("SELECT pg_notify(:channel, :newest)", { channel: COMMITS_CHANNEL, newest: String(newestId) });
     },
     commits: new CommitListener(clientConfig, options.logger, () => newestEventId(driver)),
   });

@@ -126,12 +126,16 @@ export class PostgresDriver extends PooledStatements implements SqlDriver {
     client.on("error", onError);
     const statement = <T extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
       answered(this.deadlineMs, client.query<T>(text, values));
+    // Statements without parameters go in one query string (the simple protocol): each round trip
+    // saved is one the transaction, which holds the append lock, no longer waits for.
+    const begin = [options.relaxed ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN"];
+    // Released at the end of the transaction, after its commit is visible to everyone. Both numbers are ours.
+    if (options.lock) begin.push(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_CLASS}, ${lockKey(options.lock)})`);
+    const atCommit: string[] = [];
     try {
-      await statement(options.relaxed ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN");
-      // Released at the end of the transaction, after its commit is visible to everyone.
-      if (options.lock) await statement("SELECT pg_advisory_xact_lock($1, $2)", [ADVISORY_LOCK_CLASS, lockKey(options.lock)]);
-      const result = await work(queriesOn(client, this.statements, this.deadlineMs));
-      await statement("COMMIT");
+      await statement(begin.join("; "));
+      const result = await work({ ...queriesOn(client, this.statements, this.deadlineMs), withCommit: (text) => void atCommit.push(text) });
+      await statement([...atCommit, "COMMIT"].join("; "));
       return result;
     } catch (error) {
       // A connection that did not answer is dead: a ROLLBACK would wait out another deadline on it.

@@ -26,6 +26,12 @@ export interface SqlQueries {
     conflict: readonly string[],
     returning: readonly string[],
   ): Promise<Row[]>;
+  /**
+   * Sends `statement` (a whole statement, without parameters) with the transaction's COMMIT, in
+   * the same round trip; offered only inside a transaction, by engines that can (PostgreSQL's
+   * simple query protocol). Elsewhere, run the statement instead.
+   */
+  withCommit?(statement: string): void;
 }
 
 export interface TransactionOptions {
