@@ -133,17 +133,18 @@ export class Dispatcher {
   }
 
   /**
-   * Wakes the queues of the sinks that want one of these new events: a queue looks at the store
-   * (a claim, a transaction) each time it wakes, and a sink that wants none of them (the feed wants
-   * none at all) has nothing new to claim. A delivery another daemon queued for an event this
-   * one's filters would refuse (replicas configured differently) still runs: that daemon wakes
-   * for it, and every queue looks at the store again when a retry falls due, and once a minute.
+   * Wakes the queues these new events queued deliveries for: a queue looks at the store (a claim,
+   * a transaction) each time it wakes, and a sink with nothing new (the feed never has deliveries)
+   * need not. Events this daemon stored say which sinks they were queued for; an event read from
+   * the store (another daemon's) does not, and wakes every queue.
    */
   private wakeFor(events: readonly StoredEvent[]): void {
-    const read = events.map((event) => event.toEvent());
-    for (const sink of this.sinks) {
-      if (read.some((event) => this.accepts(sink, event))) this.queues.get(sink.name)?.wake();
+    const sinks = new Set<string>();
+    for (const event of events) {
+      if (event.queuedFor === null) return this.wakeAll();
+      for (const sink of event.queuedFor) sinks.add(sink);
     }
+    for (const sink of sinks) this.queues.get(sink)?.wake();
   }
 
   /** Each sink's condition (ok, degraded, failing and why), its queue, and what the sink itself reports; no secrets. */

@@ -74,12 +74,28 @@ export class StoredEvent {
     readonly payloadJson: string,
     /** The request's headers, credentials left out: read for one event's page and the feed (eventsAfter, the live bus), else null. */
     readonly requestHeaders: Readonly<Record<string, string>> | null = null,
+    /**
+     * The sinks its deliveries were queued for, when this daemon has just stored it (the bus wakes
+     * those queues only); null when read from the store, as another daemon's events are.
+     */
+    readonly queuedFor: readonly string[] | null = null,
   ) {}
 
   /** A new event as it is stored under `id`: what the store keeps of it, the parsed payload left behind. */
-  static appended(id: number, event: NewEvent, payloadJson: string, requestHeaders: Readonly<Record<string, string>> | null): StoredEvent {
+  static appended(
+    id: number,
+    event: NewEvent,
+    payloadJson: string,
+    requestHeaders: Readonly<Record<string, string>> | null,
+    deliveries: readonly { sink: string }[],
+  ): StoredEvent {
     const { payload: _payload, ...meta } = event;
-    return new StoredEvent({ id, ...meta }, payloadJson, requestHeaders);
+    return new StoredEvent(
+      { id, ...meta },
+      payloadJson,
+      requestHeaders,
+      deliveries.map((delivery) => delivery.sink),
+    );
   }
 
   get id(): number {

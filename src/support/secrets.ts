@@ -1,8 +1,10 @@
-import { createHash, hash, randomBytes, timingSafeEqual } from "node:crypto";
+import crypto, { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
-// crypto.hash (Node 20.12) digests in one call, without the Hash object createHash builds for every request.
+// crypto.hash (Node 20.12) digests in one call, without the Hash object createHash builds for every
+// request. Read from the module object: a named import of it would not even load on an older Node 20.
+const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
 const sha256: (value: string) => Buffer =
-  typeof hash === "function" ? (value) => hash("sha256", value, "buffer") : (value) => createHash("sha256").update(value).digest();
+  typeof oneShot === "function" ? (value) => oneShot("sha256", value, "buffer") : (value) => createHash("sha256").update(value).digest();
 
 /** Digests of the configured secrets, made once: only configuration ever lands here. */
 const configuredDigests = new Map<string, Buffer>();

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
+import { createDatabase } from "../../harness/postgres-server.js";
 import { PermanentError, RetryLaterError } from "../../src/core/sink.js";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
 import { recordingSink } from "../helpers/recording-sink.js";
@@ -6,6 +7,8 @@ import { sleep } from "../helpers/sleep.js";
 import { closeAfterTest } from "../helpers/teardown.js";
 import type { ClaimRequest, Store } from "../../src/core/store.js";
 import { openSqliteStore } from "../../src/store/sqlite/open-sqlite-store.js";
+import { openPostgresStore } from "../../src/store/postgres/open-postgres-store.js";
+import { appendEvent } from "../helpers/store.js";
 
 let t: TestDaemon | undefined;
 
@@ -267,5 +270,19 @@ describe("retention", () => {
     });
     await waitFor(() => (issues.recording.delivered.includes(issue) ? true : undefined));
     expect(claims.get("issues")).toBeGreaterThanOrEqual(2);
+  });
+
+  it("runs at once a delivery another daemon queued, even for an event this daemon's filter of that sink would refuse", async () => {
+    const url = await createDatabase(inject("postgresUrl"));
+    // Replicas configured differently for a while (a rolling deploy changing the filter).
+    const issuesOnly = recordingSink("mirror", () => {}, { accepts: (event) => event.type === "issue" });
+    t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "mirror", DATABASE_URL: url }, { mirror: issuesOnly.factory }));
+    await sleep(300);
+    // The other daemon queues a push for the sink, and stops at once: nobody else will run it.
+    const other = await openPostgresStore(url, { poolSize: 2 });
+    const { id } = await appendEvent(other, { type: "push" }, ["mirror"]);
+    await other.close();
+    // Far sooner than the queue's own look once a minute.
+    await waitFor(() => (issuesOnly.recording.delivered.includes(id) ? true : undefined), 3000, "the other daemon's delivery");
   });
 });

@@ -58,6 +58,10 @@ export function createDaemonMetrics(registry: Registry, store: Store, sinkNames:
         for (const sink of sinkNames()) this.set({ sink }, value(counts.get(sink), now));
       },
     });
+  // One read of the store's totals per scrape (its three counters are collected together), so that
+  // they agree with each other.
+  let reading: Promise<CommitTotals> | null = null;
+  const appendTotals = () => (reading ??= store.appendTotals().finally(() => setImmediate(() => (reading = null))));
   /** A counter kept by the store's group commit of appends, read at each scrape. */
   const appendTotal = (name: string, help: string, value: (totals: CommitTotals) => number) =>
     new Counter({
@@ -65,7 +69,7 @@ export function createDaemonMetrics(registry: Registry, store: Store, sinkNames:
       help,
       registers: [registry],
       async collect() {
-        const totals = await store.appendTotals();
+        const totals = await appendTotals();
         this.reset();
         this.inc(value(totals));
       },
@@ -85,7 +89,7 @@ export function createDaemonMetrics(registry: Registry, store: Store, sinkNames:
     (counts, now) => (counts?.oldestPendingAt == null ? 0 : Math.max(0, (now - counts.oldestPendingAt) / 1000)),
   );
 
-  // Each label set's child is looked up once: prom-client hashes the labels object on every inc.
+  // Each label set's child is made once, not a labels object built and checked on every request.
   // Their number is bounded: routes are the daemon's own, methods those HTTP knows, types a catalogue.
   const requestsBy = memoized((route: string, method: string, status: number) => requests.labels(route, method, String(status)));
   const receivedBy = memoized((hook: string, type: string) => received.labels(hook, type));

@@ -205,6 +205,10 @@ export async function appendEvents(
     const key = keys[index] as string;
     const id = inserted.get(key);
     if (id === undefined || candidates.get(key) !== item) return { id: (id ?? existing.get(key)) as number, duplicate: true, stored: null };
-    return { id, duplicate: false, stored: StoredEvent.appended(id, item.event, item.options.payloadJson, item.options.headers ?? null) };
+    return {
+      id,
+      duplicate: false,
+      stored: StoredEvent.appended(id, item.event, item.options.payloadJson, item.options.headers ?? null, item.options.deliveries),
+    };
   });
 }

@@ -162,7 +162,11 @@ export class WorkerStore implements Store {
     // The store keeps the payload's text; the parsed copy need not cross, and the stored event is
     // built here again from what this thread has (encodeResult).
     const { id, duplicate } = await this.call<{ id: number; duplicate: boolean }>("append", { ...event, payload: null }, options);
-    return { id, duplicate, stored: duplicate ? null : StoredEvent.appended(id, event, options.payloadJson, options.headers ?? null) };
+    return {
+      id,
+      duplicate,
+      stored: duplicate ? null : StoredEvent.appended(id, event, options.payloadJson, options.headers ?? null, options.deliveries),
+    };
   }
   getEvent(id: number): Promise<StoredEvent | null> {
     return this.call("getEvent", id);
