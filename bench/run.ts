@@ -23,6 +23,7 @@ import { runAutocannon, runWrk, wrkVersion, type Load, type LoadResult } from ".
 import { commitStalls, stageBreakdown } from "./stages.js";
 import { cpuPerRequest, threadCpuMs } from "./thread-cpu.js";
 import { roundTrips, type RoundTrips } from "./round-trips.js";
+import { diskSyncs } from "./disk-fsync.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(ROOT, "dist/cli/index.js");
@@ -174,9 +175,10 @@ interface IngestResult extends LoadResult {
   appendsPerBatch?: number;
   msPerBatch?: number;
   appendBusyShare?: number;
+  longestBatchMs?: number;
 }
 
-type AppendTotals = { batches: number; appends: number; seconds: number };
+type AppendTotals = { batches: number; appends: number; seconds: number; longestSeconds: number };
 
 /** The daemon's append group-commit counters (README, "Metrics"). */
 async function appendTotals(url: string): Promise<AppendTotals> {
@@ -192,6 +194,7 @@ async function appendTotals(url: string): Promise<AppendTotals> {
     batches: value("gitlab_webhooks_store_append_batches_total"),
     appends: value("gitlab_webhooks_store_appends_total"),
     seconds: value("gitlab_webhooks_store_append_seconds_total"),
+    longestSeconds: value("gitlab_webhooks_store_append_longest_seconds"),
   };
 }
 
@@ -203,6 +206,8 @@ function batchShape(before: AppendTotals, after: AppendTotals, loadSeconds: numb
     appendsPerBatch: (after.appends - before.appends) / batches,
     msPerBatch: (seconds * 1000) / batches,
     appendBusyShare: seconds / loadSeconds,
+    // Since the daemon started, its warm-up included: the same load.
+    longestBatchMs: after.longestSeconds * 1000,
   };
 }
 
@@ -468,7 +473,9 @@ const stalls =
     : null;
 const stallsInline =
   STALL_SECONDS > 0 ? await repeat("the same, checkpoints in commits", () => commitStalls(ROOT, body, STALL_SECONDS, 32, false)) : null;
-results.stalls = { background: stalls, inCommits: stallsInline };
+process.stderr.write("  the disk alone: appends and fdatasync\n");
+const disk = diskSyncs();
+results.stalls = { background: stalls, inCommits: stallsInline, disk };
 const sse = SUBSCRIBERS > 0 ? await repeat(`SSE fan-out, ${SUBSCRIBERS} subscribers`, () => sseRun()) : null;
 const ssePlain = SUBSCRIBERS > 0 ? await repeat(`plain writer, ${SUBSCRIBERS} subscribers`, () => sseRun(true)) : null;
 const resume = PENDING > 0 ? await repeat(`resume of ${PENDING} pending`, resumeRun) : null;
@@ -486,7 +493,7 @@ const logged = (r: IngestResult) =>
 const batches = (r: IngestResult) =>
   r.appendsPerBatch === undefined
     ? ""
-    : `${round(r.appendsPerBatch, 1)} events, ${round(r.msPerBatch ?? 0, 2)} ms, ${round((r.appendBusyShare ?? 0) * 100, 0)}% busy`;
+    : `${round(r.appendsPerBatch, 1)} events, ${round(r.msPerBatch ?? 0, 2)} ms (longest ${round(r.longestBatchMs ?? 0, 0)}), ${round((r.appendBusyShare ?? 0) * 100, 0)}% busy`;
 const rows: string[][] = [
   [
     "measure",
@@ -527,9 +534,12 @@ for (const [label, run] of [
 ] as const) {
   if (run)
     console.log(
-      `commit path, ${run.median.appends} appends 32 in flight, ${label}: p50 ${ms(run.median.p50Ms)}, p99 ${ms(run.median.p99Ms)}, longest ${ms(run.median.maxMs)}`,
+      `commit path, ${run.median.appends} appends 32 in flight, ${label}: wait p50 ${ms(run.median.p50Ms)}, p99 ${ms(run.median.p99Ms)}, longest ${ms(run.median.maxMs)}; longest commit ${ms(run.median.longestCommitMs)}`,
     );
 }
+console.log(
+  `the disk alone, ${disk.count} appends of ${disk.bytes / 1024} KB each followed by fdatasync: p50 ${ms(disk.p50Ms)}, p99 ${ms(disk.p99Ms)}, longest ${ms(disk.maxMs)} (no commit waits less than its fsync)`,
+);
 for (const [label, run] of [
   ["SSE", sse],
   ["plain writer (the machine's limit)", ssePlain],

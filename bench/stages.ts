@@ -103,6 +103,8 @@ export interface Stalls {
   p99Ms: number;
   /** The longest any append waited for its commit. */
   maxMs: number;
+  /** The longest append transaction (one commit) among them: a wait is its batch's commit and the one before. */
+  longestCommitMs: number;
 }
 
 /**
@@ -134,9 +136,10 @@ export async function commitStalls(
     }
   };
   await Promise.all(Array.from({ length: inFlight }, lane));
+  const { longestSeconds } = await store.appendTotals();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
   waits.sort((a, b) => a - b);
   const at = (p: number) => waits[Math.min(waits.length - 1, Math.floor((p / 100) * waits.length))] as number;
-  return { appends: waits.length, p50Ms: at(50), p99Ms: at(99), maxMs: waits.at(-1) ?? 0 };
+  return { appends: waits.length, p50Ms: at(50), p99Ms: at(99), maxMs: waits.at(-1) ?? 0, longestCommitMs: longestSeconds * 1000 };
 }

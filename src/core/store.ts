@@ -41,6 +41,8 @@ export interface CommitTotals {
   batches: number;
   items: number;
   seconds: number;
+  /** The longest batch: a stall on the commit path (a slow fsync, a checkpoint, a lock) shows here. */
+  longestSeconds: number;
 }
 
 export interface Store {

@@ -27,7 +27,7 @@ export class GroupCommit<T, R> {
   private committing: Promise<void> | null = null;
   private readonly maxBatch: number;
   /** Read for /metrics: under load, items per batch and time per batch are the pipeline's shape. */
-  readonly totals: CommitTotals = { batches: 0, items: 0, seconds: 0 };
+  readonly totals: CommitTotals = { batches: 0, items: 0, seconds: 0, longestSeconds: 0 };
 
   /** `commit` stores the whole batch at once and returns one result per item, in order. */
   constructor(
@@ -93,8 +93,10 @@ export class GroupCommit<T, R> {
   }
 
   private count(items: number, startedAt: number): void {
+    const seconds = (performance.now() - startedAt) / 1000;
     this.totals.batches++;
     this.totals.items += items;
-    this.totals.seconds += (performance.now() - startedAt) / 1000;
+    this.totals.seconds += seconds;
+    this.totals.longestSeconds = Math.max(this.totals.longestSeconds, seconds);
   }
 }

@@ -154,6 +154,7 @@ describe("GET /metrics", () => {
       "gitlab_webhooks_store_append_batches_total",
       "gitlab_webhooks_store_appends_total",
       "gitlab_webhooks_store_append_seconds_total",
+      "gitlab_webhooks_store_append_longest_seconds",
     ]) {
       expect(before).toContain(`# TYPE ${name}`);
     }
@@ -178,6 +179,10 @@ describe("GET /metrics", () => {
     expect(sample(after, "gitlab_webhooks_store_appends_total")).toBe(2);
     expect(sample(after, "gitlab_webhooks_store_append_batches_total")).toBe(2);
     expect(sample(after, "gitlab_webhooks_store_append_seconds_total")).toBeGreaterThan(0);
+    expect(sample(after, "gitlab_webhooks_store_append_longest_seconds")).toBeGreaterThan(0);
+    expect(sample(after, "gitlab_webhooks_store_append_longest_seconds")).toBeLessThanOrEqual(
+      sample(after, "gitlab_webhooks_store_append_seconds_total"),
+    );
     await feed.body?.cancel();
   });
 

@@ -154,6 +154,9 @@ describe.each(ENGINES)("store contract: $name", (engine) => {
       expect(after.batches - single.batches).toBeGreaterThanOrEqual(1);
       expect(after.batches - single.batches).toBeLessThan(20);
       expect(after.seconds).toBeGreaterThan(single.seconds);
+      // The longest batch is one of them: no longer than all of them together, and at least their average.
+      expect(after.longestSeconds).toBeLessThanOrEqual(after.seconds);
+      expect(after.longestSeconds).toBeGreaterThanOrEqual(after.seconds / after.batches);
     });
 
     test("stores one event for concurrent appends of one delivery id, from two daemons", async () => {

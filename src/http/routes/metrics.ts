@@ -81,6 +81,14 @@ export function createDaemonMetrics(registry: Registry, store: Store, sinkNames:
     "Time spent in append transactions, SQL and commit (fsync) together",
     (t) => t.seconds,
   );
+  new Gauge({
+    name: "gitlab_webhooks_store_append_longest_seconds",
+    help: "The longest append transaction since the store opened (a stall on the commit path)",
+    registers: [registry],
+    async collect() {
+      this.set((await appendTotals()).longestSeconds);
+    },
+  });
   perSink("gitlab_webhooks_delivery_queue_depth", "Pending deliveries per sink", (counts) => counts?.pending ?? 0);
   perSink("gitlab_webhooks_delivery_failed", "Dead-lettered deliveries per sink", (counts) => counts?.failed ?? 0);
   perSink(
