@@ -3,6 +3,7 @@
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { percentile } from "./percentile.js";
 
 export interface DiskSyncs {
   count: number;
@@ -30,6 +31,5 @@ export function diskSyncs(count = 3000, bytes = 16 * 1024): DiskSyncs {
     rmSync(dir, { recursive: true, force: true });
   }
   each.sort((a, b) => a - b);
-  const at = (p: number) => each[Math.min(each.length - 1, Math.floor(p * each.length))] as number;
-  return { count, bytes, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: each.at(-1) as number };
+  return { count, bytes, p50Ms: percentile(each, 50), p99Ms: percentile(each, 99), maxMs: each.at(-1) as number };
 }

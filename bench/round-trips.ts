@@ -4,6 +4,7 @@ import mysql from "mysql2/promise";
 import pg from "pg";
 import { MariaDbServer } from "../harness/mariadb-server.js";
 import { PostgresServer } from "../harness/postgres-server.js";
+import { percentile } from "./percentile.js";
 
 export interface RoundTrips {
   count: number;
@@ -21,8 +22,7 @@ async function timeTrips(query: () => Promise<unknown>, count: number): Promise<
     each.push(performance.now() - started);
   }
   each.sort((a, b) => a - b);
-  const at = (p: number) => each[Math.min(each.length - 1, Math.floor(p * each.length))] as number;
-  return { count, p50Ms: at(0.5), p99Ms: at(0.99) };
+  return { count, p50Ms: percentile(each, 50), p99Ms: percentile(each, 99) };
 }
 
 /** Round trips to a fresh server of the engine, on this machine (loopback, as the benchmark's daemons reach it). */

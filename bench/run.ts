@@ -24,6 +24,7 @@ import { commitStalls, stageBreakdown } from "./stages.js";
 import { cpuPerRequest, threadCpuMs } from "./thread-cpu.js";
 import { roundTrips, type RoundTrips } from "./round-trips.js";
 import { diskSyncs } from "./disk-fsync.js";
+import { percentile } from "./percentile.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(ROOT, "dist/cli/index.js");
@@ -66,7 +67,6 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 const loadavg = () =>
   osLoadavg()

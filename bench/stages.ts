@@ -15,6 +15,7 @@ import { nestsDeeperThan } from "../src/sources/gitlab/json-depth.js";
 import { normalize } from "../src/sources/gitlab/normalize.js";
 import { MAX_NESTING } from "../src/sources/gitlab/receive-hook.js";
 import { tempDir } from "../harness/temp-dir.js";
+import { percentile } from "./percentile.js";
 
 /** The store's thread as the daemon runs it: the compiled worker of `npm run build`, beside its checkpoint worker. */
 const STORE_WORKER = (root: string) => new URL(`file://${join(root, "dist/store/worker/store-worker.js")}`);
@@ -140,6 +141,11 @@ export async function commitStalls(
   await store.close();
   rmSync(dir, { recursive: true, force: true });
   waits.sort((a, b) => a - b);
-  const at = (p: number) => waits[Math.min(waits.length - 1, Math.floor((p / 100) * waits.length))] as number;
-  return { appends: waits.length, p50Ms: at(50), p99Ms: at(99), maxMs: waits.at(-1) ?? 0, longestCommitMs: longestSeconds * 1000 };
+  return {
+    appends: waits.length,
+    p50Ms: percentile(waits, 50),
+    p99Ms: percentile(waits, 99),
+    maxMs: waits.at(-1) ?? 0,
+    longestCommitMs: longestSeconds * 1000,
+  };
 }
