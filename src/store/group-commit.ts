@@ -66,37 +66,36 @@ export class GroupCommit<T, R> {
   }
 
   private async run(batch: Entry<T, R>[]): Promise<void> {
-    const started = performance.now();
     try {
-      const results = await this.commit(batch.map((entry) => entry.item));
-      this.count(batch.length, started);
+      const results = await this.counted(batch.map((entry) => entry.item));
       batch.forEach((entry, index) => entry.resolve(results[index] as R));
     } catch (error) {
-      this.count(batch.length, started);
       if (batch.length === 1 || !this.options.retryAlone?.(error)) {
         for (const entry of batch) entry.reject(error);
         return;
       }
       // One item may be what the database refused: each on its own, so that only that one fails.
       for (const entry of batch) {
-        const aloneStarted = performance.now();
         try {
-          const [result] = await this.commit([entry.item]);
-          this.count(1, aloneStarted);
-          entry.resolve(result as R);
+          entry.resolve((await this.counted([entry.item]))[0] as R);
         } catch (alone) {
-          this.count(1, aloneStarted);
           entry.reject(alone);
         }
       }
     }
   }
 
-  private count(items: number, startedAt: number): void {
-    const seconds = (performance.now() - startedAt) / 1000;
-    this.totals.batches++;
-    this.totals.items += items;
-    this.totals.seconds += seconds;
-    this.totals.longestSeconds = Math.max(this.totals.longestSeconds, seconds);
+  /** One commit, counted in the totals whether it succeeds or fails. */
+  private async counted(items: T[]): Promise<R[]> {
+    const started = performance.now();
+    try {
+      return await this.commit(items);
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      this.totals.batches++;
+      this.totals.items += items.length;
+      this.totals.seconds += seconds;
+      this.totals.longestSeconds = Math.max(this.totals.longestSeconds, seconds);
+    }
   }
 }
