@@ -98,9 +98,11 @@ export function createDaemonMetrics(registry: Registry, store: Store, sinkNames:
   );
 
   // Each label set's child is made once, not a labels object built and checked on every request.
-  // Their number is bounded: routes are the daemon's own, methods those HTTP knows, types a catalogue.
+  // Their number is bounded: routes are the daemon's own, methods those HTTP knows, types a catalogue,
+  // sinks and outcomes the daemon's.
   const requestsBy = memoized((route: string, method: string, status: number) => requests.labels(route, method, String(status)));
   const receivedBy = memoized((hook: string, type: string) => received.labels(hook, type));
+  const deliveriesBy = memoized((sink: string, outcome: string) => deliveries.labels(sink, outcome));
   return {
     onResponse: (route, method, status) => requestsBy(route, method, status).inc(),
     onAccepted: (hook, type, durationMs) => {
@@ -108,7 +110,7 @@ export function createDaemonMetrics(registry: Registry, store: Store, sinkNames:
       ingestSeconds.observe(durationMs / 1000);
     },
     onAuthFailure: () => authFailures.inc(),
-    onDelivery: (outcome) => deliveries.inc({ sink: outcome.sink, outcome: outcome.outcome }),
+    onDelivery: (outcome) => deliveriesBy(outcome.sink, outcome.outcome).inc(),
   };
 }
 
