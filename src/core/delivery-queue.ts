@@ -69,8 +69,14 @@ export class DeliveryQueue {
   private readonly claims = new Map<string, HeldClaim>();
   /** Lanes running now: each runs one ordering key's claimed deliveries one after another. */
   private readonly lanes = new Set<Promise<void>>();
+  /** The ordering keys of those lanes: a new delivery of one waits behind it, and its end looks again. */
+  private readonly laneKeys = new Set<string>();
   private pumping = false;
-  private pumpAgain = false;
+  /**
+   * Asked for while a look ran, and done once it ends: a look at everything (true), or at the
+   * deliveries of these ordering keys, which a lane it started may have taken into its key since.
+   */
+  private pumpAgain: true | Set<string | null> | false = false;
   private timer: NodeJS.Timeout | undefined;
   /** No new deliveries start. */
   private stopped = false;
@@ -93,20 +99,35 @@ export class DeliveryQueue {
     this.storeTrouble = rateLimitedLog(logger, "error");
   }
 
+  /**
+   * New deliveries of these ordering keys were queued: looks for them now, unless every one waits
+   * behind a lane of this queue running its key, which looks again when it ends. A claim now
+   * would find them behind that lane (a transaction for nothing, at every commit under load).
+   */
+  wakeFor(keys: readonly (string | null)[]): void {
+    if (keys.length > 0 && keys.every((key) => key !== null && this.laneKeys.has(key))) return;
+    this.look(keys);
+  }
+
   /** Looks for due deliveries now (new events, a requeue, start-up). */
   wake(): void {
+    this.look(true);
+  }
+
+  private look(keys: true | readonly (string | null)[]): void {
     if (this.stopped) return;
     if (this.pumping) {
-      this.pumpAgain = true;
+      if (keys === true || this.pumpAgain === true) this.pumpAgain = true;
+      else this.pumpAgain = new Set([...(this.pumpAgain || []), ...keys]);
       return;
     }
     this.pumping = true;
     void this.pump().finally(() => {
       this.pumping = false;
-      if (this.pumpAgain) {
-        this.pumpAgain = false;
-        this.wake();
-      }
+      const again = this.pumpAgain;
+      this.pumpAgain = false;
+      if (again === true) this.wake();
+      else if (again) this.wakeFor([...again]);
     });
   }
 
@@ -223,7 +244,8 @@ export class DeliveryQueue {
 
   /** Runs one key's claimed deliveries one after another, up to a failure that leaves the rest waiting. */
   private startLane(group: DueDelivery[]): void {
-    const token = (group[0] as DueDelivery).claim;
+    const { claim: token, orderingKey } = group[0] as DueDelivery;
+    if (orderingKey !== null) this.laneKeys.add(orderingKey);
     const run = (async () => {
       const unrecorded: Promise<void>[] = [];
       const left = [...group];
@@ -254,6 +276,7 @@ export class DeliveryQueue {
       }
     })().finally(() => {
       this.lanes.delete(run);
+      if (orderingKey !== null) this.laneKeys.delete(orderingKey);
       this.wake();
     });
     this.lanes.add(run);

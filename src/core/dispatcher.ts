@@ -139,12 +139,16 @@ export class Dispatcher {
    * the store (another daemon's) does not, and wakes every queue.
    */
   private wakeFor(events: readonly StoredEvent[]): void {
-    const sinks = new Set<string>();
+    const keysBySink = new Map<string, (string | null)[]>();
     for (const event of events) {
       if (event.queuedFor === null) return this.wakeAll();
-      for (const sink of event.queuedFor) sinks.add(sink);
+      for (const { sink, orderingKey } of event.queuedFor) {
+        const keys = keysBySink.get(sink);
+        if (keys) keys.push(orderingKey);
+        else keysBySink.set(sink, [orderingKey]);
+      }
     }
-    for (const sink of sinks) this.queues.get(sink)?.wake();
+    for (const [sink, keys] of keysBySink) this.queues.get(sink)?.wakeFor(keys);
   }
 
   /** Each sink's condition (ok, degraded, failing and why), its queue, and what the sink itself reports; no secrets. */

@@ -59,6 +59,12 @@ export function eventJson(event: GitLabEvent): string {
   return stored ?? JSON.stringify(event);
 }
 
+/** A delivery queued for an event: which sink, and the ordering key it runs in. */
+export interface QueuedDelivery {
+  sink: string;
+  orderingKey: string | null;
+}
+
 /**
  * A stored event as the store and bus carry it: the payload stays the compact JSON text it was
  * stored as, so that a feed with a thousand subscribers serializes each event once, not per subscriber.
@@ -75,10 +81,11 @@ export class StoredEvent {
     /** The request's headers, credentials left out: read for one event's page and the feed (eventsAfter, the live bus), else null. */
     readonly requestHeaders: Readonly<Record<string, string>> | null = null,
     /**
-     * The sinks its deliveries were queued for, when this daemon has just stored it (the bus wakes
-     * those queues only); null when read from the store, as another daemon's events are.
+     * The deliveries queued for it, each sink's with its ordering key, when this daemon has just
+     * stored it (the bus wakes those queues only); null when read from the store, as another
+     * daemon's events are.
      */
-    readonly queuedFor: readonly string[] | null = null,
+    readonly queuedFor: readonly QueuedDelivery[] | null = null,
   ) {}
 
   /** A new event as it is stored under `id`: what the store keeps of it, the parsed payload left behind. */
@@ -87,14 +94,14 @@ export class StoredEvent {
     event: NewEvent,
     payloadJson: string,
     requestHeaders: Readonly<Record<string, string>> | null,
-    deliveries: readonly { sink: string }[],
+    deliveries: readonly QueuedDelivery[],
   ): StoredEvent {
     const { payload: _payload, ...meta } = event;
     return new StoredEvent(
       { id, ...meta },
       payloadJson,
       requestHeaders,
-      deliveries.map((delivery) => delivery.sink),
+      deliveries.map(({ sink, orderingKey }) => ({ sink, orderingKey })),
     );
   }
 

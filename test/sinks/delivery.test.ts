@@ -272,6 +272,83 @@ describe("retention", () => {
     expect(claims.get("issues")).toBeGreaterThanOrEqual(2);
   });
 
+  it("does not look at the store for new events of a key this daemon's lane runs: the lane takes them when it ends", async () => {
+    const claims: string[] = [];
+    const counting = (store: Store): Store =>
+      new Proxy(store, {
+        get(target, property, receiver) {
+          if (property !== "claimDeliveries") return Reflect.get(target, property, receiver) as unknown;
+          return (sink: string, claim: ClaimRequest) => {
+            claims.push(sink);
+            return target.claimDeliveries(sink, claim);
+          };
+        },
+      });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // The first event of project 1 holds its lane until the gate opens.
+    const slow = recordingSink("slow", (event) => ((event.payload as { n?: number }).n === 0 ? gate : undefined));
+    t = closeAfterTest(
+      await startTestDaemon({ SINKS_ENABLED: "slow" }, { slow: slow.factory }, undefined, {
+        store: (config) => counting(openSqliteStore(config.DATABASE_PATH)),
+      }),
+    );
+    const first = await post(pushTo(1, 0));
+    await waitFor(() => (slow.recording.calls.length === 1 ? true : undefined));
+    const claimsOf = () => claims.filter((sink) => sink === "slow").length;
+    const before = claimsOf();
+    const behind: number[] = [];
+    for (let n = 1; n <= 5; n++) behind.push(await post(pushTo(1, n)));
+    await sleep(200);
+    // Five events behind the running lane made no claim: each would have found its key busy.
+    expect(claimsOf() - before).toBe(0);
+    // Another key's event is looked for at once, and runs beside the lane.
+    const other = await post(pushTo(2, 100));
+    await waitFor(() => (slow.recording.delivered.includes(other) ? true : undefined));
+    expect(slow.recording.delivered).toEqual([other]);
+    open();
+    await waitFor(() => (slow.recording.delivered.length === 7 ? true : undefined));
+    expect(slow.recording.delivered).toEqual([other, first, ...behind]);
+  });
+
+  it("does not look again for an event that came while it looked, once that look's lane runs its key", async () => {
+    let slowClaims = 0;
+    const claimsOf: string[] = [];
+    // Each claim answers 300 ms after its SQL ran: long enough for an event to come in meanwhile, unseen by it.
+    const slowToAnswer = (store: Store): Store =>
+      new Proxy(store, {
+        get(target, property, receiver) {
+          if (property !== "claimDeliveries") return Reflect.get(target, property, receiver) as unknown;
+          return async (sink: string, claim: ClaimRequest) => {
+            claimsOf.push(sink);
+            const due = await target.claimDeliveries(sink, claim);
+            if (sink === "slow" && slowClaims++ > 0) await sleep(300);
+            return due;
+          };
+        },
+      });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const slow = recordingSink("slow", (event) => ((event.payload as { n?: number }).n === 0 ? gate : undefined));
+    t = closeAfterTest(
+      await startTestDaemon({ SINKS_ENABLED: "slow" }, { slow: slow.factory }, undefined, {
+        store: (config) => slowToAnswer(openSqliteStore(config.DATABASE_PATH)),
+      }),
+    );
+    await waitFor(() => (slowClaims === 1 ? true : undefined)); // the look at start-up
+    const first = await post(pushTo(1, 0));
+    await sleep(100);
+    // Committed while the look for the first event has not answered yet.
+    const second = await post(pushTo(1, 1));
+    await waitFor(() => (slow.recording.calls.length === 1 ? true : undefined));
+    await sleep(500);
+    // The look that answered started the key's lane; the second event waits behind it, unlooked-for.
+    expect(claimsOf.filter((sink) => sink === "slow")).toHaveLength(2);
+    open();
+    await waitFor(() => (slow.recording.delivered.length === 2 ? true : undefined));
+    expect(slow.recording.delivered).toEqual([first, second]);
+  });
+
   it("runs at once a delivery another daemon queued, even for an event this daemon's filter of that sink would refuse", async () => {
     const url = await createDatabase(inject("postgresUrl"));
     // Replicas configured differently for a while (a rolling deploy changing the filter).
