@@ -5,7 +5,7 @@ import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/
 import { recordingSink } from "../helpers/recording-sink.js";
 import { sleep } from "../helpers/sleep.js";
 import { closeAfterTest } from "../helpers/teardown.js";
-import type { ClaimRequest, Store } from "../../src/core/store.js";
+import type { ClaimRequest, DueDelivery, Store } from "../../src/core/store.js";
 import { openSqliteStore } from "../../src/store/sqlite/open-sqlite-store.js";
 import { openPostgresStore } from "../../src/store/postgres/open-postgres-store.js";
 import { appendEvent } from "../helpers/store.js";
@@ -20,6 +20,33 @@ const pushTo = (projectId: number, n: number) => ({
 
 async function deliveryTo(sink: string, id: number) {
   return (await (t as TestDaemon).daemon.store.deliveriesOf(id)).find((d) => d.sink === sink);
+}
+
+/** The store, each claim of it passed through `claim` (to count claims, or to answer them late). */
+function claimingThrough(claim: (sink: string, made: () => Promise<DueDelivery[]>) => Promise<DueDelivery[]>) {
+  return (store: Store): Store =>
+    new Proxy(store, {
+      get(target, property, receiver) {
+        if (property !== "claimDeliveries") return Reflect.get(target, property, receiver) as unknown;
+        return (sink: string, request: ClaimRequest) => claim(sink, () => target.claimDeliveries(sink, request));
+      },
+    });
+}
+
+/**
+ * A daemon whose one sink, `slow`, holds its lane on an event with `n: 0` until `open()` is called,
+ * on a store passed through `wrap`.
+ */
+async function startWithHeldLane(wrap: (store: Store) => Store) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const slow = recordingSink("slow", (event) => ((event.payload as { n?: number }).n === 0 ? gate : undefined));
+  t = closeAfterTest(
+    await startTestDaemon({ SINKS_ENABLED: "slow" }, { slow: slow.factory }, undefined, {
+      store: (config) => wrap(openSqliteStore(config.DATABASE_PATH)),
+    }),
+  );
+  return { recording: slow.recording, open };
 }
 
 async function post(body: object): Promise<number> {
@@ -229,16 +256,10 @@ describe("retention", () => {
 
   it("wakes only the queues of sinks that want a new event: the others make no claim for it", async () => {
     const claims = new Map<string, number>();
-    const counting = (store: Store): Store =>
-      new Proxy(store, {
-        get(target, property, receiver) {
-          if (property !== "claimDeliveries") return Reflect.get(target, property, receiver) as unknown;
-          return (sink: string, claim: ClaimRequest) => {
-            claims.set(sink, (claims.get(sink) ?? 0) + 1);
-            return target.claimDeliveries(sink, claim);
-          };
-        },
-      });
+    const counting = claimingThrough((sink, made) => {
+      claims.set(sink, (claims.get(sink) ?? 0) + 1);
+      return made();
+    });
     const pushes = recordingSink("pushes", () => {}, { accepts: (event) => event.type === "push" });
     const issues = recordingSink("issues", () => {}, { accepts: (event) => event.type === "issue" });
     t = closeAfterTest(
@@ -274,27 +295,14 @@ describe("retention", () => {
 
   it("does not look at the store for new events of a key this daemon's lane runs: the lane takes them when it ends", async () => {
     const claims: string[] = [];
-    const counting = (store: Store): Store =>
-      new Proxy(store, {
-        get(target, property, receiver) {
-          if (property !== "claimDeliveries") return Reflect.get(target, property, receiver) as unknown;
-          return (sink: string, claim: ClaimRequest) => {
-            claims.push(sink);
-            return target.claimDeliveries(sink, claim);
-          };
-        },
-      });
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    // The first event of project 1 holds its lane until the gate opens.
-    const slow = recordingSink("slow", (event) => ((event.payload as { n?: number }).n === 0 ? gate : undefined));
-    t = closeAfterTest(
-      await startTestDaemon({ SINKS_ENABLED: "slow" }, { slow: slow.factory }, undefined, {
-        store: (config) => counting(openSqliteStore(config.DATABASE_PATH)),
-      }),
-    );
+    const counting = claimingThrough((sink, made) => {
+      claims.push(sink);
+      return made();
+    });
+    // The first event of project 1 holds its lane until open().
+    const { recording, open } = await startWithHeldLane(counting);
     const first = await post(pushTo(1, 0));
-    await waitFor(() => (slow.recording.calls.length === 1 ? true : undefined));
+    await waitFor(() => (recording.calls.length === 1 ? true : undefined));
     const claimsOf = () => claims.filter((sink) => sink === "slow").length;
     const before = claimsOf();
     const behind: number[] = [];
@@ -304,49 +312,36 @@ describe("retention", () => {
     expect(claimsOf() - before).toBe(0);
     // Another key's event is looked for at once, and runs beside the lane.
     const other = await post(pushTo(2, 100));
-    await waitFor(() => (slow.recording.delivered.includes(other) ? true : undefined));
-    expect(slow.recording.delivered).toEqual([other]);
+    await waitFor(() => (recording.delivered.includes(other) ? true : undefined));
+    expect(recording.delivered).toEqual([other]);
     open();
-    await waitFor(() => (slow.recording.delivered.length === 7 ? true : undefined));
-    expect(slow.recording.delivered).toEqual([other, first, ...behind]);
+    await waitFor(() => (recording.delivered.length === 7 ? true : undefined));
+    expect(recording.delivered).toEqual([other, first, ...behind]);
   });
 
   it("does not look again for an event that came while it looked, once that look's lane runs its key", async () => {
     let slowClaims = 0;
     const claimsOf: string[] = [];
     // Each claim answers 300 ms after its SQL ran: long enough for an event to come in meanwhile, unseen by it.
-    const slowToAnswer = (store: Store): Store =>
-      new Proxy(store, {
-        get(target, property, receiver) {
-          if (property !== "claimDeliveries") return Reflect.get(target, property, receiver) as unknown;
-          return async (sink: string, claim: ClaimRequest) => {
-            claimsOf.push(sink);
-            const due = await target.claimDeliveries(sink, claim);
-            if (sink === "slow" && slowClaims++ > 0) await sleep(300);
-            return due;
-          };
-        },
-      });
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const slow = recordingSink("slow", (event) => ((event.payload as { n?: number }).n === 0 ? gate : undefined));
-    t = closeAfterTest(
-      await startTestDaemon({ SINKS_ENABLED: "slow" }, { slow: slow.factory }, undefined, {
-        store: (config) => slowToAnswer(openSqliteStore(config.DATABASE_PATH)),
-      }),
-    );
+    const slowToAnswer = claimingThrough(async (sink, made) => {
+      claimsOf.push(sink);
+      const due = await made();
+      if (sink === "slow" && slowClaims++ > 0) await sleep(300);
+      return due;
+    });
+    const { recording, open } = await startWithHeldLane(slowToAnswer);
     await waitFor(() => (slowClaims === 1 ? true : undefined)); // the look at start-up
     const first = await post(pushTo(1, 0));
     await sleep(100);
     // Committed while the look for the first event has not answered yet.
     const second = await post(pushTo(1, 1));
-    await waitFor(() => (slow.recording.calls.length === 1 ? true : undefined));
+    await waitFor(() => (recording.calls.length === 1 ? true : undefined));
     await sleep(500);
     // The look that answered started the key's lane; the second event waits behind it, unlooked-for.
     expect(claimsOf.filter((sink) => sink === "slow")).toHaveLength(2);
     open();
-    await waitFor(() => (slow.recording.delivered.length === 2 ? true : undefined));
-    expect(slow.recording.delivered).toEqual([first, second]);
+    await waitFor(() => (recording.delivered.length === 2 ? true : undefined));
+    expect(recording.delivered).toEqual([first, second]);
   });
 
   it("runs at once a delivery another daemon queued, even for an event this daemon's filter of that sink would refuse", async () => {
