@@ -3,6 +3,7 @@ import { retryDelayMs, type BackoffOptions } from "./backoff.js";
 import { rateLimitedLog } from "../support/rate-limited-log.js";
 import { classifyFailure } from "./failure.js";
 import { ClaimLostError, runUnderClaim } from "./delivery-claim.js";
+import { storedOrderingKey } from "./ordering-key.js";
 import { SinkHealth } from "./sink-health.js";
 import type { Sink, SinkContext } from "./sink.js";
 import type { DueDelivery, Store } from "./store.js";
@@ -69,7 +70,10 @@ export class DeliveryQueue {
   private readonly claims = new Map<string, HeldClaim>();
   /** Lanes running now: each runs one ordering key's claimed deliveries one after another. */
   private readonly lanes = new Set<Promise<void>>();
-  /** The ordering keys of those lanes: a new delivery of one waits behind it, and its end looks again. */
+  /**
+   * The ordering keys of those lanes, as the store keeps them (a claim's): a new delivery of one
+   * waits behind it, and its end looks again.
+   */
   private readonly laneKeys = new Set<string>();
   private pumping = false;
   /**
@@ -105,7 +109,7 @@ export class DeliveryQueue {
    * would find them behind that lane (a transaction for nothing, at every commit under load).
    */
   wakeFor(keys: readonly (string | null)[]): void {
-    if (keys.length > 0 && keys.every((key) => key !== null && this.laneKeys.has(key))) return;
+    if (keys.length > 0 && keys.every((key) => key !== null && this.laneKeys.has(storedOrderingKey(key) as string))) return;
     this.look(keys);
   }
 

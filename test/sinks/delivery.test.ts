@@ -2,7 +2,7 @@ import { describe, expect, inject, it } from "vitest";
 import { createDatabase } from "../../harness/postgres-server.js";
 import { PermanentError, RetryLaterError } from "../../src/core/sink.js";
 import { postHook, startTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
-import { recordingSink } from "../helpers/recording-sink.js";
+import { recordingSink, type Recording } from "../helpers/recording-sink.js";
 import { sleep } from "../helpers/sleep.js";
 import { closeAfterTest } from "../helpers/teardown.js";
 import type { ClaimRequest, DueDelivery, Store } from "../../src/core/store.js";
@@ -319,6 +319,29 @@ describe("retention", () => {
     expect(recording.delivered).toEqual([other, first, ...behind]);
   });
 
+  it("does not look at the store for new events of a long key (the store keeps it hashed) a lane runs", async () => {
+    // No project id: the ordering key is the path's, and a path this long is stored as its hash.
+    const longPath = `g/${"x".repeat(300)}`;
+    const pushToLongPath = (n: number) => ({ object_kind: "push", n, project: { path_with_namespace: longPath, visibility_level: 20 } });
+    const claims: string[] = [];
+    const { recording, open } = await startWithHeldLane(
+      claimingThrough((sink, made) => {
+        claims.push(sink);
+        return made();
+      }),
+    );
+    const first = await post(pushToLongPath(0));
+    await waitFor(() => (recording.calls.length === 1 ? true : undefined));
+    const before = claims.filter((sink) => sink === "slow").length;
+    const behind: number[] = [];
+    for (let n = 1; n <= 5; n++) behind.push(await post(pushToLongPath(n)));
+    await sleep(200);
+    expect(claims.filter((sink) => sink === "slow").length - before).toBe(0);
+    open();
+    await waitFor(() => (recording.delivered.length === 6 ? true : undefined));
+    expect(recording.delivered).toEqual([first, ...behind]);
+  });
+
   it("does not look again for an event that came while it looked, once that look's lane runs its key", async () => {
     let slowClaims = 0;
     const claimsOf: string[] = [];
@@ -357,4 +380,86 @@ describe("retention", () => {
     // Far sooner than the queue's own look once a minute.
     await waitFor(() => (issuesOnly.recording.delivered.includes(id) ? true : undefined), 3000, "the other daemon's delivery");
   });
+});
+
+/** Deliveries of a few ms, a tenth of which fail once: the lane breaks, its key waits for the retry (20–200 ms). */
+function flakySink(concurrency: number) {
+  const failedOnce = new Set<number>();
+  return recordingSink(
+    "racy",
+    async (event) => {
+      await sleep(Math.floor(Math.random() * 3));
+      if (event.id % 10 === 3 && !failedOnce.has(event.id)) {
+        failedOnce.add(event.id);
+        throw new Error("try again");
+      }
+    },
+    { concurrency },
+  );
+}
+
+/**
+ * Bursts of 6 events posted at once, to `daemons` in turn, over three projects ("0"–"2") and events
+ * of none ("3": no ordering key), a few ms apart: lanes end while new events commit.
+ */
+async function postBursts(bursts: number, daemons: readonly TestDaemon[]) {
+  const keyOf = new Map<number, string>();
+  const postedAt = new Map<number, number>();
+  const ids: number[] = [];
+  for (let burst = 0; burst < bursts; burst++) {
+    const keys = Array.from({ length: 6 }, (_, i) => (burst * 6 + i) % 4);
+    const posted = await Promise.all(
+      keys.map(async (k, i) => {
+        const n = burst * 6 + i;
+        const body =
+          k === 3
+            ? { object_kind: "push", n }
+            : { object_kind: "push", n, project: { id: k + 1, path_with_namespace: `g/p${k}`, visibility_level: 20 } };
+        const response = await postHook((daemons[i % daemons.length] as TestDaemon).url, body);
+        expect(response.status).toBe(202);
+        return ((await response.json()) as { id: number }).id;
+      }),
+    );
+    posted.forEach((id, i) => {
+      keyOf.set(id, String(keys[i]));
+      postedAt.set(id, Date.now());
+    });
+    ids.push(...posted);
+    await sleep(Math.floor(Math.random() * 8));
+  }
+  return { ids, keyOf, postedAt };
+}
+
+/** Every posted event delivered within `withinMs` (far sooner than a queue's look once a minute), each key's in id order. */
+async function expectDeliveredInKeyOrder(recording: Recording, posted: Awaited<ReturnType<typeof postBursts>>, withinMs: number) {
+  const { ids, keyOf, postedAt } = posted;
+  const deadline = Date.now() + withinMs;
+  while (ids.some((id) => !recording.delivered.includes(id)) && Date.now() < deadline) await sleep(50);
+  expect(ids.filter((id) => !recording.delivered.includes(id))).toEqual([]);
+  const lastCall = new Map(recording.calls.map((call) => [call.id, call.at]));
+  const slowest = Math.max(...ids.map((id) => (lastCall.get(id) as number) - (postedAt.get(id) as number)));
+  expect(slowest).toBeLessThan(withinMs);
+  const firsts = [...new Set(recording.delivered)];
+  for (const key of ["0", "1", "2"]) {
+    const order = firsts.filter((id) => keyOf.get(id) === key);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+  }
+}
+
+describe("delivery queue wake-ups under racing commits", () => {
+  for (const concurrency of [1, 2]) {
+    it(`delivers every event soon and in key order while lanes end as new events commit (concurrency ${concurrency})`, async () => {
+      const sink = flakySink(concurrency);
+      t = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "racy" }, { racy: sink.factory }));
+      await expectDeliveredInKeyOrder(sink.recording, await postBursts(30, [t]), 10_000);
+    }, 30_000);
+  }
+
+  it("delivers every event soon and in key order when two daemons on one PostgreSQL each take half", async () => {
+    const url = await createDatabase(inject("postgresUrl"));
+    const sink = flakySink(2);
+    const a = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "racy", DATABASE_URL: url }, { racy: sink.factory }));
+    const b = closeAfterTest(await startTestDaemon({ SINKS_ENABLED: "racy", DATABASE_URL: url }, { racy: sink.factory }));
+    await expectDeliveredInKeyOrder(sink.recording, await postBursts(25, [a, b]), 15_000);
+  }, 40_000);
 });

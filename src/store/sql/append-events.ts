@@ -1,7 +1,7 @@
 import { StoredEvent, type NewEvent } from "../../core/event.js";
 import type { AppendOptions, AppendResult } from "../../core/store.js";
 import { toNumber, type SqlQueries, type SqlValue } from "./driver.js";
-import { storedOrderingKey } from "./ordering-key-column.js";
+import { storedOrderingKey } from "../../core/ordering-key.js";
 
 export interface PendingAppend {
   event: NewEvent;

@@ -1,6 +1,6 @@
 import type { Requeue } from "../../core/store.js";
 import type { SqlDriver } from "./driver.js";
-import { storedOrderingKey } from "./ordering-key-column.js";
+import { storedOrderingKey } from "../../core/ordering-key.js";
 
 /**
  * Held by a requeue and by pruning: an event queued again is never pruned by a look at the store
