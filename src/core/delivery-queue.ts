@@ -122,7 +122,11 @@ export class DeliveryQueue {
     if (this.stopped) return;
     if (this.pumping) {
       if (keys === true || this.pumpAgain === true) this.pumpAgain = true;
-      else this.pumpAgain = new Set([...(this.pumpAgain || []), ...keys]);
+      else {
+        const pending = this.pumpAgain || new Set<string | null>();
+        for (const key of keys) pending.add(key);
+        this.pumpAgain = pending;
+      }
       return;
     }
     this.pumping = true;

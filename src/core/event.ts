@@ -97,12 +97,7 @@ export class StoredEvent {
     deliveries: readonly QueuedDelivery[],
   ): StoredEvent {
     const { payload: _payload, ...meta } = event;
-    return new StoredEvent(
-      { id, ...meta },
-      payloadJson,
-      requestHeaders,
-      deliveries.map(({ sink, orderingKey }) => ({ sink, orderingKey })),
-    );
+    return new StoredEvent({ id, ...meta }, payloadJson, requestHeaders, deliveries);
   }
 
   get id(): number {
